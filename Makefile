@@ -1,0 +1,69 @@
+# TweetUp: `make run` serves the site, `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Django 6.1 needs Python 3.12 or newer: take the first that answers.
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.14 python3; do \
+	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo $$p; break; fi; done)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export PORT
+
+.PHONY: help run test lint check python venv install install-dev messages browser
+
+help:
+	@echo "make run   - set up and serve the site at http://127.0.0.1:$(PORT) with a Celery worker and beat"
+	@echo "make test  - set up and run every test"
+	@echo "make lint  - ruff check and format check"
+
+python:
+	@if [ -z "$(PYTHON)" ]; then \
+		echo "TweetUp needs Python 3.12 or newer (python3.13 or python3.12 on the PATH); none was found." >&2; \
+		echo "Install one (e.g. apt-get install python3.12, or pyenv install 3.13) and run make again." >&2; \
+		exit 1; fi
+
+$(BIN)/python: | python
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+messages: $(VENV)/.installed
+	$(BIN)/pybabel compile --domain django --directory locale --statistics 2>&1 | tail -n 2
+
+run: install messages
+	DJANGO_SETTINGS_MODULE=tweetup.settings.local $(BIN)/python manage.py migrate --noinput
+	DJANGO_SETTINGS_MODULE=tweetup.settings.local $(BIN)/python manage.py loaddemo
+	$(BIN)/python -m tweetup.run
+
+# Debian's Chromium for the browser tests, installed when missing and possible.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing Debian's chromium for the browser tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else echo "chromium is missing: browser tests will be skipped (they fail under CI=true)"; fi; fi
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+check: install-dev messages
+	DJANGO_SETTINGS_MODULE=tweetup.settings.test $(BIN)/python manage.py check
+	DJANGO_SETTINGS_MODULE=tweetup.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=tweetup.settings.production SECRET_KEY=check-deploy-$$(date +%s)-0123456789abcdefghijklmnopqrstuvwxyz \
+		ALLOWED_HOSTS=tweetup.example.org DATABASE_URL=sqlite:///var/check.sqlite3 \
+		$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+test: install-dev browser lint check
+	$(BIN)/python -m pytest

@@ -1,0 +1,109 @@
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Div, Field, Layout, Submit
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+
+from .choices import Background, MailLanguage, language_choices
+from .normalize import clean_handle, is_disposable_email
+
+
+class EntryForm(forms.Form):
+    """The public entry form; its field names are a public contract."""
+
+    name = forms.CharField(label=_("Your name"), max_length=100)
+    email = forms.EmailField(
+        label=_("Email"),
+        max_length=254,
+        help_text=_("We send a link to this address: your entry counts once you confirm it."),
+    )
+    twitter_handle = forms.CharField(
+        label=_("Twitter/X handle"),
+        max_length=40,
+        help_text=_("1 to 15 letters, digits or _, with or without the @."),
+    )
+    country = forms.ChoiceField(label=_("Country"))
+    languages = forms.MultipleChoiceField(
+        label=_("Languages you speak"),
+        help_text=_("Choose one or more."),
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+    )
+    background = forms.ChoiceField(label=_("Background"), choices=Background.choices)
+    background_other = forms.CharField(
+        label=_("Your background, if other"), max_length=100, required=False
+    )
+    motivation = forms.CharField(
+        label=_("Why should you be there?"),
+        max_length=1000,
+        min_length=10,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Up to 1000 characters."),
+    )
+    language = forms.ChoiceField(
+        label=_("Language for our emails"), choices=MailLanguage.choices, initial="en"
+    )
+    publish_handle = forms.BooleanField(
+        label=_("If I win, you may publish my handle (otherwise only my first name)."),
+        required=False,
+    )
+    accept_rules = forms.BooleanField(label=_("I have read and accept the contest rules."))
+    # Honeypot: hidden from people, filled in by naive bots.
+    website = forms.CharField(required=False, label=_("Leave this field empty"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["country"].choices = [("", "---------"), *countries]
+        self.fields["languages"].choices = language_choices()
+        self.helper = FormHelper()
+        self.helper.form_id = "entry-form"
+        self.helper.attrs = {"novalidate": ""}
+        self.helper.layout = Layout(
+            "name",
+            "email",
+            "twitter_handle",
+            "country",
+            "languages",
+            "background",
+            "background_other",
+            "motivation",
+            "language",
+            "publish_handle",
+            "accept_rules",
+            Div(Field("website", autocomplete="off", tabindex="-1"), css_class="hp-field"),
+            Submit("submit", _("Enter the contest")),
+        )
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"]
+        if is_disposable_email(email):
+            raise forms.ValidationError(
+                _("Addresses from throwaway mail services are not accepted; use your own address.")
+            )
+        return email
+
+    def clean_twitter_handle(self) -> str:
+        try:
+            return clean_handle(self.cleaned_data["twitter_handle"])
+        except ValueError:
+            raise forms.ValidationError(
+                _("Enter a handle of 1 to 15 letters, digits or underscores, like @CERN.")
+            ) from None
+
+    def clean(self):
+        data = super().clean()
+        if data.get("background") == Background.OTHER and not data.get("background_other"):
+            self.add_error("background_other", _("Tell us your background."))
+        return data
+
+    @property
+    def is_bot(self) -> bool:
+        return bool(self.data.get("website"))
+
+
+class ConfirmAgainForm(forms.Form):
+    email = forms.EmailField(label=_("The email address you entered with"), max_length=254)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", _("Send me a new link")))

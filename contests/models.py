@@ -1,0 +1,322 @@
+import hashlib
+import zoneinfo
+
+from django.core.validators import MaxLengthValidator, MinValueValidator
+from django.db import models
+from django.db.models.functions import Now
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+
+from tweetup.timezones import time_zone_choices
+
+from .choices import Background, MailLanguage
+
+
+class Contest(models.Model):
+    """A contest announced on social media; its state follows from its times and draw."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        UPCOMING = "upcoming", _("Upcoming")
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+        FROZEN = "frozen", _("Frozen")
+        DRAWN = "drawn", _("Drawn")
+
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"))
+    hashtag = models.CharField(
+        _("hashtag"), max_length=60, help_text=_("Without the #, e.g. CERNTweetup.")
+    )
+    rules = models.TextField(_("rules"))
+    published = models.BooleanField(
+        _("published"), default=True, help_text=_("Unpublished contests are drafts.")
+    )
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, choices=time_zone_choices, default="Europe/Zurich"
+    )
+    opens_at = models.DateTimeField(_("opens at"))
+    closes_at = models.DateTimeField(_("closes at"))
+    winners_count = models.PositiveSmallIntegerField(
+        _("number of winners"), default=5, validators=[MinValueValidator(1)]
+    )
+    alternates_count = models.PositiveSmallIntegerField(_("number of alternates"), default=5)
+    acceptance_hours = models.PositiveIntegerField(
+        _("acceptance window (hours)"),
+        default=72,
+        validators=[MinValueValidator(1)],
+        help_text=_("How long a winner has to accept or decline."),
+    )
+    max_winners_per_country = models.PositiveSmallIntegerField(
+        _("at most winners per country"), null=True, blank=True
+    )
+    max_winners_per_background = models.PositiveSmallIntegerField(
+        _("at most winners per background"), null=True, blank=True
+    )
+    visit = models.ForeignKey(
+        "visits.Visit",
+        verbose_name=_("visit"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contests",
+    )
+    # The secret seed of the draw, made when the contest is created; only its
+    # commitment is public until the draw.
+    seed = models.BinaryField(_("seed"), max_length=32, editable=False)
+    frozen_at = models.DateTimeField(_("frozen at"), null=True, blank=True, editable=False)
+    tickets_digest = models.CharField(
+        _("tickets digest"), max_length=64, blank=True, editable=False
+    )
+    tickets_count = models.PositiveIntegerField(
+        _("tickets in the draw"), null=True, blank=True, editable=False
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("contest")
+        verbose_name_plural = _("contests")
+        ordering = ["-opens_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(closes_at__gt=models.F("opens_at")),
+                name="contest_closes_after_opening",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("contests:detail", kwargs={"slug": self.slug})
+
+    @property
+    def commitment(self) -> str:
+        return hashlib.sha256(bytes(self.seed)).hexdigest() if self.seed else ""
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def is_drawn(self) -> bool:
+        return hasattr(self, "draw")
+
+    def state_at(self, now) -> "Contest.State":
+        if not self.published:
+            return self.State.DRAFT
+        if self.is_drawn:
+            return self.State.DRAWN
+        if self.frozen_at:
+            return self.State.FROZEN
+        if now < self.opens_at:
+            return self.State.UPCOMING
+        if now < self.closes_at:
+            return self.State.OPEN
+        return self.State.CLOSED
+
+    @property
+    def state(self) -> "Contest.State":
+        return self.state_at(timezone.now())
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == self.State.OPEN
+
+
+class EntryQuerySet(models.QuerySet):
+    def confirmed(self):
+        return self.filter(confirmed_at__isnull=False)
+
+    def eligible(self, contest: Contest):
+        """Entries that go into the draw: confirmed before closing, not invalidated."""
+        return self.filter(
+            contest=contest,
+            confirmed_at__isnull=False,
+            confirmed_at__lt=contest.closes_at,
+            invalidated_at__isnull=True,
+        )
+
+
+class Entry(models.Model):
+    """One person's entry in one contest."""
+
+    contest = models.ForeignKey(
+        Contest, verbose_name=_("contest"), on_delete=models.CASCADE, related_name="entries"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    email = models.EmailField(_("email"), max_length=254)
+    email_normalized = models.CharField(_("normalised email"), max_length=254, editable=False)
+    twitter_handle = models.CharField(_("Twitter/X handle"), max_length=15)
+    handle_normalized = models.CharField(_("normalised handle"), max_length=15, editable=False)
+    country = CountryField(_("country"))
+    languages = models.JSONField(_("languages spoken"), default=list)
+    background = models.CharField(_("background"), max_length=20, choices=Background.choices)
+    background_other = models.CharField(_("other background"), max_length=100, blank=True)
+    motivation = models.TextField(_("motivation"), validators=[MaxLengthValidator(1000)])
+    language = models.CharField(
+        _("language for mail"), max_length=2, choices=MailLanguage.choices, default="en"
+    )
+    rules_accepted = models.BooleanField(_("rules accepted"), default=False)
+    publish_handle = models.BooleanField(
+        _("may publish handle"),
+        default=False,
+        help_text=_("The entrant agreed to be named by their handle if they win."),
+    )
+    ticket = models.CharField(_("ticket"), max_length=12, editable=False)
+    created_at = models.DateTimeField(_("created at"), db_default=Now(), editable=False)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True, editable=False)
+    in_draw = models.BooleanField(_("in the draw"), default=False, editable=False)
+    invalidated_at = models.DateTimeField(
+        _("invalidated at"), null=True, blank=True, editable=False
+    )
+    invalid_reason = models.CharField(_("reason for invalidation"), max_length=300, blank=True)
+    invalidated_by = models.ForeignKey(
+        "auth.User",
+        verbose_name=_("invalidated by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    personal_data_removed_at = models.DateTimeField(
+        _("personal data removed at"), null=True, blank=True, editable=False
+    )
+
+    objects = EntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("entry")
+        verbose_name_plural = _("entries")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contest", "email_normalized"], name="entry_one_per_email"
+            ),
+            models.UniqueConstraint(
+                fields=["contest", "handle_normalized"], name="entry_one_per_handle"
+            ),
+            models.UniqueConstraint(fields=["contest", "ticket"], name="entry_unique_ticket"),
+            models.CheckConstraint(
+                condition=models.Q(rules_accepted=True), name="entry_rules_accepted"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["contest", "created_at"], name="entry_contest_created"),
+            models.Index(fields=["contest", "in_draw", "ticket"], name="entry_contest_draw_ticket"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket} · @{self.twitter_handle}"
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name.strip() else ""
+
+
+class Draw(models.Model):
+    """The one draw of a contest; with its entries it makes the public audit record."""
+
+    contest = models.OneToOneField(
+        Contest, verbose_name=_("contest"), on_delete=models.PROTECT, related_name="draw"
+    )
+    external_entropy = models.CharField(_("external entropy"), max_length=500, blank=True)
+    caps = models.JSONField(_("caps"), default=dict, blank=True)
+    ranking = models.JSONField(_("ranking"), default=list)
+    winners = models.JSONField(_("winners"), default=list)
+    alternates = models.JSONField(_("alternates"), default=list)
+    drawn_at = models.DateTimeField(_("drawn at"))
+    drawn_by = models.ForeignKey(
+        "auth.User",
+        verbose_name=_("drawn by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("draw")
+        verbose_name_plural = _("draws")
+
+    def __str__(self) -> str:
+        return str(self.contest)
+
+
+class Selection(models.Model):
+    """A ranked place in the draw, winner or alternate, with its own life."""
+
+    class Kind(models.TextChoices):
+        WINNER = "winner", _("Winner")
+        ALTERNATE = "alternate", _("Alternate")
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("Waiting (alternate)")
+        PENDING = "pending", _("Pending answer")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        EXPIRED = "expired", _("Expired")
+        DISQUALIFIED = "disqualified", _("Disqualified")
+
+    draw = models.ForeignKey(
+        Draw, verbose_name=_("draw"), on_delete=models.CASCADE, related_name="selections"
+    )
+    entry = models.ForeignKey(
+        Entry, verbose_name=_("entry"), on_delete=models.PROTECT, related_name="selections"
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    position = models.PositiveSmallIntegerField(_("position"))
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices)
+    deadline = models.DateTimeField(_("deadline"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("selection")
+        verbose_name_plural = _("selections")
+        ordering = ["draw", "kind", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["draw", "entry"], name="selection_one_per_entry"),
+            models.UniqueConstraint(
+                fields=["draw", "kind", "position"], name="selection_unique_position"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "deadline"], name="selection_status_deadline")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.position}: {self.entry.ticket}"
+
+
+class SelectionEvent(models.Model):
+    """Who changed a selection, when, and why: the selection's log."""
+
+    selection = models.ForeignKey(
+        Selection, verbose_name=_("selection"), on_delete=models.CASCADE, related_name="events"
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    actor = models.ForeignKey(
+        "auth.User",
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    action = models.CharField(_("action"), max_length=30)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("selection event")
+        verbose_name_plural = _("selection events")
+        ordering = ["at"]
+
+    def __str__(self) -> str:
+        return f"{self.action} · {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,193 @@
+"""Business rules for contests and entries."""
+
+import logging
+import secrets
+
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from notifications.services import absolute_url, mail_enqueue
+
+from .. import draw_algorithm
+from ..models import Contest, Entry
+from ..normalize import clean_handle, normalize_email
+
+logger = logging.getLogger(__name__)
+
+TICKET_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CONFIRM_SALT = "contests.entry-confirm"
+
+
+class ContestError(Exception):
+    """A rule of the contest was not met; the message is fit to show to a person."""
+
+
+def ticket_generate() -> str:
+    """A short, unambiguous public reference such as ``K7F3-9QXD``."""
+    chars = "".join(secrets.choice(TICKET_ALPHABET) for _ in range(8))
+    return f"{chars[:4]}-{chars[4:]}"
+
+
+def contest_create(**fields) -> Contest:
+    """Create a contest with its secret seed; the commitment is public from now on."""
+    return Contest.objects.create(seed=draw_algorithm.new_seed(), **fields)
+
+
+def entry_confirm_token(entry: Entry) -> str:
+    return signing.TimestampSigner(salt=CONFIRM_SALT).sign(str(entry.pk))
+
+
+def entry_confirm_url(entry: Entry, *, base_url: str | None = None) -> str:
+    path = reverse("contests:confirm", kwargs={"token": entry_confirm_token(entry)})
+    return absolute_url(path, base_url=base_url)
+
+
+def _queue_confirmation(entry: Entry, *, key: str, base_url: str | None) -> None:
+    mail_enqueue(
+        key=key,
+        kind="entry_confirm",
+        to=entry.email,
+        language=entry.language,
+        template="contests/mail/entry_confirm",
+        context={
+            "entry": entry,
+            "contest": entry.contest,
+            "confirm_url": entry_confirm_url(entry, base_url=base_url),
+            "valid_days": settings.ENTRY_CONFIRM_MAX_AGE.days,
+        },
+        contest_id=entry.contest_id,
+    )
+
+
+def entry_submit(
+    *,
+    contest: Contest,
+    name: str,
+    email: str,
+    twitter_handle: str,
+    country: str,
+    languages: list[str],
+    background: str,
+    motivation: str,
+    language: str,
+    publish_handle: bool = False,
+    background_other: str = "",
+    base_url: str | None = None,
+) -> Entry:
+    """Save an entry and queue its confirmation mail in the same transaction.
+
+    Guarantees one entry per person per contest (normalised email and handle),
+    under concurrency too: the database constraints decide. Raises
+    ContestError when the contest is not open or the person already entered.
+    """
+    now = timezone.now()
+    if contest.state_at(now) != Contest.State.OPEN:
+        if contest.published and now < contest.opens_at:
+            raise ContestError(_("This contest is not open yet. Come back when it opens."))
+        raise ContestError(_("This contest is closed: entries are no longer accepted."))
+    handle = clean_handle(twitter_handle)
+    fields = {
+        "contest": contest,
+        "name": name.strip(),
+        "email": email.strip(),
+        "email_normalized": normalize_email(email),
+        "twitter_handle": handle,
+        "handle_normalized": handle.lower(),
+        "country": country,
+        "languages": sorted(set(languages)),
+        "background": background,
+        "background_other": background_other.strip(),
+        "motivation": motivation.strip(),
+        "language": language,
+        "rules_accepted": True,
+        "publish_handle": publish_handle,
+    }
+    for _attempt in range(5):
+        _raise_if_already_entered(contest, fields)
+        try:
+            with transaction.atomic():
+                entry = Entry.objects.create(ticket=ticket_generate(), **fields)
+                _queue_confirmation(entry, key=f"entry_confirm:{entry.pk}", base_url=base_url)
+            return entry
+        except IntegrityError:
+            # Either the same person won a race, or (rarely) the ticket collided.
+            continue
+    _raise_if_already_entered(contest, fields)
+    raise ContestError(_("Your entry could not be saved. Please try again."))
+
+
+def _raise_if_already_entered(contest: Contest, fields: dict) -> None:
+    entries = Entry.objects.filter(contest=contest)
+    if entries.filter(email_normalized=fields["email_normalized"]).exists():
+        raise ContestError(_("This email address has already entered this contest."))
+    if entries.filter(handle_normalized=fields["handle_normalized"]).exists():
+        raise ContestError(_("This Twitter/X handle has already entered this contest."))
+
+
+def entry_confirm(*, token: str) -> Entry:
+    """Confirm the entry named by a signed link; confirming twice is harmless.
+
+    Raises ContestError when the link is tampered with, expired, or the
+    contest closed before the entry was confirmed.
+    """
+    signer = signing.TimestampSigner(salt=CONFIRM_SALT)
+    try:
+        entry_id = signer.unsign(token, max_age=settings.ENTRY_CONFIRM_MAX_AGE)
+    except signing.SignatureExpired as exc:
+        raise ContestError(_("This confirmation link has expired.")) from exc
+    except signing.BadSignature as exc:
+        raise ContestError(_("This confirmation link is not valid.")) from exc
+    with transaction.atomic():
+        entry = (
+            Entry.objects.select_for_update().select_related("contest").filter(pk=entry_id).first()
+        )
+        if entry is None or entry.invalidated_at or entry.personal_data_removed_at:
+            raise ContestError(_("This entry no longer exists."))
+        if entry.confirmed_at:
+            return entry
+        now = timezone.now()
+        if now >= entry.contest.closes_at:
+            raise ContestError(
+                _("This contest closed before the entry was confirmed, so it cannot join the draw.")
+            )
+        entry.confirmed_at = now
+        entry.save(update_fields=["confirmed_at"])
+    return entry
+
+
+def entry_resend_confirmation(*, contest: Contest, email: str, base_url: str | None = None) -> None:
+    """Send a fresh confirmation link to an unconfirmed entry with this address.
+
+    Says nothing about whether such an entry exists (the caller shows the same
+    page either way). At most one such mail per entry per hour.
+    """
+    if contest.state != Contest.State.OPEN:
+        raise ContestError(_("This contest is closed: entries can no longer be confirmed."))
+    entry = (
+        Entry.objects.filter(
+            contest=contest, email_normalized=normalize_email(email), confirmed_at__isnull=True
+        )
+        .select_related("contest")
+        .first()
+    )
+    if entry is None:
+        return
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    with transaction.atomic():
+        _queue_confirmation(
+            entry, key=f"entry_confirm_again:{entry.pk}:{hour.isoformat()}", base_url=base_url
+        )
+
+
+def contest_countdown_target(contest: Contest):
+    """The moment the countdown on the contest page counts to, or None."""
+    state = contest.state
+    if state == Contest.State.UPCOMING:
+        return contest.opens_at
+    if state == Contest.State.OPEN:
+        return contest.closes_at
+    return None

@@ -1,0 +1,118 @@
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+from django_ratelimit.decorators import ratelimit
+
+from .. import selectors, services
+from ..forms import ConfirmAgainForm, EntryForm
+
+
+def _entry_rate(group, request) -> str:
+    return settings.ENTRY_RATE_LIMIT
+
+
+def site_base_url(request) -> str:
+    return request.build_absolute_uri("/")
+
+
+def home(request):
+    return render(request, "contests/home.html", selectors.contests_for_home())
+
+
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate=_entry_rate, method="POST", block=False, group="entry")
+def contest_detail(request, slug: str):
+    contest = get_object_or_404(selectors.contests_public(), slug=slug)
+    form = EntryForm(request.POST or None)
+    if request.method == "POST":
+        if getattr(request, "limited", False):
+            form.is_valid()
+            form.add_error(
+                None, _("Too many entries from your network. Please wait an hour and try again.")
+            )
+        elif form.is_valid():
+            if form.is_bot:
+                return redirect("contests:entry_sent", slug=contest.slug)
+            data = form.cleaned_data
+            try:
+                services.entry_submit(
+                    contest=contest,
+                    name=data["name"],
+                    email=data["email"],
+                    twitter_handle=data["twitter_handle"],
+                    country=data["country"],
+                    languages=data["languages"],
+                    background=data["background"],
+                    background_other=data["background_other"],
+                    motivation=data["motivation"],
+                    language=data["language"],
+                    publish_handle=data["publish_handle"],
+                    base_url=site_base_url(request),
+                )
+            except services.ContestError as exc:
+                form.add_error(None, str(exc))
+            else:
+                return redirect("contests:entry_sent", slug=contest.slug)
+    return render(
+        request,
+        "contests/contest_detail.html",
+        {
+            "contest": contest,
+            "form": form,
+            "state": contest.state,
+            "countdown_target": services.contest_countdown_target(contest),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def entry_sent(request, slug: str):
+    contest = get_object_or_404(selectors.contests_public(), slug=slug)
+    return render(request, "contests/entry_sent.html", {"contest": contest})
+
+
+def entry_confirm(request, token: str):
+    try:
+        entry = services.entry_confirm(token=token)
+    except services.ContestError as exc:
+        return render(request, "contests/confirm_failed.html", {"error": str(exc)}, status=400)
+    return render(
+        request,
+        "contests/entry_confirmed.html",
+        {"entry": entry, "contest": entry.contest},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate=_entry_rate, method="POST", block=False, group="entry")
+def confirm_again(request, slug: str):
+    contest = get_object_or_404(selectors.contests_public(), slug=slug)
+    form = ConfirmAgainForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if getattr(request, "limited", False):
+            form.add_error(None, _("Too many requests from your network. Please wait an hour."))
+        else:
+            try:
+                services.entry_resend_confirmation(
+                    contest=contest,
+                    email=form.cleaned_data["email"],
+                    base_url=site_base_url(request),
+                )
+            except services.ContestError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "If an unconfirmed entry uses that address, a new confirmation link "
+                        "is on its way."
+                    ),
+                )
+                return redirect(contest)
+    return render(request, "contests/confirm_again.html", {"contest": contest, "form": form})
+
+
+def contest_list(request):
+    return redirect("home")

@@ -1,0 +1,36 @@
+"""Fixtures shared by every test module."""
+
+import os
+import shutil
+
+import pytest
+
+from tests.factories import ContestFactory, EntryFactory
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip when a real service is missing on a developer's machine; fail under CI."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"{reason} (required under CI=true)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def chromium_path() -> str:
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    need(os.path.exists(path), "Debian's chromium is not installed")
+    return path
+
+
+@pytest.fixture
+def contest(db):
+    return ContestFactory()
+
+
+@pytest.fixture
+def entry(contest):
+    return EntryFactory(contest=contest)

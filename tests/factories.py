@@ -1,0 +1,58 @@
+"""factory_boy factories for the domain models."""
+
+from datetime import timedelta
+
+import factory
+from django.utils import timezone
+
+from contests import draw_algorithm
+from contests.models import Contest, Entry
+from visits.models import Visit
+
+
+class VisitFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Visit
+
+    slug = factory.Sequence(lambda n: f"visit-{n}")
+    title = factory.Sequence(lambda n: f"Visit {n}")
+    date = factory.LazyFunction(lambda: (timezone.now() + timedelta(days=30)).date())
+    time_zone = "Europe/Zurich"
+    meeting_point = "Reception, Building 33"
+
+
+class ContestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contest
+
+    slug = factory.Sequence(lambda n: f"contest-{n}")
+    title = factory.Sequence(lambda n: f"Contest {n}")
+    description = "A day behind the scenes."
+    hashtag = "TestTweetup"
+    rules = "One entry per person."
+    time_zone = "Europe/Zurich"
+    opens_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+    closes_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
+    winners_count = 5
+    alternates_count = 3
+    seed = factory.LazyFunction(draw_algorithm.new_seed)
+
+
+class EntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Entry
+
+    contest = factory.SubFactory(ContestFactory)
+    name = factory.Sequence(lambda n: f"Entrant {n}")
+    email = factory.Sequence(lambda n: f"entrant{n}@example.org")
+    email_normalized = factory.LazyAttribute(lambda o: o.email.lower())
+    twitter_handle = factory.Sequence(lambda n: f"entrant_{n}")
+    handle_normalized = factory.LazyAttribute(lambda o: o.twitter_handle.lower())
+    country = "CH"
+    languages = factory.LazyFunction(lambda: ["en", "fr"])
+    background = "science"
+    motivation = "I would love to see the Control Centre."
+    language = "en"
+    rules_accepted = True
+    ticket = factory.Sequence(lambda n: f"T{n:07d}")
+    confirmed_at = factory.LazyFunction(timezone.now)

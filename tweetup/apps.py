@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TweetupConfig(AppConfig):
+    name = "tweetup"
+    verbose_name = "TweetUp"

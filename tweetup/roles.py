@@ -1,0 +1,51 @@
+"""The staff groups and their permissions, kept in one place.
+
+Migrations call ``groups_sync`` so that each new model's permissions reach the
+groups on the next migrate.
+"""
+
+ORGANIZERS = "Organizers"
+TOUR_ADMINS = "Tour admins"
+
+# app label -> model -> actions
+GROUP_PERMISSIONS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
+    ORGANIZERS: {
+        "contests": {
+            "contest": ("add", "change", "view"),
+            "entry": ("change", "view"),
+            "draw": ("view",),
+            "selection": ("change", "view"),
+            "selectionevent": ("view",),
+        },
+        "notifications": {"outboxmessage": ("change", "view")},
+        "visits": {"visit": ("view",)},
+    },
+    TOUR_ADMINS: {
+        "visits": {"visit": ("add", "change", "view")},
+        "contests": {"contest": ("view",)},
+    },
+}
+
+
+def groups_sync(apps, schema_editor=None) -> None:
+    """Create the groups and give them exactly the permissions listed above."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, verbosity=0, apps=apps)
+        app_config.models_module = None
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    for group_name, app_models in GROUP_PERMISSIONS.items():
+        group, _ = group_model.objects.get_or_create(name=group_name)
+        wanted = []
+        for app_label, models in app_models.items():
+            for model, actions in models.items():
+                codenames = [f"{action}_{model}" for action in actions]
+                wanted.extend(
+                    permission_model.objects.filter(
+                        content_type__app_label=app_label, codename__in=codenames
+                    )
+                )
+        group.permissions.set(wanted)

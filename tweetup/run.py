@@ -1,0 +1,115 @@
+"""`make run`: the web server, a Celery worker and beat, stopped together by Ctrl-C.
+
+Uses the Redis at CELERY_BROKER_URL when it answers; otherwise Celery runs on
+a file-system broker under var/broker so that the worker and beat still work.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redis
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR = BASE_DIR / "var"
+
+
+def redis_answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping())
+    except (redis.RedisError, OSError, ValueError):
+        return False
+
+
+def configure_environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "tweetup.settings.local")
+    port = env.get("PORT", "8000")
+    env.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
+    broker = env.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+    if broker.startswith("redis") and not redis_answers(broker):
+        folders = {name: VAR / "broker" / name for name in ("in", "processed")}
+        for folder in folders.values():
+            folder.mkdir(parents=True, exist_ok=True)
+        env["CELERY_BROKER_URL"] = "filesystem://"
+        env["CELERY_BROKER_TRANSPORT_OPTIONS"] = json.dumps(
+            {
+                "data_folder_in": str(folders["in"]),
+                "data_folder_out": str(folders["in"]),
+                "processed_folder": str(folders["processed"]),
+                "store_processed": False,
+            }
+        )
+        print(
+            f"No Redis answers at {broker}: Celery tasks go through a file-system broker "
+            f"in {VAR / 'broker'} instead (worker and beat still run). "
+            "Start Redis or set CELERY_BROKER_URL to use it.",
+            flush=True,
+        )
+    else:
+        print(f"Celery broker: {broker}", flush=True)
+    if env.get("EMAIL_HOST"):
+        print(f"Mail is sent through {env['EMAIL_HOST']}:{env.get('EMAIL_PORT', '25')}.")
+    else:
+        mail_dir = env.setdefault("EMAIL_FILE_PATH", str(VAR / "mail"))
+        Path(mail_dir).mkdir(parents=True, exist_ok=True)
+        print(
+            f"Mail is not sent (no EMAIL_HOST): each mail is written to {mail_dir} "
+            "and listed in the admin's outbox.",
+            flush=True,
+        )
+    return env
+
+
+def main() -> int:
+    env = configure_environment()
+    port = env.get("PORT", "8000")
+    python = sys.executable
+    commands = [
+        [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        [python, "-m", "celery", "-A", "tweetup", "worker", "-l", "INFO", "-c", "2"],
+        [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "tweetup",
+            "beat",
+            "-l",
+            "INFO",
+            "-s",
+            str(VAR / "celerybeat-schedule"),
+        ],
+    ]
+    processes = [subprocess.Popen(command, cwd=BASE_DIR, env=env) for command in commands]  # noqa: S603
+    print(f"TweetUp is at http://127.0.0.1:{port}/ — Ctrl-C stops everything.", flush=True)
+
+    def stop(*_args) -> None:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + 10
+        for process in processes:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        while all(process.poll() is None for process in processes):
+            time.sleep(0.5)
+        print("A process stopped; stopping the others.", file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, SystemExit):
+        return 0
+    finally:
+        stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Tests: the machine's PostgreSQL when it answers (always under CI), else SQLite."""
+
+import os
+import socket
+from datetime import timedelta
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEFAULT_TEST_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/tweetup"
+
+
+def _postgres_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+if "DATABASE_URL" not in os.environ:
+    if _postgres_answers():
+        DATABASES = {"default": env.db_url_config(DEFAULT_TEST_DATABASE_URL)}
+    elif env.bool("CI", default=False):
+        raise ImproperlyConfigured("CI needs PostgreSQL at 127.0.0.1:5432 and none answers.")
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_BROKER_URL = env("TEST_CELERY_BROKER_URL", default="memory://")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+SITE_URL = "http://testserver"
+ENTRY_RATE_LIMIT = "1000/m"
+OUTBOX_RETRY_AFTER = timedelta(seconds=0)
+# Serve static files from the finders; STATIC_ROOT exists only after collectstatic.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

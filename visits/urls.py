@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "visits"
+
+urlpatterns = [
+    path("<slug:slug>/", views.visit_detail, name="detail"),
+]
