@@ -39,7 +39,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 messages: $(VENV)/.installed
-	$(BIN)/pybabel compile --domain django --directory locale --statistics 2>&1 | tail -n 2
+	$(BIN)/pybabel compile --domain django --directory locale --statistics
 
 run: install messages
 	DJANGO_SETTINGS_MODULE=tweetup.settings.local $(BIN)/python manage.py migrate --noinput
@@ -62,7 +62,7 @@ check: install-dev messages
 	DJANGO_SETTINGS_MODULE=tweetup.settings.test $(BIN)/python manage.py check
 	DJANGO_SETTINGS_MODULE=tweetup.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=tweetup.settings.production SECRET_KEY=check-deploy-$$(date +%s)-0123456789abcdefghijklmnopqrstuvwxyz \
-		ALLOWED_HOSTS=tweetup.example.org DATABASE_URL=sqlite:///var/check.sqlite3 \
+		ALLOWED_HOSTS=tweetup.example.org EMAIL_HOST=smtp.example.org DATABASE_URL=sqlite://:memory: \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 test: install-dev browser lint check

@@ -74,6 +74,9 @@ class Contest(models.Model):
     tickets_count = models.PositiveIntegerField(
         _("tickets in the draw"), null=True, blank=True, editable=False
     )
+    not_chosen_notified_at = models.DateTimeField(
+        _("entrants not chosen told at"), null=True, blank=True, editable=False
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -277,6 +280,7 @@ class Selection(models.Model):
     status = models.CharField(_("status"), max_length=12, choices=Status.choices)
     deadline = models.DateTimeField(_("deadline"), null=True, blank=True)
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    promoted_at = models.DateTimeField(_("promoted at"), null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=300, blank=True)
 
     class Meta:
@@ -288,11 +292,23 @@ class Selection(models.Model):
             models.UniqueConstraint(
                 fields=["draw", "kind", "position"], name="selection_unique_position"
             ),
+            models.CheckConstraint(
+                condition=~models.Q(status="pending") | models.Q(deadline__isnull=False),
+                name="selection_pending_has_deadline",
+            ),
         ]
         indexes = [models.Index(fields=["status", "deadline"], name="selection_status_deadline")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.position}: {self.entry.ticket}"
+
+    @property
+    def is_promoted(self) -> bool:
+        return self.promoted_at is not None
+
+    @property
+    def holds_place(self) -> bool:
+        return self.status in (self.Status.PENDING, self.Status.ACCEPTED)
 
 
 class SelectionEvent(models.Model):

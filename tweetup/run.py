@@ -99,16 +99,19 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 process.kill()
 
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    stopping = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.append(True))
     try:
-        while all(process.poll() is None for process in processes):
+        while not stopping and all(process.poll() is None for process in processes):
             time.sleep(0.5)
-        print("A process stopped; stopping the others.", file=sys.stderr)
-        return 1
-    except (KeyboardInterrupt, SystemExit):
-        return 0
     finally:
         stop()
+    if stopping:
+        print("Stopped.", flush=True)
+        return 0
+    print("A process stopped on its own; the others were stopped too.", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -113,22 +113,27 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # Mail (Django 6.1 mailers): setting EMAIL_HOST is enough to send through that
 # SMTP server; without it each mail is written to a file in EMAIL_FILE_PATH.
+
+
+def smtp_mailer(host: str, *, port: int = 25, use_tls: bool = False) -> dict:
+    """A MAILERS entry for the SMTP server named by the EMAIL_* variables."""
+    return {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": host,
+            "port": env.int("EMAIL_PORT", default=port),
+            "username": env("EMAIL_HOST_USER", default=""),
+            "password": env("EMAIL_HOST_PASSWORD", default=""),
+            "use_tls": env.bool("EMAIL_USE_TLS", default=use_tls),
+            "use_ssl": env.bool("EMAIL_USE_SSL", default=False),
+            "timeout": env.int("EMAIL_TIMEOUT", default=20),
+        },
+    }
+
+
 _email_host = env("EMAIL_HOST", default="")
 if _email_host:
-    MAILERS = {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {
-                "host": _email_host,
-                "port": env.int("EMAIL_PORT", default=25),
-                "username": env("EMAIL_HOST_USER", default=""),
-                "password": env("EMAIL_HOST_PASSWORD", default=""),
-                "use_tls": env.bool("EMAIL_USE_TLS", default=False),
-                "use_ssl": env.bool("EMAIL_USE_SSL", default=False),
-                "timeout": env.int("EMAIL_TIMEOUT", default=20),
-            },
-        }
-    }
+    MAILERS = {"default": smtp_mailer(_email_host)}
 else:
     MAILERS = {
         "default": {
@@ -163,6 +168,10 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {
         "task": "notifications.tasks.send_unsent_messages",
         "schedule": timedelta(minutes=1),
+    },
+    "selections-expire": {
+        "task": "contests.tasks.expire_overdue_selections",
+        "schedule": timedelta(minutes=5),
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = env(

@@ -1,7 +1,7 @@
 """Production: secrets and hosts must come from the environment."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import env, smtp_mailer
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
@@ -18,3 +18,6 @@ SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# Production sends real mail: EMAIL_HOST is required.
+MAILERS = {"default": smtp_mailer(env("EMAIL_HOST"), port=587, use_tls=True)}

@@ -1,0 +1,510 @@
+"""Business rules for the selections after the draw: offers, answers, promotions.
+
+A selection holds a place while it is pending or accepted. Every time a place
+is freed (declined, expired, disqualified) the draw is locked and the free
+places are offered to the first alternates that keep the caps, in the draw's
+order (tweetup-draw-v1, step 5), each with a fresh deadline and a mail.
+Every change of a selection is logged as a SelectionEvent with who and when.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from importlib import import_module
+
+from django.core import signing
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from notifications.models import OutboxMessage
+from notifications.services import absolute_url, mail_enqueue
+
+from .. import draw_algorithm
+from ..models import Contest, Draw, Entry, Selection, SelectionEvent
+from .entries import ContestError
+
+logger = logging.getLogger(__name__)
+
+ANSWER_SALT = "contests.selection-answer"
+# A winner who opens the form just before the deadline may still send it.
+ANSWER_GRACE = timedelta(minutes=15)
+
+OFFER_KIND = "selection_offer"
+PROMOTED_KIND = "selection_promoted"
+DECLINED_KIND = "selection_declined"
+EXPIRED_KIND = "selection_expired"
+NOT_CHOSEN_KIND = "not_chosen"
+
+Status = Selection.Status
+
+
+class Action:
+    """The actions written in a selection's log."""
+
+    OFFERED = "offered"
+    PROMOTED = "promoted"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    DISQUALIFIED = "disqualified"
+
+
+@dataclass(frozen=True)
+class PlacesState:
+    """Where the places of a draw stand."""
+
+    places: int
+    accepted: int
+    pending: int
+    alternates_waiting: int
+    # True while a free place could still go to a waiting alternate.
+    alternate_available: bool
+
+    @property
+    def free(self) -> int:
+        return max(self.places - self.accepted - self.pending, 0)
+
+    @property
+    def settled(self) -> bool:
+        """Nobody is left to answer and no free place can be filled any more."""
+        return self.pending == 0 and (self.free == 0 or not self.alternate_available)
+
+    @property
+    def alternates_exhausted(self) -> bool:
+        return self.settled and self.free > 0
+
+
+# Links ---------------------------------------------------------------------
+
+
+def selection_answer_token(selection: Selection) -> str:
+    """A signed token naming this selection and its current offer (by its deadline)."""
+    if selection.deadline is None:
+        raise ContestError(_("This place has not been offered yet."))
+    return signing.dumps(
+        {"s": selection.pk, "d": int(selection.deadline.timestamp())}, salt=ANSWER_SALT
+    )
+
+
+def selection_answer_url(
+    selection: Selection, *, action: str, base_url: str | None = None
+) -> str:
+    name = {"accept": "contests:selection_accept", "decline": "contests:selection_decline"}[action]
+    path = reverse(name, kwargs={"token": selection_answer_token(selection)})
+    return absolute_url(path, base_url=base_url)
+
+
+def selection_from_token(*, token: str, now: datetime | None = None) -> Selection:
+    """The selection a link names, as long as the link is genuine and current.
+
+    Raises ContestError when the link was tampered with, belongs to an earlier
+    offer, or its deadline has passed (and its holder did not answer in time).
+    """
+    try:
+        data = signing.loads(token, salt=ANSWER_SALT)
+    except signing.BadSignature as exc:
+        raise ContestError(
+            _("This link is not valid. Open it exactly as it appears in your mail.")
+        ) from exc
+    if not (isinstance(data, dict) and isinstance(data.get("s"), int)):
+        raise ContestError(_("This link is not valid. Open it exactly as it appears in your mail."))
+    selection = (
+        Selection.objects.select_related("entry", "draw__contest__visit")
+        .filter(pk=data["s"])
+        .first()
+    )
+    if selection is None or selection.deadline is None:
+        raise ContestError(_("This place no longer exists."))
+    if int(selection.deadline.timestamp()) != data.get("d"):
+        raise ContestError(_("This link belongs to an earlier offer and no longer works."))
+    now = now or timezone.now()
+    answered = selection.status in (Status.ACCEPTED, Status.DECLINED)
+    if not answered and now > selection.deadline + ANSWER_GRACE:
+        raise ContestError(
+            _("This link has expired: the deadline to answer has passed, so the place went on.")
+        )
+    return selection
+
+
+# Mail ----------------------------------------------------------------------
+
+
+def selection_deadline_zone(contest: Contest) -> str:
+    """The time zone deadlines are written in: the visit's, else the contest's."""
+    return contest.visit.time_zone if contest.visit_id else contest.time_zone
+
+
+def _mail_context(selection: Selection, **extra) -> dict:
+    contest = selection.draw.contest
+    return {
+        "selection": selection,
+        "entry": selection.entry,
+        "contest": contest,
+        "visit": contest.visit,
+        "time_zone": selection_deadline_zone(contest),
+        **extra,
+    }
+
+
+def selection_notify(*, selection: Selection, base_url: str | None = None) -> OutboxMessage:
+    """Queue the offer mail of a pending selection: accept and decline links, deadline.
+
+    The key names the offer, so asking twice for the same offer sends one mail.
+    Raises ContestError when the selection is not waiting for an answer.
+    """
+    if selection.status != Status.PENDING:
+        raise ContestError(_("Only a place waiting for an answer can be offered."))
+    promoted = selection.is_promoted
+    offer_number = 2 if promoted else 1
+    return mail_enqueue(
+        key=f"selection_offer:{selection.pk}:{offer_number}",
+        kind=PROMOTED_KIND if promoted else OFFER_KIND,
+        to=selection.entry.email,
+        language=selection.entry.language,
+        template="contests/mail/selection_promoted" if promoted else "contests/mail/selection_offer",
+        context=_mail_context(
+            selection,
+            accept_url=selection_answer_url(selection, action="accept", base_url=base_url),
+            decline_url=selection_answer_url(selection, action="decline", base_url=base_url),
+        ),
+        contest_id=selection.draw.contest_id,
+    )
+
+
+def draw_offers_send(*, draw: Draw, base_url: str | None = None) -> int:
+    """Queue the offer mail of every pending selection of a draw; returns how many.
+
+    Safe to call again: an offer already queued is not queued twice.
+    """
+    selections = Selection.objects.filter(draw=draw, status=Status.PENDING).select_related(
+        "entry", "draw__contest__visit"
+    )
+    count = 0
+    with transaction.atomic():
+        for selection in selections:
+            selection_notify(selection=selection, base_url=base_url)
+            count += 1
+    return count
+
+
+def _mail_outcome(selection: Selection, *, kind: str, template: str) -> None:
+    mail_enqueue(
+        key=f"{kind}:{selection.pk}",
+        kind=kind,
+        to=selection.entry.email,
+        language=selection.entry.language,
+        template=template,
+        context=_mail_context(selection),
+        contest_id=selection.draw.contest_id,
+    )
+
+
+# State changes -------------------------------------------------------------
+
+
+def _log(selection: Selection, action: str, *, actor=None, note: str = "", at=None) -> None:
+    SelectionEvent.objects.create(
+        selection=selection,
+        action=action,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        note=note[:300],
+        at=at or timezone.now(),
+    )
+
+
+def _lock(selection_id: int) -> tuple[Draw, Selection]:
+    """Lock the draw, then the selection: the one lock order of this module."""
+    draw_id = Selection.objects.filter(pk=selection_id).values_list("draw_id", flat=True).first()
+    if draw_id is None:
+        raise ContestError(_("This place no longer exists."))
+    draw = Draw.objects.select_for_update().select_related("contest__visit").get(pk=draw_id)
+    selection = (
+        Selection.objects.select_for_update(of=("self",))
+        .select_related("entry")
+        .get(pk=selection_id)
+    )
+    selection.draw = draw
+    return draw, selection
+
+
+def _check_answerable(selection: Selection, now: datetime) -> None:
+    if selection.status == Status.ACCEPTED:
+        raise ContestError(_("You have already accepted this place."))
+    if selection.status == Status.DECLINED:
+        raise ContestError(_("You have already declined this place."))
+    if selection.status != Status.PENDING:
+        raise ContestError(_("This place is no longer open to an answer."))
+    if now > selection.deadline + ANSWER_GRACE:
+        raise ContestError(_("The deadline to answer has passed."))
+
+
+def _visits_services():
+    try:
+        return import_module("visits.services")
+    except ModuleNotFoundError as exc:
+        if exc.name != "visits.services":
+            raise
+        return None
+
+
+def selection_accept(
+    *, selection: Selection, can_attend: bool, actor=None, now: datetime | None = None
+) -> Selection:
+    """Accept a pending place before its deadline, confirming the visit's date.
+
+    Creates the visitor profile in the same transaction when the visits app
+    offers it. Raises ContestError when the date is not confirmed, the place
+    was already answered or taken back, or the deadline has passed.
+    """
+    if not can_attend:
+        raise ContestError(_("Please confirm that you can come on the day of the visit."))
+    now = now or timezone.now()
+    with transaction.atomic():
+        _draw, selection = _lock(selection.pk)
+        _check_answerable(selection, now)
+        selection.status = Status.ACCEPTED
+        selection.answered_at = now
+        selection.save(update_fields=["status", "answered_at"])
+        _log(selection, Action.ACCEPTED, actor=actor, at=now)
+        visits = _visits_services()
+        if visits is not None and hasattr(visits, "visitor_profile_create"):
+            visits.visitor_profile_create(selection=selection)
+    return selection
+
+
+def selection_decline(
+    *,
+    selection: Selection,
+    actor=None,
+    note: str = "",
+    base_url: str | None = None,
+    now: datetime | None = None,
+) -> Selection:
+    """Decline a pending place; confirm it by mail and offer the place to an alternate.
+
+    Raises ContestError when the place was already answered or taken back, or
+    the deadline has passed.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        draw, selection = _lock(selection.pk)
+        _check_answerable(selection, now)
+        selection.status = Status.DECLINED
+        selection.answered_at = now
+        selection.save(update_fields=["status", "answered_at"])
+        _log(selection, Action.DECLINED, actor=actor, note=note, at=now)
+        _mail_outcome(
+            selection, kind=DECLINED_KIND, template="contests/mail/selection_declined"
+        )
+        _fill_free_places(draw, actor=None, base_url=base_url, now=now)
+    return selection
+
+
+def selection_disqualify(
+    *,
+    selection: Selection,
+    actor,
+    reason: str,
+    base_url: str | None = None,
+    now: datetime | None = None,
+) -> Selection:
+    """Take a place (or an alternate's rank) back, with a reason; the place goes on.
+
+    Raises ContestError without a reason or when the selection is already
+    declined, expired or disqualified.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ContestError(_("Give a reason for the disqualification."))
+    now = now or timezone.now()
+    with transaction.atomic():
+        draw, selection = _lock(selection.pk)
+        if selection.status not in (Status.WAITING, Status.PENDING, Status.ACCEPTED):
+            raise ContestError(
+                _("This selection is already %(status)s.")
+                % {"status": selection.get_status_display().lower()}
+            )
+        selection.status = Status.DISQUALIFIED
+        selection.reason = reason[:300]
+        selection.save(update_fields=["status", "reason"])
+        _log(selection, Action.DISQUALIFIED, actor=actor, note=reason, at=now)
+        _fill_free_places(draw, actor=actor, base_url=base_url, now=now)
+    return selection
+
+
+def selection_promote(
+    *, draw: Draw, actor=None, base_url: str | None = None, now: datetime | None = None
+) -> list[Selection]:
+    """Offer every free place of the draw to the first alternates that keep the caps.
+
+    Locks the draw so that two concurrent calls never promote the same
+    alternate. Returns the promoted selections (none when no place is free or
+    no alternate fits).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        draw = Draw.objects.select_for_update().select_related("contest__visit").get(pk=draw.pk)
+        return _fill_free_places(draw, actor=actor, base_url=base_url, now=now)
+
+
+def _attributes(selections: list[Selection], caps: dict) -> dict[str, dict[str, str]]:
+    return {
+        s.entry.ticket: {field: str(getattr(s.entry, field, "") or "") for field in caps}
+        for s in selections
+    }
+
+
+def _candidate(selections: list[Selection], caps: dict) -> Selection | None:
+    """The first waiting alternate, in order, that keeps the caps with the places held."""
+    alternates = sorted(
+        (s for s in selections if s.kind == Selection.Kind.ALTERNATE), key=lambda s: s.position
+    )
+    ticket = draw_algorithm.promotion_candidate(
+        alternates=[s.entry.ticket for s in alternates],
+        winners_in_place=[s.entry.ticket for s in selections if s.holds_place],
+        attributes=_attributes(selections, caps),
+        caps=caps,
+        used={s.entry.ticket for s in alternates if s.status != Status.WAITING},
+    )
+    return next((s for s in alternates if s.entry.ticket == ticket), None)
+
+
+def _places(selections: list[Selection]) -> int:
+    return sum(1 for s in selections if s.kind == Selection.Kind.WINNER)
+
+
+def _fill_free_places(draw: Draw, *, actor, base_url: str | None, now: datetime) -> list[Selection]:
+    # The caller holds the lock on the draw.
+    selections = list(draw.selections.select_related("entry"))
+    caps = dict(draw.caps or {})
+    promoted = []
+    while _places(selections) - sum(1 for s in selections if s.holds_place) > 0:
+        selection = _candidate(selections, caps)
+        if selection is None:
+            break
+        selection.status = Status.PENDING
+        selection.promoted_at = now
+        selection.deadline = now + timedelta(hours=draw.contest.acceptance_hours)
+        selection.save(update_fields=["status", "promoted_at", "deadline"])
+        selection.draw = draw
+        _log(selection, Action.PROMOTED, actor=actor, at=now)
+        selection_notify(selection=selection, base_url=base_url)
+        promoted.append(selection)
+    return promoted
+
+
+def selections_expire_overdue(*, now: datetime | None = None) -> int:
+    """Expire the pending places whose deadline (and grace) has passed; each place goes on.
+
+    Each selection is handled in its own transaction, so one failure does not
+    hold back the others. Returns how many selections expired.
+    """
+    now = now or timezone.now()
+    overdue = list(
+        Selection.objects.filter(
+            status=Status.PENDING, deadline__lt=now - ANSWER_GRACE
+        ).values_list("pk", flat=True)
+    )
+    expired = 0
+    for selection_id in overdue:
+        with transaction.atomic():
+            draw, selection = _lock(selection_id)
+            if selection.status != Status.PENDING or selection.deadline >= now - ANSWER_GRACE:
+                continue
+            selection.status = Status.EXPIRED
+            selection.save(update_fields=["status"])
+            _log(selection, Action.EXPIRED, note=_("No answer before the deadline."), at=now)
+            _mail_outcome(selection, kind=EXPIRED_KIND, template="contests/mail/selection_expired")
+            _fill_free_places(draw, actor=None, base_url=None, now=now)
+            expired += 1
+    return expired
+
+
+# The end of the selections -------------------------------------------------
+
+
+def contest_places_settled(*, contest: Contest) -> PlacesState | None:
+    """Where the places stand, or None before the draw."""
+    draw = Draw.objects.filter(contest=contest).first()
+    if draw is None:
+        return None
+    selections = list(draw.selections.select_related("entry"))
+    return places_state(draw=draw, selections=selections)
+
+
+def places_state(*, draw: Draw, selections: list[Selection]) -> PlacesState:
+    """The PlacesState of a draw from its selections (entries loaded)."""
+    caps = dict(draw.caps or {})
+    return PlacesState(
+        places=_places(selections),
+        accepted=sum(1 for s in selections if s.status == Status.ACCEPTED),
+        pending=sum(1 for s in selections if s.status == Status.PENDING),
+        alternates_waiting=sum(1 for s in selections if s.status == Status.WAITING),
+        alternate_available=_candidate(selections, caps) is not None,
+    )
+
+
+def entries_not_chosen(contest: Contest):
+    """Entries of the draw that were never offered a place (alternates left waiting too)."""
+    offered = Selection.objects.filter(draw__contest=contest).exclude(status=Status.WAITING)
+    return (
+        Entry.objects.filter(contest=contest, in_draw=True, personal_data_removed_at__isnull=True)
+        .exclude(pk__in=offered.values("entry_id"))
+        .filter(Q(invalidated_at__isnull=True))
+    )
+
+
+def contest_notify_not_chosen(*, contest: Contest, actor=None, now: datetime | None = None) -> None:
+    """Mark the contest so that a kind notice goes to every entrant not chosen, once.
+
+    The notices are written by a Celery task after commit (there may be many).
+    Raises ContestError before the places are settled or when it was done already.
+    """
+    from ..tasks import send_not_chosen_notices
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        contest = Contest.objects.select_for_update().get(pk=contest.pk)
+        if contest.not_chosen_notified_at is not None:
+            raise ContestError(_("The entrants who were not chosen have already been told."))
+        state = contest_places_settled(contest=contest)
+        if state is None or not state.settled:
+            raise ContestError(
+                _("Wait until every place is settled before telling those who were not chosen.")
+            )
+        contest.not_chosen_notified_at = now
+        contest.save(update_fields=["not_chosen_notified_at"])
+        logger.info("Not-chosen notices for contest %s asked by %s.", contest.pk, actor)
+        send_not_chosen_notices.delay_on_commit(contest.pk)
+
+
+def not_chosen_notices_queue(*, contest_id: int, base_url: str | None = None) -> int:
+    """Queue the not-chosen notice of every entrant not chosen; returns how many were new.
+
+    Safe to run again after a crash: each notice has its own key.
+    """
+    contest = Contest.objects.select_related("visit").get(pk=contest_id)
+    if contest.not_chosen_notified_at is None:
+        return 0
+    queued = 0
+    contest_url = absolute_url(contest.get_absolute_url(), base_url=base_url)
+    entries = entries_not_chosen(contest).order_by("pk").iterator(chunk_size=2000)
+    for entry in entries:
+        key = f"{NOT_CHOSEN_KIND}:{contest.pk}:{entry.pk}"
+        if OutboxMessage.objects.filter(key=key).exists():
+            continue
+        with transaction.atomic():
+            mail_enqueue(
+                key=key,
+                kind=NOT_CHOSEN_KIND,
+                to=entry.email,
+                language=entry.language,
+                template="contests/mail/not_chosen",
+                context={"entry": entry, "contest": contest, "contest_url": contest_url},
+                contest_id=contest.pk,
+            )
+        queued += 1
+    return queued

@@ -1,0 +1,17 @@
+"""Celery tasks of the contests app: thin, they take primary keys and call a service."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task
+def expire_overdue_selections() -> int:
+    """Beat task: expire unanswered offers past their deadline and offer the places on."""
+    return services.selections_expire_overdue()
+
+
+@shared_task
+def send_not_chosen_notices(contest_id: int) -> int:
+    """Queue the kind notice to every entrant of the contest who was not chosen."""
+    return services.not_chosen_notices_queue(contest_id=contest_id)
