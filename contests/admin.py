@@ -1,10 +1,16 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import Count, Q
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from . import draw_algorithm
+from . import draw_algorithm, services
 from .choices import language_choices
-from .models import Contest, Entry
+from .forms_draw import InvalidateForm
+from .models import Contest, Entry, Selection, SelectionEvent
 
 
 @admin.register(Contest)
@@ -18,11 +24,19 @@ class ContestAdmin(admin.ModelAdmin):
         "entries_total",
         "entries_confirmed",
         "winners_count",
+        "dashboard_link",
     ]
     list_filter = ["published"]
     search_fields = ["title", "slug", "hashtag"]
     prepopulated_fields = {"slug": ["title"]}
-    readonly_fields = ["commitment", "frozen_at", "tickets_digest", "tickets_count", "created_at"]
+    readonly_fields = [
+        "commitment",
+        "frozen_at",
+        "tickets_digest",
+        "tickets_count",
+        "created_at",
+        "draw_page",
+    ]
     date_hierarchy = "opens_at"
     fieldsets = [
         (None, {"fields": ["title", "slug", "hashtag", "description", "rules", "published"]}),
@@ -40,6 +54,7 @@ class ContestAdmin(admin.ModelAdmin):
                     "frozen_at",
                     "tickets_count",
                     "tickets_digest",
+                    "draw_page",
                 ]
             },
         ),
@@ -61,6 +76,38 @@ class ContestAdmin(admin.ModelAdmin):
     @admin.display(description=_("state"))
     def state_label(self, obj: Contest) -> str:
         return obj.state.label
+
+    @admin.display(description=_("dashboard"))
+    def dashboard_link(self, obj: Contest) -> str:
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("contests:dashboard", kwargs={"slug": obj.slug}),
+            _("Dashboard"),
+        )
+
+    @admin.display(description=_("freeze and draw"))
+    def draw_page(self, obj: Contest) -> str:
+        if obj.pk is None:
+            return "—"
+        if obj.is_drawn:
+            return format_html(
+                '<a href="{}">{}</a> · <a href="{}">{}</a>',
+                reverse("contests:results", kwargs={"slug": obj.slug}),
+                _("Results"),
+                reverse("contests:live_draw", kwargs={"slug": obj.slug}),
+                _("Live draw page"),
+            )
+        if obj.frozen_at:
+            return format_html(
+                '<a href="{}">{}</a>',
+                reverse("contests:draw", kwargs={"slug": obj.slug}),
+                _("Draw…"),
+            )
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("contests:freeze", kwargs={"slug": obj.slug}),
+            _("Freeze…"),
+        )
 
     @admin.display(description=_("entries"), ordering="entries_total_count")
     def entries_total(self, obj: Contest) -> int:
@@ -148,6 +195,138 @@ class EntryAdmin(admin.ModelAdmin):
         "invalid_reason",
     ]
     exclude = ["languages"]
+    actions = ["invalidate"]
 
     def has_add_permission(self, request):
         return False
+
+    @admin.action(description=_("Invalidate with a reason"), permissions=["change"])
+    def invalidate(self, request, queryset):
+        """Invalidate entries before the freeze; the reason stays on record."""
+        form = InvalidateForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            done = 0
+            for entry in queryset.only("pk", "contest_id", "ticket"):
+                try:
+                    services.entry_invalidate(
+                        entry=entry, actor=request.user, reason=form.cleaned_data["reason"]
+                    )
+                except services.ContestError as exc:
+                    self.message_user(request, f"{entry.ticket}: {exc}", messages.WARNING)
+                else:
+                    done += 1
+            self.message_user(
+                request,
+                ngettext("%(count)d entry invalidated.", "%(count)d entries invalidated.", done)
+                % {"count": done},
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "contests/draw/admin_invalidate.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Invalidate entries"),
+                "opts": self.model._meta,
+                "entries": queryset.select_related("contest")[:200],
+                "count": queryset.count(),
+                "form": form,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "select_across": request.POST.get("select_across", "0"),
+            },
+        )
+
+
+class SelectionEventInline(admin.TabularInline):
+    model = SelectionEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "action", "actor", "note"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Selection)
+class SelectionAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "contest",
+        "kind",
+        "position",
+        "status",
+        "promoted_at",
+        "deadline",
+        "answered_at",
+    ]
+    list_filter = ["status", "kind", "draw__contest"]
+    search_fields = ["entry__ticket", "entry__name", "entry__email", "entry__twitter_handle"]
+    list_select_related = ["entry", "draw__contest"]
+    ordering = ["-draw__drawn_at", "kind", "position"]
+    inlines = [SelectionEventInline]
+    actions = ["disqualify"]
+    readonly_fields = [
+        "draw",
+        "entry",
+        "kind",
+        "position",
+        "status",
+        "deadline",
+        "answered_at",
+        "promoted_at",
+        "reason",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("contest"), ordering="draw__contest__title")
+    def contest(self, obj: Selection):
+        return obj.draw.contest
+
+    @admin.action(
+        description=_("Disqualify the selected places (asks for a reason)"),
+        permissions=["change"],
+    )
+    def disqualify(self, request, queryset):
+        error = ""
+        if "apply" in request.POST:
+            reason = request.POST.get("reason", "").strip()
+            if reason:
+                done = 0
+                for selection in queryset.select_related("entry"):
+                    try:
+                        services.selection_disqualify(
+                            selection=selection, actor=request.user, reason=reason
+                        )
+                    except services.ContestError as exc:
+                        self.message_user(request, f"{selection}: {exc}", messages.WARNING)
+                    else:
+                        done += 1
+                self.message_user(
+                    request,
+                    ngettext(
+                        "%(count)d selection disqualified.",
+                        "%(count)d selections disqualified.",
+                        done,
+                    )
+                    % {"count": done},
+                )
+                return None
+            error = _("Give a reason for the disqualification.")
+        return TemplateResponse(
+            request,
+            "contests/organizer/admin_disqualify.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Disqualify selections"),
+                "opts": self.model._meta,
+                "selections": queryset.select_related("entry"),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "error": error,
+            },
+        )

@@ -36,3 +36,33 @@ def language_choices() -> list[tuple[str, str]]:
 
 def language_name(code: str) -> str:
     return dict(language_choices()).get(code, code)
+
+
+COMMON_LANGUAGES = (
+    "en",
+    "fr",
+    "de",
+    "it",
+    "es",
+    "pt",
+    "nl",
+    "el",
+    "pl",
+    "ru",
+    "ar",
+    "zh",
+    "ja",
+    "hi",
+)
+
+
+def language_choices_grouped() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Languages for a form: the most common first, then every other ISO 639-1 code."""
+    names = dict(language_choices())
+    return [
+        (_("Common"), [(code, names[code]) for code in COMMON_LANGUAGES]),
+        (
+            _("All languages"),
+            [item for item in language_choices() if item[0] not in COMMON_LANGUAGES],
+        ),
+    ]

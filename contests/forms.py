@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
-from .choices import Background, MailLanguage, language_choices
+from .choices import Background, MailLanguage, language_choices_grouped
 from .normalize import clean_handle, is_disposable_email
 
 
@@ -25,7 +25,7 @@ class EntryForm(forms.Form):
     country = forms.ChoiceField(label=_("Country"))
     languages = forms.MultipleChoiceField(
         label=_("Languages you speak"),
-        help_text=_("Choose one or more."),
+        help_text=_("Choose one or more (hold Ctrl or ⌘ to choose several)."),
         widget=forms.SelectMultiple(attrs={"size": 8}),
     )
     background = forms.ChoiceField(label=_("Background"), choices=Background.choices)
@@ -53,7 +53,7 @@ class EntryForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["country"].choices = [("", "---------"), *countries]
-        self.fields["languages"].choices = language_choices()
+        self.fields["languages"].choices = language_choices_grouped()
         self.helper = FormHelper()
         self.helper.form_id = "entry-form"
         self.helper.attrs = {"novalidate": ""}

@@ -1,9 +1,13 @@
 """Read queries shared by several views."""
 
-from django.db.models import Count, Q, QuerySet
+from datetime import date, timedelta
+
+from django.db import connection
+from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from .models import Contest
+from .models import Contest, Entry, Selection, SelectionEvent
 
 
 def contests_public() -> QuerySet[Contest]:
@@ -21,3 +25,89 @@ def contests_for_home() -> dict[str, list[Contest]]:
         "upcoming": list(contests.filter(opens_at__gt=now).order_by("opens_at")),
         "past": list(contests.filter(closes_at__lte=now).order_by("-closes_at")[:20]),
     }
+
+
+# Organizer dashboard: each function is one query, whatever the number of entries.
+
+
+def contest_entry_counts(contest: Contest) -> dict[str, int]:
+    """Entries, confirmed entries and tickets in the draw, in one aggregate query."""
+    return Entry.objects.filter(contest=contest).aggregate(
+        total=Count("pk"),
+        confirmed=Count("pk", filter=Q(confirmed_at__isnull=False)),
+        in_draw=Count("pk", filter=Q(in_draw=True)),
+    )
+
+
+def contest_entries_per_day(contest: Contest) -> list[dict]:
+    """Entries and confirmed entries per day (in the contest's time zone), gaps as zeros."""
+    rows = (
+        Entry.objects.filter(contest=contest)
+        .annotate(day=TruncDate("created_at", tzinfo=contest.tzinfo))
+        .values("day")
+        .annotate(total=Count("pk"), confirmed=Count("pk", filter=Q(confirmed_at__isnull=False)))
+        .order_by("day")
+    )
+    by_day = {row["day"]: row for row in rows}
+    if not by_day:
+        return []
+    days: list[dict] = []
+    day: date = min(by_day)
+    last = max(by_day)
+    while day <= last:
+        row = by_day.get(day, {})
+        days.append(
+            {"day": day, "total": row.get("total", 0), "confirmed": row.get("confirmed", 0)}
+        )
+        day += timedelta(days=1)
+    return days
+
+
+def contest_entries_by(contest: Contest, field: str) -> list[dict]:
+    """Entries and confirmed entries per value of a plain field (country, background)."""
+    if field not in {"country", "background", "language"}:
+        raise ValueError(f"No breakdown by {field!r}.")
+    return list(
+        Entry.objects.filter(contest=contest)
+        .values(value=F(field))
+        .annotate(total=Count("pk"), confirmed=Count("pk", filter=Q(confirmed_at__isnull=False)))
+        .order_by("-total", "value")
+    )
+
+
+def contest_entries_by_language(contest: Contest) -> list[dict]:
+    """Entries and confirmed entries per language spoken (a JSON list on each entry).
+
+    One query: the list is unnested in SQL (jsonb_array_elements_text on
+    PostgreSQL, json_each on SQLite), so the cost stays in the database.
+    """
+    table = connection.ops.quote_name(Entry._meta.db_table)
+    if connection.vendor == "postgresql":
+        unnest = "jsonb_array_elements_text(e.languages) AS lang(value)"
+    elif connection.vendor == "sqlite":
+        unnest = "json_each(e.languages) AS lang"
+    else:
+        raise NotImplementedError(f"No language breakdown on {connection.vendor}.")
+    # Only the quoted table name is interpolated; the contest is a parameter.
+    sql = (
+        f"SELECT lang.value, COUNT(*), COUNT(e.confirmed_at) "  # noqa: S608
+        f"FROM {table} AS e, {unnest} "
+        "WHERE e.contest_id = %s GROUP BY lang.value ORDER BY 2 DESC, 1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [contest.pk])
+        return [
+            {"value": value, "total": total, "confirmed": confirmed}
+            for value, total, confirmed in cursor.fetchall()
+        ]
+
+
+def contest_selections(contest: Contest) -> list[Selection]:
+    """The draw's selections with their entries and their logs (two queries)."""
+    events = SelectionEvent.objects.select_related("actor").order_by("at", "pk")
+    return list(
+        Selection.objects.filter(draw__contest=contest)
+        .select_related("entry")
+        .prefetch_related(Prefetch("events", queryset=events))
+        .order_by("-kind", "position")
+    )

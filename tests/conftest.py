@@ -7,6 +7,9 @@ import pytest
 
 from tests.factories import ContestFactory, EntryFactory
 
+# Real services for integration tests: SMTP server, Redis servers, Celery worker.
+pytest_plugins = ["tests.support"]
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 

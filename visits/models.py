@@ -1,9 +1,14 @@
 import zoneinfo
+from datetime import datetime, time, timedelta
 
+from django.conf import settings
+from django.core.validators import MaxLengthValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from contests.choices import Background, MailLanguage, language_choices, language_name
 from tweetup.timezones import time_zone_choices
 
 
@@ -33,3 +38,385 @@ class Visit(models.Model):
     @property
     def tzinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def day_start(self) -> datetime:
+        """Midnight at the start of the visit's day, in its time zone."""
+        return datetime.combine(self.date, time.min, tzinfo=self.tzinfo)
+
+    @property
+    def day_end(self) -> datetime:
+        """Midnight at the end of the visit's day (exclusive), in its time zone."""
+        return datetime.combine(self.date + timedelta(days=1), time.min, tzinfo=self.tzinfo)
+
+
+class Location(models.Model):
+    """A place a tour stop happens at."""
+
+    name = models.CharField(_("name"), max_length=150, unique=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        verbose_name = _("location")
+        verbose_name_plural = _("locations")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TourStop(models.Model):
+    """One stop of a visit: where, when, with whom and in which language."""
+
+    visit = models.ForeignKey(
+        Visit, verbose_name=_("visit"), on_delete=models.CASCADE, related_name="stops"
+    )
+    location = models.ForeignKey(
+        Location, verbose_name=_("location"), on_delete=models.PROTECT, related_name="stops"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    starts_at = models.DateTimeField(_("start"))
+    ends_at = models.DateTimeField(_("end"))
+    guide = models.CharField(_("guide"), max_length=150, blank=True)
+    language = models.CharField(
+        _("language of the tour"), max_length=3, choices=language_choices, default="en"
+    )
+    capacity = models.PositiveSmallIntegerField(
+        _("capacity"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        verbose_name = _("tour stop")
+        verbose_name_plural = _("tour stops")
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="tourstop_ends_after_start",
+                violation_error_message=_("A tour stop must end after it starts."),
+            ),
+        ]
+        indexes = [models.Index(fields=["visit", "starts_at"], name="tourstop_visit_start")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("visits:stop", kwargs={"slug": self.visit.slug, "pk": self.pk})
+
+    @property
+    def language_name(self) -> str:
+        return language_name(self.language)
+
+
+class LanguageLevel(models.TextChoices):
+    BASIC = "basic", _("Basic")
+    CONVERSATIONAL = "conversational", _("Conversational")
+    FLUENT = "fluent", _("Fluent")
+    NATIVE = "native", _("Native")
+
+
+class VisitorProfileQuerySet(models.QuerySet):
+    def for_visit(self, visit: Visit):
+        return self.filter(selection__draw__contest__visit=visit)
+
+    def active(self):
+        """Visitors still holding their place (the accepted selections)."""
+        return self.filter(selection__status="accepted")
+
+
+class VisitorProfile(models.Model):
+    """A winner who accepted, as a visitor: what the day needs to know about them.
+
+    Created from the entry when the place is accepted; completed by the
+    visitor through a signed link. Its visit follows from the selection's
+    contest. Email, emergency contact and needs are private.
+    """
+
+    selection = models.OneToOneField(
+        "contests.Selection",
+        verbose_name=_("selection"),
+        on_delete=models.PROTECT,
+        related_name="visitor_profile",
+    )
+    # Private: seen by the visitor, organizers and tour admins only.
+    email = models.EmailField(_("email"), max_length=254, blank=True)
+    language = models.CharField(
+        _("language for mail"), max_length=2, choices=MailLanguage.choices, default="en"
+    )
+    dietary_needs = models.CharField(_("dietary needs"), max_length=300, blank=True)
+    accessibility_needs = models.CharField(_("accessibility needs"), max_length=300, blank=True)
+    emergency_contact_name = models.CharField(
+        _("emergency contact name"), max_length=100, blank=True
+    )
+    emergency_contact_phone = models.CharField(
+        _("emergency contact phone"), max_length=40, blank=True
+    )
+    # Shown on public pages only with public_consent.
+    display_name = models.CharField(_("display name"), max_length=60, blank=True)
+    handle = models.CharField(_("Twitter/X handle"), max_length=15, blank=True)
+    bio = models.TextField(_("short bio"), blank=True, validators=[MaxLengthValidator(400)])
+    background = models.CharField(
+        _("background"), max_length=20, choices=Background.choices, blank=True
+    )
+    background_other = models.CharField(_("other background"), max_length=100, blank=True)
+    # [{"code": "fr", "level": "native"}, ...]
+    languages = models.JSONField(_("languages with levels"), default=list, blank=True)
+    public_consent = models.BooleanField(
+        _("may appear on public pages"),
+        default=False,
+        help_text=_("Display name, handle, languages and bio may appear on public pages."),
+    )
+    photo_consent = models.BooleanField(_("photo consent"), default=False)
+    attendance_confirmed_at = models.DateTimeField(
+        _("attendance confirmed at"), null=True, blank=True
+    )
+    checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
+    checked_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("checked in by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    private_data_removed_at = models.DateTimeField(
+        _("private data removed at"), null=True, blank=True, editable=False
+    )
+
+    objects = VisitorProfileQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("visitor profile")
+        verbose_name_plural = _("visitor profiles")
+        ordering = ["display_name", "pk"]
+        permissions = [("check_in_visitorprofile", _("Can check visitors in"))]
+
+    def __str__(self) -> str:
+        return self.display_name or self.handle or f"#{self.pk}"
+
+    @property
+    def visit(self) -> Visit | None:
+        return self.selection.draw.contest.visit
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.attendance_confirmed_at is not None
+
+    @property
+    def is_checked_in(self) -> bool:
+        return self.checked_in_at is not None
+
+    @property
+    def languages_display(self) -> list[dict]:
+        levels = dict(LanguageLevel.choices)
+        return [
+            {
+                "code": item.get("code", ""),
+                "name": language_name(item.get("code", "")),
+                "level": item.get("level", ""),
+                "level_name": levels.get(item.get("level", ""), ""),
+            }
+            for item in self.languages or []
+        ]
+
+    @property
+    def emergency_contact(self) -> str:
+        parts = (self.emergency_contact_name, self.emergency_contact_phone)
+        return " · ".join(part for part in parts if part)
+
+
+class StopChange(models.Model):
+    """A change of a stop's time or place, waiting to reach the confirmed visitors."""
+
+    visit = models.ForeignKey(
+        Visit, verbose_name=_("visit"), on_delete=models.CASCADE, related_name="stop_changes"
+    )
+    stop = models.ForeignKey(
+        TourStop,
+        verbose_name=_("tour stop"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="changes",
+    )
+    stop_title = models.CharField(_("stop"), max_length=200)
+    old_starts_at = models.DateTimeField(_("old start"), null=True, blank=True)
+    old_ends_at = models.DateTimeField(_("old end"), null=True, blank=True)
+    old_location = models.CharField(_("old place"), max_length=150, blank=True)
+    new_starts_at = models.DateTimeField(_("new start"), null=True, blank=True)
+    new_ends_at = models.DateTimeField(_("new end"), null=True, blank=True)
+    new_location = models.CharField(_("new place"), max_length=150, blank=True)
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    notified_at = models.DateTimeField(_("visitors told at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("stop change")
+        verbose_name_plural = _("stop changes")
+        ordering = ["changed_at", "pk"]
+        indexes = [models.Index(fields=["notified_at", "visit"], name="stopchange_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.stop_title} · {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class Question(models.Model):
+    """A question from the public for a tour stop, moderated before it shows."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for moderation")
+        APPROVED = "approved", _("Approved")
+        ASKED = "asked", _("Asked")
+        ANSWERED = "answered", _("Answered")
+        REJECTED = "rejected", _("Rejected")
+
+    PUBLIC_STATUSES = (Status.APPROVED, Status.ASKED, Status.ANSWERED)
+
+    stop = models.ForeignKey(
+        TourStop, verbose_name=_("tour stop"), on_delete=models.CASCADE, related_name="questions"
+    )
+    text = models.CharField(_("question"), max_length=280)
+    author_name = models.CharField(_("name or handle"), max_length=60, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    answer = models.TextField(_("guide's answer"), blank=True)
+    created_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    moderated_at = models.DateTimeField(_("moderated at"), null=True, blank=True)
+    moderated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("moderated by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["stop", "status"], name="question_stop_status")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status="answered") | ~models.Q(answer=""),
+                name="question_answered_has_answer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+    @classmethod
+    def public_filter(cls, *, prefix: str = "") -> models.Q:
+        return models.Q(**{f"{prefix}status__in": cls.PUBLIC_STATUSES})
+
+    @property
+    def is_public(self) -> bool:
+        return self.status in self.PUBLIC_STATUSES
+
+
+class QuestionVote(models.Model):
+    """One up-vote, one per browser: the voter key is a random id kept in the session."""
+
+    question = models.ForeignKey(
+        Question, verbose_name=_("question"), on_delete=models.CASCADE, related_name="votes"
+    )
+    voter_key = models.CharField(_("voter"), max_length=64)
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("vote")
+        verbose_name_plural = _("votes")
+        constraints = [
+            models.UniqueConstraint(fields=["question", "voter_key"], name="vote_once_per_voter")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.question_id} · {self.voter_key[:8]}"
+
+
+class LiveUpdate(models.Model):
+    """A short post during the day, in the LHC's "beams are back" style."""
+
+    visit = models.ForeignKey(
+        Visit, verbose_name=_("visit"), on_delete=models.CASCADE, related_name="live_updates"
+    )
+    stop = models.ForeignKey(
+        TourStop,
+        verbose_name=_("tour stop"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="live_updates",
+    )
+    text = models.CharField(_("text"), max_length=500)
+    posted_at = models.DateTimeField(_("posted at"), default=timezone.now, db_index=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("live update")
+        verbose_name_plural = _("live updates")
+        ordering = ["-posted_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class VisitMessage(models.Model):
+    """A message from the organizers to the visitors of a visit, sent through the outbox."""
+
+    class Audience(models.TextChoices):
+        ALL = "all", _("All visitors")
+        UNCONFIRMED = "unconfirmed", _("Visitors who have not confirmed yet")
+
+    visit = models.ForeignKey(
+        Visit, verbose_name=_("visit"), on_delete=models.CASCADE, related_name="messages"
+    )
+    audience = models.CharField(
+        _("to"), max_length=12, choices=Audience.choices, default=Audience.ALL
+    )
+    subject_en = models.CharField(_("subject (English)"), max_length=150)
+    body_en = models.TextField(_("message (English)"), validators=[MaxLengthValidator(5000)])
+    subject_fr = models.CharField(_("subject (French)"), max_length=150, blank=True)
+    body_fr = models.TextField(
+        _("message (French)"), blank=True, validators=[MaxLengthValidator(5000)]
+    )
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("sent by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    recipients_count = models.PositiveIntegerField(_("recipients"), default=0)
+
+    class Meta:
+        verbose_name = _("message to visitors")
+        verbose_name_plural = _("messages to visitors")
+        ordering = ["-sent_at"]
+
+    def __str__(self) -> str:
+        return self.subject_en

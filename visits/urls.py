@@ -6,4 +6,5 @@ app_name = "visits"
 
 urlpatterns = [
     path("<slug:slug>/", views.visit_detail, name="detail"),
+    path("profile/<str:token>/", views.profile_edit, name="profile"),
 ]

@@ -3,11 +3,22 @@
 Callers import from here: ``from contests import services``.
 """
 
+from .draws import (
+    AlreadyDrawn,
+    contest_caps,
+    contest_freeze,
+    draw_audit_record,
+    draw_audit_record_stream,
+    draw_run,
+    entry_invalidate,
+    tickets_sorted,
+)
 from .entries import (
     ContestError,
     contest_countdown_target,
     contest_create,
     entry_confirm,
+    entry_confirm_contest,
     entry_confirm_token,
     entry_confirm_url,
     entry_resend_confirmation,
@@ -25,8 +36,8 @@ from .selections import (
     selection_accept,
     selection_answer_token,
     selection_answer_url,
-    selection_decline,
     selection_deadline_zone,
+    selection_decline,
     selection_disqualify,
     selection_from_token,
     selection_notify,
@@ -35,6 +46,14 @@ from .selections import (
 )
 
 __all__ = [
+    "AlreadyDrawn",
+    "contest_caps",
+    "contest_freeze",
+    "draw_audit_record",
+    "draw_audit_record_stream",
+    "draw_run",
+    "entry_invalidate",
+    "tickets_sorted",
     "PlacesState",
     "contest_notify_not_chosen",
     "contest_places_settled",
@@ -56,6 +75,7 @@ __all__ = [
     "contest_countdown_target",
     "contest_create",
     "entry_confirm",
+    "entry_confirm_contest",
     "entry_confirm_token",
     "entry_confirm_url",
     "entry_resend_confirmation",

@@ -159,6 +159,19 @@ def entry_confirm(*, token: str) -> Entry:
     return entry
 
 
+def entry_confirm_contest(*, token: str) -> Contest | None:
+    """The contest a genuine confirmation link was made for, even an expired one.
+
+    Lets the page of a failed confirmation point to the way to a new link.
+    Returns None for a tampered link or an entry that no longer exists.
+    """
+    try:
+        entry_id = signing.TimestampSigner(salt=CONFIRM_SALT).unsign(token)
+    except signing.BadSignature:
+        return None
+    return Contest.objects.filter(published=True, entries__pk=entry_id).first()
+
+
 def entry_resend_confirmation(*, contest: Contest, email: str, base_url: str | None = None) -> None:
     """Send a fresh confirmation link to an unconfirmed entry with this address.
 

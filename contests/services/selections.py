@@ -89,9 +89,7 @@ def selection_answer_token(selection: Selection) -> str:
     )
 
 
-def selection_answer_url(
-    selection: Selection, *, action: str, base_url: str | None = None
-) -> str:
+def selection_answer_url(selection: Selection, *, action: str, base_url: str | None = None) -> str:
     name = {"accept": "contests:selection_accept", "decline": "contests:selection_decline"}[action]
     path = reverse(name, kwargs={"token": selection_answer_token(selection)})
     return absolute_url(path, base_url=base_url)
@@ -164,7 +162,7 @@ def selection_notify(*, selection: Selection, base_url: str | None = None) -> Ou
         kind=PROMOTED_KIND if promoted else OFFER_KIND,
         to=selection.entry.email,
         language=selection.entry.language,
-        template="contests/mail/selection_promoted" if promoted else "contests/mail/selection_offer",
+        template=f"contests/mail/selection_{'promoted' if promoted else 'offer'}",
         context=_mail_context(
             selection,
             accept_url=selection_answer_url(selection, action="accept", base_url=base_url),
@@ -220,7 +218,11 @@ def _lock(selection_id: int) -> tuple[Draw, Selection]:
     draw_id = Selection.objects.filter(pk=selection_id).values_list("draw_id", flat=True).first()
     if draw_id is None:
         raise ContestError(_("This place no longer exists."))
-    draw = Draw.objects.select_for_update().select_related("contest__visit").get(pk=draw_id)
+    draw = (
+        Draw.objects.select_for_update(of=("self",))
+        .select_related("contest__visit")
+        .get(pk=draw_id)
+    )
     selection = (
         Selection.objects.select_for_update(of=("self",))
         .select_related("entry")
@@ -241,7 +243,8 @@ def _check_answerable(selection: Selection, now: datetime) -> None:
         raise ContestError(_("The deadline to answer has passed."))
 
 
-def _visits_services():
+def visits_services():
+    """The visits app's services module, or None while it has none."""
     try:
         return import_module("visits.services")
     except ModuleNotFoundError as exc:
@@ -269,7 +272,7 @@ def selection_accept(
         selection.answered_at = now
         selection.save(update_fields=["status", "answered_at"])
         _log(selection, Action.ACCEPTED, actor=actor, at=now)
-        visits = _visits_services()
+        visits = visits_services()
         if visits is not None and hasattr(visits, "visitor_profile_create"):
             visits.visitor_profile_create(selection=selection)
     return selection
@@ -296,9 +299,7 @@ def selection_decline(
         selection.answered_at = now
         selection.save(update_fields=["status", "answered_at"])
         _log(selection, Action.DECLINED, actor=actor, note=note, at=now)
-        _mail_outcome(
-            selection, kind=DECLINED_KIND, template="contests/mail/selection_declined"
-        )
+        _mail_outcome(selection, kind=DECLINED_KIND, template="contests/mail/selection_declined")
         _fill_free_places(draw, actor=None, base_url=base_url, now=now)
     return selection
 
@@ -346,7 +347,11 @@ def selection_promote(
     """
     now = now or timezone.now()
     with transaction.atomic():
-        draw = Draw.objects.select_for_update().select_related("contest__visit").get(pk=draw.pk)
+        draw = (
+            Draw.objects.select_for_update(of=("self",))
+            .select_related("contest__visit")
+            .get(pk=draw.pk)
+        )
         return _fill_free_places(draw, actor=actor, base_url=base_url, now=now)
 
 

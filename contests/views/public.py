@@ -77,7 +77,12 @@ def entry_confirm(request, token: str):
     try:
         entry = services.entry_confirm(token=token)
     except services.ContestError as exc:
-        return render(request, "contests/confirm_failed.html", {"error": str(exc)}, status=400)
+        return render(
+            request,
+            "contests/confirm_failed.html",
+            {"error": str(exc), "contest": services.entry_confirm_contest(token=token)},
+            status=400,
+        )
     return render(
         request,
         "contests/entry_confirmed.html",

@@ -173,6 +173,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "contests.tasks.expire_overdue_selections",
         "schedule": timedelta(minutes=5),
     },
+    "visits-stop-changes": {
+        "task": "visits.tasks.send_stop_change_digests",
+        "schedule": timedelta(minutes=1),
+    },
+    "visits-reminders": {
+        "task": "visits.tasks.send_visit_reminders",
+        "schedule": timedelta(minutes=30),
+    },
+    "privacy-purge": {
+        "task": "visits.tasks.remove_personal_data",
+        "schedule": timedelta(hours=6),
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = env(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "var" / "celerybeat-schedule")
@@ -185,6 +197,15 @@ OUTBOX_RETRY_AFTER = timedelta(seconds=env.int("OUTBOX_RETRY_AFTER_SECONDS", def
 ENTRY_CONFIRM_MAX_AGE = timedelta(days=env.int("ENTRY_CONFIRM_DAYS", default=7))
 ENTRY_RATE_LIMIT = env("ENTRY_RATE_LIMIT", default="10/h")
 RATELIMIT_VIEW = "tweetup.views.ratelimited"
+
+# Visits
+QUESTION_RATE_LIMIT = env("QUESTION_RATE_LIMIT", default="5/10m")
+# Edits of the stops within this many quiet minutes reach the visitors as one mail.
+VISIT_CHANGES_QUIET_MINUTES = env.int("VISIT_CHANGES_QUIET_MINUTES", default=5)
+# Privacy: personal data of entries not chosen goes this many days after the draw,
+# visitors' private data this many days after the visit.
+PRIVACY_ENTRY_RETENTION_DAYS = env.int("PRIVACY_ENTRY_RETENTION_DAYS", default=30)
+PRIVACY_VISITOR_RETENTION_DAYS = env.int("PRIVACY_VISITOR_RETENTION_DAYS", default=30)
 
 LOGGING = {
     "version": 1,

@@ -12,6 +12,9 @@ from contests.services import contest_create
 from tweetup.roles import ORGANIZERS, TOUR_ADMINS
 from visits.models import Visit
 
+from ._demo_draw import SLUG as DRAWN_SLUG
+from ._demo_draw import create_drawn_contest
+
 DEMO_PASSWORD = "tweetup-demo"  # noqa: S105 - printed on purpose for the local demo
 
 DESCRIPTION = (
@@ -39,7 +42,11 @@ class Command(BaseCommand):
             visit = self._visit()
             self._contests(visit)
             logins = self._staff()
+            create_drawn_contest(
+                visit=visit, organizer=User.objects.get(username="organizer"), rules=RULES
+            )
         self.stdout.write(self.style.SUCCESS("Demo ready."))
+        self.stdout.write(f"  A past contest, frozen and drawn: /contests/{DRAWN_SLUG}/results/")
         for role, username in logins:
             self.stdout.write(f"  {role}: {username} / {DEMO_PASSWORD}  (log in at /admin/)")
 

@@ -1,0 +1,240 @@
+"""The freeze and the draw: organizer pages, public results, audit record, live draw."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_safe
+
+from tweetup.roles import ORGANIZERS
+
+from .. import services
+from ..forms_draw import DrawForm, FreezeForm, TicketCheckForm
+from ..models import Contest, Entry, Selection
+from .public import site_base_url
+
+
+def is_organizer(user) -> bool:
+    """Staff in the Organizers group who may change contests (or a superuser)."""
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return False
+    if user.is_superuser:
+        return True
+    return user.has_perm("contests.change_contest") and user.groups.filter(name=ORGANIZERS).exists()
+
+
+def organizers_only(view):
+    """Send anonymous visitors to the login page; refuse everybody else but organizers."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not is_organizer(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def public_name(entry: Entry) -> str:
+    """How a chosen entrant is named in public: handle if they agreed, else first name."""
+    if entry.personal_data_removed_at:
+        return "—"
+    if entry.publish_handle and entry.twitter_handle:
+        return f"@{entry.twitter_handle}"
+    return entry.first_name or "—"
+
+
+def _published_contest(slug: str) -> Contest:
+    return get_object_or_404(
+        Contest.objects.filter(published=True).select_related("draw"), slug=slug
+    )
+
+
+def _chosen(contest: Contest) -> tuple[list[dict], list[dict]]:
+    """The winners and alternates of the draw, as shown in public (one query)."""
+    selections = (
+        Selection.objects.filter(draw__contest=contest)
+        .select_related("entry")
+        .order_by("kind", "position")
+    )
+    winners, alternates = [], []
+    for selection in selections:
+        row = {
+            "position": selection.position,
+            "ticket": selection.entry.ticket,
+            "name": public_name(selection.entry),
+            "status": selection.status,
+            "status_label": selection.get_status_display(),
+            "promoted": selection.is_promoted,
+        }
+        (winners if selection.kind == Selection.Kind.WINNER else alternates).append(row)
+    return winners, alternates
+
+
+# Organizers ----------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@organizers_only
+def contest_freeze(request, slug: str):
+    contest = get_object_or_404(Contest.objects.select_related("draw"), slug=slug)
+    form = FreezeForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.contest_freeze(contest=contest, actor=request.user)
+            except services.ContestError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("The contest is frozen. You can now draw."))
+                return redirect("contests:draw", slug=contest.slug)
+        status = 400
+    counts = Entry.objects.filter(contest=contest).aggregate(
+        total=Count("pk"),
+        unconfirmed=Count("pk", filter=Q(confirmed_at__isnull=True)),
+        late=Count("pk", filter=Q(confirmed_at__gte=contest.closes_at)),
+        invalid=Count("pk", filter=Q(invalidated_at__isnull=False)),
+        eligible=Count(
+            "pk",
+            filter=Q(
+                confirmed_at__isnull=False,
+                confirmed_at__lt=contest.closes_at,
+                invalidated_at__isnull=True,
+            ),
+        ),
+    )
+    return render(
+        request,
+        "contests/draw/freeze.html",
+        {"contest": contest, "state": contest.state, "form": form, "counts": counts},
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@organizers_only
+def draw_run(request, slug: str):
+    contest = get_object_or_404(Contest.objects.select_related("draw"), slug=slug)
+    if request.method == "POST":
+        form = DrawForm(request.POST)
+        if form.is_valid():
+            try:
+                services.draw_run(
+                    contest=contest,
+                    actor=request.user,
+                    external_entropy=form.cleaned_data["external_entropy"],
+                    caps=form.caps,
+                    base_url=site_base_url(request),
+                )
+            except services.AlreadyDrawn:
+                # A second press, or a retried request: the one draw stands.
+                messages.info(request, _("This contest has already been drawn."))
+                return redirect("contests:results", slug=contest.slug)
+            except services.ContestError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("The winners are drawn and their offers are sent."))
+                return redirect("contests:results", slug=contest.slug)
+        status = 400
+    else:
+        form = DrawForm(
+            initial={
+                "max_winners_per_country": contest.max_winners_per_country,
+                "max_winners_per_background": contest.max_winners_per_background,
+            }
+        )
+        status = 200
+    return render(
+        request,
+        "contests/draw/draw.html",
+        {"contest": contest, "state": contest.state, "form": form},
+        status=status,
+    )
+
+
+# Public --------------------------------------------------------------------
+
+
+@require_safe
+def draw_json(request, slug: str):
+    contest = _published_contest(slug)
+    if not contest.is_drawn:
+        raise Http404("This contest has not been drawn yet.")
+    response = StreamingHttpResponse(
+        services.draw_audit_record_stream(draw=contest.draw), content_type="application/json"
+    )
+    response["Content-Disposition"] = f'inline; filename="{contest.slug}-draw.json"'
+    # Anyone may fetch the record, from any page or tool.
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_safe
+def results(request, slug: str):
+    contest = _published_contest(slug)
+    if contest.frozen_at is None:
+        raise Http404("This contest is not frozen yet.")
+    draw = contest.draw if contest.is_drawn else None
+    winners, alternates = _chosen(contest) if draw else ([], [])
+    form = TicketCheckForm(request.GET if "ticket" in request.GET else None)
+    check = None
+    status = 200
+    if form.is_bound:
+        if form.is_valid():
+            found = (
+                Entry.objects.filter(contest=contest, in_draw=True, ticket__in=form.candidates)
+                .values_list("ticket", flat=True)
+                .first()
+            )
+            chosen = next((w for w in winners if w["ticket"] == found), None)
+            kind = "winner" if chosen else None
+            if found and chosen is None:
+                chosen = next((a for a in alternates if a["ticket"] == found), None)
+                kind = "alternate" if chosen else None
+            check = {
+                "ticket": found or form.cleaned_data["ticket"],
+                "in_draw": found is not None,
+                "kind": kind,
+                "position": chosen["position"] if chosen else None,
+            }
+        else:
+            status = 400
+    return render(
+        request,
+        "contests/draw/results.html",
+        {
+            "contest": contest,
+            "draw": draw,
+            "winners": winners,
+            "alternates": alternates,
+            "form": form,
+            "check": check,
+            "json_url": request.build_absolute_uri(
+                reverse("contests:draw_json", kwargs={"slug": contest.slug})
+            ),
+        },
+        status=status,
+    )
+
+
+@require_safe
+def live_draw(request, slug: str):
+    contest = _published_contest(slug)
+    if contest.frozen_at is None:
+        raise Http404("This contest is not frozen yet.")
+    draw = contest.draw if contest.is_drawn else None
+    winners, alternates = _chosen(contest) if draw else ([], [])
+    return render(
+        request,
+        "contests/draw/live.html",
+        {"contest": contest, "draw": draw, "winners": winners, "alternates": alternates},
+    )

@@ -1,0 +1,318 @@
+"""The organizers' side of a contest: dashboard, selections, outbox and CSV exports.
+
+Every page here is for organizers only (permission ``contests.change_contest``,
+which the Organizers group has; superusers too). Its queries do not grow with
+the number of entries: aggregates are computed in SQL and exports stream.
+"""
+
+import csv
+import functools
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+from django_countries import countries
+
+from notifications.models import OutboxMessage
+from notifications.services import messages_resend
+
+from .. import selectors, services
+from ..choices import Background, language_name
+from ..models import Contest, Entry, Selection
+from .public import site_base_url
+
+ORGANIZER_PERMISSION = "contests.change_contest"
+OUTBOX_PAGE_SIZE = 25
+CSV_BATCH_ROWS = 1000
+# Cells a spreadsheet would read as a formula (or that hide one behind a control character).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def organizer_required(view):
+    """Anonymous visitors go to the login page; other staff get a 403."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not request.user.has_perm(ORGANIZER_PERMISSION):
+            raise PermissionDenied(_("This page is for the contest's organizers."))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _contest(slug: str) -> Contest:
+    return get_object_or_404(Contest.objects.select_related("visit", "draw"), slug=slug)
+
+
+def _chart(days: list[dict]) -> dict:
+    """Bars of the entries-per-day chart, as SVG coordinates (viewBox 0 0 width 100)."""
+    peak = max((day["total"] for day in days), default=0) or 1
+    width = max(len(days), 1) * 10
+    bars = []
+    for index, day in enumerate(days):
+        total_height = round(90 * day["total"] / peak, 2)
+        confirmed_height = round(90 * day["confirmed"] / peak, 2)
+        bars.append(
+            {
+                **day,
+                "x": index * 10 + 1,
+                "total_y": round(95 - total_height, 2),
+                "total_height": total_height,
+                "confirmed_y": round(95 - confirmed_height, 2),
+                "confirmed_height": confirmed_height,
+            }
+        )
+    return {"bars": bars, "width": width, "peak": peak}
+
+
+def _with_share(rows: list[dict], total: int, label) -> list[dict]:
+    return [
+        {**row, "label": label(row["value"]), "share": 100 * row["total"] / total if total else 0}
+        for row in rows
+    ]
+
+
+def _background_label(value: str) -> str:
+    try:
+        return Background(value).label
+    except ValueError:
+        return value
+
+
+@organizer_required
+def dashboard(request, slug: str):
+    contest = _contest(slug)
+    counts = selectors.contest_entry_counts(contest)
+    total = counts["total"]
+    selections = selectors.contest_selections(contest)
+    draw = getattr(contest, "draw", None) if contest.is_drawn else None
+    places = services.places_state(draw=draw, selections=selections) if draw else None
+    outbox = Paginator(
+        OutboxMessage.objects.filter(contest=contest)
+        .order_by("-created_at", "-pk")
+        .only("pk", "created_at", "kind", "to_email", "subject", "status", "attempts", "sent_at"),
+        OUTBOX_PAGE_SIZE,
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "contests/organizer/dashboard.html",
+        {
+            "contest": contest,
+            "state": contest.state,
+            "counts": counts,
+            "chart": _chart(selectors.contest_entries_per_day(contest)),
+            "by_country": _with_share(
+                selectors.contest_entries_by(contest, "country"),
+                total,
+                lambda code: countries.name(code) or code,
+            ),
+            "by_background": _with_share(
+                selectors.contest_entries_by(contest, "background"), total, _background_label
+            ),
+            "by_language": _with_share(
+                selectors.contest_entries_by_language(contest), total, language_name
+            ),
+            "draw": draw,
+            "selections": selections,
+            "places": places,
+            "outbox": outbox,
+            "time_zone": services.selection_deadline_zone(contest),
+        },
+    )
+
+
+@require_POST
+@organizer_required
+def selection_disqualify(request, slug: str, pk: int):
+    contest = _contest(slug)
+    selection = get_object_or_404(Selection, pk=pk, draw__contest=contest)
+    try:
+        services.selection_disqualify(
+            selection=selection,
+            actor=request.user,
+            reason=request.POST.get("reason", ""),
+            base_url=site_base_url(request),
+        )
+    except services.ContestError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("Ticket %(ticket)s is disqualified; any free place went to the next alternate.")
+            % {"ticket": selection.entry.ticket},
+        )
+    return redirect("contests:dashboard", slug=contest.slug)
+
+
+@require_POST
+@organizer_required
+def offers_send(request, slug: str):
+    contest = _contest(slug)
+    if not contest.is_drawn:
+        messages.error(request, _("This contest has not been drawn yet."))
+    else:
+        count = services.draw_offers_send(draw=contest.draw, base_url=site_base_url(request))
+        messages.success(
+            request,
+            ngettext(
+                "The offer mail of %(count)d pending place is in the outbox.",
+                "The offer mails of %(count)d pending places are in the outbox.",
+                count,
+            )
+            % {"count": count},
+        )
+    return redirect("contests:dashboard", slug=contest.slug)
+
+
+@require_POST
+@organizer_required
+def not_chosen_notify(request, slug: str):
+    contest = _contest(slug)
+    try:
+        services.contest_notify_not_chosen(contest=contest, actor=request.user)
+    except services.ContestError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, _("The notice to the entrants who were not chosen is on its way.")
+        )
+    return redirect("contests:dashboard", slug=contest.slug)
+
+
+@require_POST
+@organizer_required
+def outbox_resend(request, slug: str, pk: int):
+    contest = _contest(slug)
+    message = get_object_or_404(OutboxMessage, pk=pk, contest=contest)
+    messages_resend(message_ids=[message.pk])
+    messages.success(request, _("The mail to %(to)s is queued again.") % {"to": message.to_email})
+    url = reverse("contests:dashboard", kwargs={"slug": contest.slug})
+    page = request.POST.get("page", "")
+    return redirect(f"{url}?page={page}#outbox" if page.isdigit() else f"{url}#outbox")
+
+
+# CSV exports -----------------------------------------------------------------
+
+
+class _Echo:
+    """A file-like object that hands back what is written, for csv.writer."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_cell(value, tz=None) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula."""
+    if value.__class__ is str:  # The common case first: a million rows make it count.
+        return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(tz).isoformat() if tz else value.isoformat()
+    elif isinstance(value, bool):
+        value = "yes" if value else "no"
+    elif isinstance(value, list | tuple):
+        value = " ".join(str(item) for item in value)
+    text = str(value)
+    if text.startswith(FORMULA_PREFIXES):
+        return "'" + text
+    return text
+
+
+def csv_rows(header: list[str], rows: Iterable[tuple], tz=None) -> Iterator[str]:
+    """CSV text in batches of rows, so memory stays flat however many rows there are."""
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow(header)
+    batch: list[str] = []
+    for row in rows:
+        batch.append(writer.writerow([csv_cell(value, tz) for value in row]))
+        if len(batch) >= CSV_BATCH_ROWS:
+            yield "".join(batch)
+            batch = []
+    if batch:
+        yield "".join(batch)
+
+
+def _csv_response(filename: str, chunks: Iterator[str]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+ENTRY_COLUMNS = [
+    ("ticket", "ticket"),
+    ("created_at", "created_at"),
+    ("confirmed_at", "confirmed_at"),
+    ("name", "name"),
+    ("email", "email"),
+    ("twitter_handle", "twitter_handle"),
+    ("country", "country"),
+    ("languages", "languages"),
+    ("background", "background"),
+    ("background_other", "background_other"),
+    ("language", "language"),
+    ("publish_handle", "publish_handle"),
+    ("in_draw", "in_draw"),
+    ("invalidated_at", "invalidated_at"),
+    ("invalid_reason", "invalid_reason"),
+    ("motivation", "motivation"),
+]
+
+SELECTION_COLUMNS = [
+    ("kind", "kind"),
+    ("position", "position"),
+    ("status", "status"),
+    ("promoted_at", "promoted_at"),
+    ("deadline", "deadline"),
+    ("answered_at", "answered_at"),
+    ("reason", "reason"),
+    ("ticket", "entry__ticket"),
+    ("name", "entry__name"),
+    ("email", "entry__email"),
+    ("twitter_handle", "entry__twitter_handle"),
+    ("country", "entry__country"),
+    ("background", "entry__background"),
+    ("language", "entry__language"),
+]
+
+
+@organizer_required
+def export_entries(request, slug: str):
+    contest = _contest(slug)
+    rows = (
+        Entry.objects.filter(contest=contest)
+        .order_by("created_at", "pk")
+        .values_list(*(field for _name, field in ENTRY_COLUMNS))
+        .iterator(chunk_size=2000)
+    )
+    return _csv_response(
+        f"{contest.slug}-entries.csv",
+        csv_rows([name for name, _field in ENTRY_COLUMNS], rows, contest.tzinfo),
+    )
+
+
+@organizer_required
+def export_selections(request, slug: str):
+    contest = _contest(slug)
+    rows = (
+        Selection.objects.filter(draw__contest=contest)
+        .order_by("-kind", "position")
+        .values_list(*(field for _name, field in SELECTION_COLUMNS))
+        .iterator(chunk_size=2000)
+    )
+    return _csv_response(
+        f"{contest.slug}-selections.csv",
+        csv_rows([name for name, _field in SELECTION_COLUMNS], rows, contest.tzinfo),
+    )

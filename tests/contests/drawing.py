@@ -1,0 +1,56 @@
+"""Helpers for the freeze and draw tests: closed contests with their entries."""
+
+from datetime import timedelta
+
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+
+from contests import services
+from contests.models import Contest, Entry
+from tests.factories import ContestFactory, EntryFactory
+from tweetup.roles import ORGANIZERS
+
+COUNTRIES = ("CH", "FR", "DE", "IT", "GB", "US", "JP", "BR")
+BACKGROUNDS = ("science", "engineering", "student", "teaching", "arts")
+
+
+def closed_contest(**fields) -> Contest:
+    """A published contest that closed an hour ago."""
+    now = timezone.now()
+    fields.setdefault("opens_at", now - timedelta(days=10))
+    fields.setdefault("closes_at", now - timedelta(hours=1))
+    return ContestFactory(**fields)
+
+
+def add_entries(contest: Contest, count: int, **fields) -> list[Entry]:
+    """``count`` entries confirmed before closing, with varied countries and backgrounds."""
+    fields.setdefault("confirmed_at", contest.closes_at - timedelta(hours=2))
+    entries = []
+    for n in range(count):
+        entry = EntryFactory.build(contest=contest, **fields)
+        if "country" not in fields:
+            entry.country = COUNTRIES[n % len(COUNTRIES)]
+        if "background" not in fields:
+            entry.background = BACKGROUNDS[(n // 3) % len(BACKGROUNDS)]
+        entries.append(entry)
+    return Entry.objects.bulk_create(entries)
+
+
+def organizer(username: str = "orga") -> User:
+    user = User.objects.create_user(username, f"{username}@example.org", "pw", is_staff=True)
+    user.groups.add(Group.objects.get(name=ORGANIZERS))
+    return user
+
+
+def frozen_contest(entries: int = 30, **fields) -> Contest:
+    contest = closed_contest(**fields)
+    add_entries(contest, entries)
+    return services.contest_freeze(contest=contest, actor=None)
+
+
+def drawn_contest(entries: int = 30, *, external_entropy: str = "", **fields):
+    contest = frozen_contest(entries, **fields)
+    draw = services.draw_run(
+        contest=contest, actor=None, external_entropy=external_entropy, notify=False
+    )
+    return Contest.objects.get(pk=contest.pk), draw

@@ -1,0 +1,385 @@
+"""The freeze and draw pages, draw.json, the results and live draw pages, the admin action."""
+
+import json
+from datetime import UTC
+
+import pytest
+from django.contrib.auth.models import Group, Permission, User
+from django.urls import reverse
+
+from contests import draw_algorithm, services
+from contests.models import Contest, Draw, Entry, Selection
+from tests.contests.drawing import (
+    add_entries,
+    closed_contest,
+    drawn_contest,
+    frozen_contest,
+    organizer,
+)
+from tests.factories import ContestFactory
+from tweetup.roles import TOUR_ADMINS
+
+pytestmark = pytest.mark.django_db
+
+
+def url(name: str, contest: Contest) -> str:
+    return reverse(f"contests:{name}", kwargs={"slug": contest.slug})
+
+
+@pytest.fixture
+def organizer_client(client):
+    client.force_login(organizer())
+    return client
+
+
+# Who may freeze and draw ----------------------------------------------------
+
+
+@pytest.mark.parametrize("page", ["freeze", "draw"])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_anonymous_visitors_are_sent_to_the_login_page(client, page, method):
+    contest = frozen_contest(5) if page == "draw" else closed_contest()
+    response = getattr(client, method)(url(page, contest), {"confirm": "on"})
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+    contest.refresh_from_db()
+    assert not Draw.objects.exists()
+    assert page == "draw" or contest.frozen_at is None
+
+
+@pytest.mark.parametrize("page", ["freeze", "draw"])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_staff_outside_the_organizers_are_refused(client, page, method):
+    contest = frozen_contest(5) if page == "draw" else closed_contest()
+    tour_admin = User.objects.create_user("guide", is_staff=True)
+    tour_admin.groups.add(Group.objects.get(name=TOUR_ADMINS))
+    client.force_login(tour_admin)
+    response = getattr(client, method)(url(page, contest), {"confirm": "on"})
+    assert response.status_code == 403
+    contest.refresh_from_db()
+    assert not Draw.objects.exists()
+    assert page == "draw" or contest.frozen_at is None
+
+
+def test_a_user_with_the_permission_but_not_in_the_group_is_refused(client):
+    contest = closed_contest()
+    user = User.objects.create_user("almost", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="change_contest"))
+    client.force_login(user)
+    assert client.post(url("freeze", contest), {"confirm": "on"}).status_code == 403
+
+
+# Freeze page ---------------------------------------------------------------
+
+
+def test_organizer_freezes_a_closed_contest(organizer_client):
+    contest = closed_contest()
+    add_entries(contest, 4)
+    page = organizer_client.get(url("freeze", contest))
+    assert page.status_code == 200
+    assert 'id="eligible-count">4<' in page.content.decode()
+
+    response = organizer_client.post(url("freeze", contest), {"confirm": "on"})
+    assert response.status_code == 302
+    assert response["Location"] == url("draw", contest)
+    contest.refresh_from_db()
+    assert contest.tickets_count == 4 and len(contest.tickets_digest) == 64
+    detail = organizer_client.get(contest.get_absolute_url()).content.decode()
+    assert contest.tickets_digest in detail
+
+
+def test_freeze_without_confirming_changes_nothing(organizer_client):
+    contest = closed_contest()
+    response = organizer_client.post(url("freeze", contest), {})
+    assert response.status_code == 400
+    contest.refresh_from_db()
+    assert contest.frozen_at is None
+
+
+def test_freezing_an_open_contest_answers_a_clear_error(organizer_client):
+    contest = ContestFactory()
+    response = organizer_client.post(url("freeze", contest), {"confirm": "on"})
+    assert response.status_code == 400
+    assert "Only a closed contest can be frozen" in response.content.decode()
+
+
+def test_organizer_pages_of_an_unknown_contest_are_404(organizer_client):
+    assert organizer_client.get("/contests/nope/freeze/").status_code == 404
+    assert organizer_client.post("/contests/nope/draw/").status_code == 404
+
+
+# Draw page -----------------------------------------------------------------
+
+
+def test_draw_page_offers_the_contests_caps(organizer_client):
+    contest = frozen_contest(5, max_winners_per_country=2)
+    response = organizer_client.get(url("draw", contest))
+    assert response.status_code == 200
+    assert response.context["form"].initial["max_winners_per_country"] == 2
+    assert contest.tickets_digest in response.content.decode()
+
+
+def test_organizer_draws_with_entropy_and_caps(
+    organizer_client, django_capture_on_commit_callbacks
+):
+    contest = frozen_contest(30, winners_count=3, alternates_count=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = organizer_client.post(
+            url("draw", contest),
+            {"external_entropy": "drand round 123456", "max_winners_per_country": "1"},
+        )
+    assert response.status_code == 302
+    assert response["Location"] == url("results", contest)
+    draw = Draw.objects.get(contest=contest)
+    assert draw.external_entropy == "drand round 123456"
+    assert draw.caps == {"country": 1}
+    assert draw.drawn_by.username == "orga"
+    countries = Entry.objects.filter(ticket__in=draw.winners).values_list("country", flat=True)
+    assert len(set(countries)) == 3
+
+
+def test_pressing_draw_again_does_not_draw_again(organizer_client):
+    contest = frozen_contest(10)
+    organizer_client.post(url("draw", contest), {"external_entropy": "first"})
+    first = Draw.objects.get(contest=contest)
+    response = organizer_client.post(url("draw", contest), {"external_entropy": "second"})
+    assert response.status_code == 302
+    assert response["Location"] == url("results", contest)
+    assert Draw.objects.count() == 1
+    assert Draw.objects.get().external_entropy == first.external_entropy == "first"
+    assert Selection.objects.count() == contest.winners_count + contest.alternates_count
+
+
+def test_drawing_before_the_freeze_answers_a_clear_error(organizer_client):
+    contest = closed_contest()
+    add_entries(contest, 5)
+    response = organizer_client.post(url("draw", contest), {})
+    assert response.status_code == 400
+    assert "Freeze the contest before drawing" in response.content.decode()
+    assert not Draw.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"max_winners_per_country": "0"},
+        {"max_winners_per_background": "many"},
+        {"external_entropy": "x" * 501},
+        {"external_entropy": "nul\x00byte"},
+    ],
+)
+def test_bad_draw_input_is_refused_without_drawing(organizer_client, data):
+    contest = frozen_contest(5)
+    response = organizer_client.post(url("draw", contest), data)
+    assert response.status_code == 400
+    assert not Draw.objects.exists()
+
+
+# draw.json -----------------------------------------------------------------
+
+
+def test_draw_json_is_404_before_the_draw(client):
+    contest = frozen_contest(5)
+    assert client.get(url("draw_json", contest)).status_code == 404
+    assert client.get("/contests/nope/draw.json").status_code == 404
+
+
+def test_draw_json_is_the_audit_record_streamed(client):
+    contest, draw = drawn_contest(40, external_entropy="beacon", max_winners_per_background=2)
+    response = client.get(url("draw_json", contest))
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Type"] == "application/json"
+    record = json.loads(b"".join(response.streaming_content))
+    tickets = list(
+        Entry.objects.filter(contest=contest, in_draw=True).values_list("ticket", flat=True)
+    )
+    attributes = dict(Entry.objects.filter(contest=contest).values_list("ticket", "background"))
+    assert record == draw_algorithm.build_audit_record(
+        contest=contest.slug,
+        seed=bytes(contest.seed),
+        external_entropy="beacon",
+        tickets=tickets,
+        winners_count=contest.winners_count,
+        alternates_count=contest.alternates_count,
+        caps={"background": 2},
+        attributes={t: {"background": b} for t, b in attributes.items()},
+        drawn_at=draw.drawn_at.astimezone(UTC),
+    )
+    assert draw_algorithm.verify_audit_record(record) == []
+
+
+def test_draw_json_of_an_unpublished_contest_is_404(client):
+    contest, _draw = drawn_contest(5)
+    Contest.objects.filter(pk=contest.pk).update(published=False)
+    assert client.get(url("draw_json", contest)).status_code == 404
+
+
+# Results page --------------------------------------------------------------
+
+
+def test_results_show_winners_by_handle_or_first_name_only(client):
+    contest, draw = drawn_contest(12, winners_count=2, alternates_count=1)
+    named, anonymous = Entry.objects.filter(ticket__in=draw.winners, contest=contest).order_by(
+        "ticket"
+    )
+    Entry.objects.filter(pk=named.pk).update(
+        publish_handle=True, twitter_handle="Lucy_M", name="Lucy McKenna"
+    )
+    Entry.objects.filter(pk=anonymous.pk).update(
+        publish_handle=False,
+        twitter_handle="secret_handle",
+        name="Paolo Rossi",
+        email="paolo@example.org",
+    )
+    response = client.get(url("results", contest))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "@Lucy_M" in content
+    assert "Paolo" in content
+    for private in ("Rossi", "secret_handle", "paolo@example.org", "McKenna"):
+        assert private not in content
+    for value in (contest.commitment, contest.tickets_digest, bytes(contest.seed).hex()):
+        assert value in content
+    assert url("draw_json", contest) in content
+    assert "verify_draw" in content
+
+
+def test_results_page_queries_stay_flat(client, django_assert_max_num_queries):
+    contest, _draw = drawn_contest(60, winners_count=5, alternates_count=5)
+    with django_assert_max_num_queries(6):
+        assert client.get(url("results", contest), {"ticket": "t0000001"}).status_code == 200
+
+
+def test_results_before_the_freeze_are_404(client):
+    assert client.get(url("results", closed_contest())).status_code == 404
+
+
+def test_results_after_the_freeze_say_the_draw_is_coming(client):
+    contest = frozen_contest(5)
+    response = client.get(url("results", contest))
+    assert response.status_code == 200
+    assert 'id="not-drawn"' in response.content.decode()
+
+
+def test_entrant_sees_their_ticket_in_the_draw(client):
+    contest, draw = drawn_contest(20)
+    not_chosen = (
+        Entry.objects.filter(contest=contest, in_draw=True)
+        .exclude(ticket__in=[*draw.winners, *draw.alternates])
+        .first()
+    )
+    response = client.get(url("results", contest), {"ticket": f"  {not_chosen.ticket.lower()} "})
+    assert response.status_code == 200
+    assert response.context["check"] == {
+        "ticket": not_chosen.ticket,
+        "in_draw": True,
+        "kind": None,
+        "position": None,
+    }
+    assert "is in the draw" in response.content.decode()
+
+
+def test_winner_sees_their_rank(client):
+    contest, draw = drawn_contest(20)
+    response = client.get(url("results", contest), {"ticket": draw.winners[1]})
+    assert response.context["check"]["kind"] == "winner"
+    assert response.context["check"]["position"] == 2
+
+
+def test_a_ticket_left_out_is_not_in_the_draw(client):
+    contest = closed_contest()
+    add_entries(contest, 5)
+    late = add_entries(contest, 1, confirmed_at=contest.closes_at)[0]
+    contest = services.contest_freeze(contest=contest, actor=None)
+    response = client.get(url("results", contest), {"ticket": late.ticket})
+    assert response.status_code == 200
+    assert response.context["check"]["in_draw"] is False
+    assert "is not in the draw" in response.content.decode()
+
+
+def test_a_ticket_is_found_without_its_dash(client):
+    contest = closed_contest()
+    add_entries(contest, 1, ticket="K7F3-9QXD")
+    contest = services.contest_freeze(contest=contest, actor=None)
+    response = client.get(url("results", contest), {"ticket": "k7f3 9qxd"})
+    assert response.context["check"]["in_draw"] is True
+
+
+@pytest.mark.parametrize("ticket", ["", "   ", "x" * 41])
+def test_bad_ticket_input_answers_400(client, ticket):
+    contest = frozen_contest(3)
+    response = client.get(url("results", contest), {"ticket": ticket})
+    assert response.status_code == 400
+    assert response.context["check"] is None
+
+
+# Live draw page ------------------------------------------------------------
+
+
+def test_live_page_reveals_winners_then_alternates(client):
+    contest, draw = drawn_contest(15, winners_count=3, alternates_count=2)
+    response = client.get(url("live_draw", contest))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "live_draw.js" in content and "live-draw" in content
+    assert content.count('data-kind="winner"') == 3
+    assert content.count('data-kind="alternate"') == 2
+    assert content.index(draw.winners[-1]) < content.index(draw.alternates[0])
+
+
+def test_live_page_waits_for_the_draw_after_the_freeze(client):
+    contest = frozen_contest(4)
+    response = client.get(url("live_draw", contest))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert 'http-equiv="refresh"' in content and 'id="live-waiting"' in content
+
+
+def test_live_page_before_the_freeze_is_404(client):
+    assert client.get(url("live_draw", closed_contest())).status_code == 404
+
+
+# Admin ---------------------------------------------------------------------
+
+
+def test_admin_action_invalidates_entries_with_a_reason(client):
+    contest = closed_contest()
+    entries = add_entries(contest, 3)
+    user = organizer()
+    client.force_login(user)
+    changelist = reverse("admin:contests_entry_changelist")
+    data = {"action": "invalidate", "_selected_action": [entries[0].pk, entries[1].pk]}
+
+    page = client.post(changelist, data)
+    assert page.status_code == 200
+    assert 'id="invalidate-form"' in page.content.decode()
+    assert not Entry.objects.filter(invalidated_at__isnull=False).exists()
+
+    response = client.post(changelist, {**data, "apply": "1", "reason": "Duplicate person"})
+    assert response.status_code == 302
+    invalid = Entry.objects.filter(invalidated_at__isnull=False)
+    assert set(invalid.values_list("pk", flat=True)) == {entries[0].pk, entries[1].pk}
+    assert set(invalid.values_list("invalid_reason", "invalidated_by")) == {
+        ("Duplicate person", user.pk)
+    }
+
+
+def test_admin_action_without_reason_invalidates_nothing(client):
+    contest = closed_contest()
+    entries = add_entries(contest, 1)
+    client.force_login(organizer())
+    response = client.post(
+        reverse("admin:contests_entry_changelist"),
+        {"action": "invalidate", "_selected_action": [entries[0].pk], "apply": "1", "reason": ""},
+    )
+    assert response.status_code == 200
+    assert "Give a reason" in response.content.decode()
+    assert not Entry.objects.filter(invalidated_at__isnull=False).exists()
+
+
+def test_contest_admin_links_to_the_freeze_and_draw_pages(client):
+    contest = frozen_contest(2)
+    client.force_login(organizer())
+    response = client.get(reverse("admin:contests_contest_change", args=[contest.pk]))
+    assert url("draw", contest) in response.content.decode()

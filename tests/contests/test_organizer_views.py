@@ -1,0 +1,271 @@
+"""The organizer dashboard, its actions and the CSV exports."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.apps import apps
+from django.contrib.auth.models import Group, User
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from contests import services
+from contests.models import Entry, Selection
+from notifications.models import OutboxMessage
+from tests.contests.selection_helpers import (
+    alternate,
+    drawn_contest,
+    organizer_user,
+    winner,
+)
+from tests.factories import ContestFactory, EntryFactory
+from tweetup.roles import TOUR_ADMINS, groups_sync
+
+pytestmark = pytest.mark.django_db
+
+Status = Selection.Status
+
+
+@pytest.fixture
+def organizer(client):
+    user = organizer_user()
+    client.force_login(user)
+    return user
+
+
+def dashboard_url(contest) -> str:
+    return reverse("contests:dashboard", kwargs={"slug": contest.slug})
+
+
+def organizer_urls(contest, selection_pk: int, message_pk: int) -> list[tuple[str, str]]:
+    slug = {"slug": contest.slug}
+    return [
+        ("get", dashboard_url(contest)),
+        ("get", reverse("contests:export_entries", kwargs=slug)),
+        ("get", reverse("contests:export_selections", kwargs=slug)),
+        ("post", reverse("contests:offers_send", kwargs=slug)),
+        ("post", reverse("contests:not_chosen_notify", kwargs=slug)),
+        (
+            "post",
+            reverse("contests:selection_disqualify", kwargs={**slug, "pk": selection_pk}),
+        ),
+        ("post", reverse("contests:outbox_resend", kwargs={**slug, "pk": message_pk})),
+    ]
+
+
+def test_organizer_pages_send_anonymous_visitors_to_the_login_and_refuse_other_staff(client):
+    contest, draw = drawn_contest(winners=1, alternates=1)
+    message = OutboxMessage.objects.create(
+        key="k", kind="test", to_email="a@example.org", subject="s", body_text="b", contest=contest
+    )
+    urls = organizer_urls(contest, winner(draw).pk, message.pk)
+    for method, url in urls:
+        response = getattr(client, method)(url)
+        assert response.status_code == 302, url
+        assert response.url.startswith(reverse("admin:login")), url
+    groups_sync(apps)
+    tour_admin = User.objects.create_user("tour", password="pw", is_staff=True)
+    tour_admin.groups.add(Group.objects.get(name=TOUR_ADMINS))
+    client.force_login(tour_admin)
+    for method, url in urls:
+        assert getattr(client, method)(url).status_code == 403, url
+    assert winner(draw).status == Status.PENDING
+
+
+def test_superusers_see_the_dashboard(client):
+    contest, _draw = drawn_contest()
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    assert client.get(dashboard_url(contest)).status_code == 200
+
+
+def test_dashboard_shows_counts_breakdowns_selections_and_outbox(client, organizer):
+    contest, draw = drawn_contest(
+        winners=[{"country": "FR", "languages": ["fr", "de"], "background": "arts"}],
+        alternates=[{"country": "IE"}],
+        not_chosen=0,
+    )
+    EntryFactory(contest=contest, confirmed_at=None, country="JP", languages=["ja"])
+    services.selection_decline(selection=winner(draw))
+    response = client.get(dashboard_url(contest))
+    assert response.status_code == 200
+    context = response.context
+    assert context["counts"] == {"total": 3, "confirmed": 2, "in_draw": 2}
+    by_country = {row["value"]: (row["total"], row["confirmed"]) for row in context["by_country"]}
+    assert by_country == {"FR": (1, 1), "IE": (1, 1), "JP": (1, 0)}
+    by_language = {row["value"]: (row["total"], row["confirmed"]) for row in context["by_language"]}
+    assert by_language == {"en": (1, 1), "fr": (2, 2), "de": (1, 1), "ja": (1, 0)}
+    by_background = {row["label"]: row["total"] for row in context["by_background"]}
+    assert by_background == {"Arts and photography": 1, "Science and research": 2}
+    content = response.content.decode()
+    for text in ("France", "Japanese", "Arts and photography", "promoted", "Declined"):
+        assert text in content, text
+    assert alternate(draw).entry.ticket in content
+    assert "You declined your place" in content  # the outbox lists the mail
+    assert 'id="entries-per-day"' in content and "<rect" in content
+
+
+def test_dashboard_counts_entries_per_day_in_the_contests_time_zone(client, organizer):
+    contest = ContestFactory(time_zone="Pacific/Auckland")
+    # 23:30 UTC on the 1st is already the 2nd in Auckland.
+    at = timezone.now().replace(hour=23, minute=30, second=0, microsecond=0) - timedelta(days=3)
+    for offset in (0, 0, 2):
+        entry = EntryFactory(contest=contest)
+        Entry.objects.filter(pk=entry.pk).update(created_at=at + timedelta(days=offset))
+    days = client.get(dashboard_url(contest)).context["chart"]["bars"]
+    local = at.astimezone(contest.tzinfo).date()
+    assert [(d["day"], d["total"]) for d in days] == [
+        (local, 2),
+        (local + timedelta(days=1), 0),
+        (local + timedelta(days=2), 1),
+    ]
+
+
+def dashboard_queries(client, contest) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(dashboard_url(contest)).status_code == 200
+    return len(queries)
+
+
+def test_dashboard_queries_do_not_grow_with_the_entries(client, organizer):
+    contest, draw = drawn_contest(winners=2, alternates=2, not_chosen=2)
+    services.draw_offers_send(draw=draw)
+    few = dashboard_queries(client, contest)
+    countries = ["CH", "FR", "DE", "IT", "ES", "IE", "JP", "BR"]
+    for index in range(60):
+        EntryFactory(contest=contest, country=countries[index % 8], languages=["en", "it"])
+    services.selection_decline(selection=winner(draw))
+    services.selection_disqualify(selection=winner(draw, 2), actor=organizer, reason="Fake")
+    for index in range(30):
+        OutboxMessage.objects.create(
+            key=f"k{index}",
+            kind="t",
+            to_email="a@example.org",
+            subject="s",
+            body_text="b",
+            contest=contest,
+        )
+    many = dashboard_queries(client, contest)
+    assert many == few
+    assert many <= 16
+
+
+def read_csv(response) -> list[list[str]]:
+    assert response.streaming
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_entries_export_streams_every_entry_and_defuses_formulas(client, organizer):
+    contest = ContestFactory()
+    EntryFactory(
+        contest=contest,
+        name='=HYPERLINK("http://evil")',
+        motivation="+1 for science",
+        background_other="@SUM(A1)",
+    )
+    EntryFactory(contest=contest, name="Ada", motivation="-minus", twitter_handle="ada")
+    EntryFactory(contest=ContestFactory(), name="Elsewhere")
+    response = client.get(reverse("contests:export_entries", kwargs={"slug": contest.slug}))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert f'filename="{contest.slug}-entries.csv"' in response["Content-Disposition"]
+    rows = read_csv(response)
+    header, data = rows[0], rows[1:]
+    assert header[:4] == ["ticket", "created_at", "confirmed_at", "name"]
+    assert len(data) == 2
+    names = {row[header.index("name")] for row in data}
+    assert names == {'\'=HYPERLINK("http://evil")', "Ada"}
+    cells = [cell for row in data for cell in row]
+    assert "'+1 for science" in cells and "'-minus" in cells and "'@SUM(A1)" in cells
+    assert not any(cell.startswith(("=", "+", "-", "@")) for cell in cells)
+    assert "en fr" in cells
+
+
+def test_selections_export_lists_each_place_with_its_state(client, organizer):
+    contest, draw = drawn_contest(winners=1, alternates=1)
+    services.selection_decline(selection=winner(draw))
+    response = client.get(reverse("contests:export_selections", kwargs={"slug": contest.slug}))
+    rows = read_csv(response)
+    assert rows[0][:3] == ["kind", "position", "status"]
+    assert [row[:3] for row in rows[1:]] == [
+        ["winner", "1", "declined"],
+        ["alternate", "1", "pending"],
+    ]
+
+
+def test_organizers_disqualify_with_a_reason_and_the_place_goes_on(client, organizer):
+    contest, draw = drawn_contest(winners=1, alternates=1)
+    url = reverse(
+        "contests:selection_disqualify", kwargs={"slug": contest.slug, "pk": winner(draw).pk}
+    )
+    assert client.get(url).status_code == 405
+    response = client.post(url, {"reason": ""}, follow=True)
+    assert "Give a reason" in response.content.decode()
+    assert winner(draw).status == Status.PENDING
+    client.post(url, {"reason": "Entered twice"})
+    place = winner(draw)
+    assert place.status == Status.DISQUALIFIED and place.reason == "Entered twice"
+    assert place.events.get().actor == organizer
+    assert alternate(draw).status == Status.PENDING
+
+
+def test_a_selection_of_another_contest_is_not_found(client, organizer):
+    contest, _draw = drawn_contest()
+    _other, other_draw = drawn_contest()
+    url = reverse(
+        "contests:selection_disqualify",
+        kwargs={"slug": contest.slug, "pk": winner(other_draw).pk},
+    )
+    assert client.post(url, {"reason": "x"}).status_code == 404
+    assert winner(other_draw).status == Status.PENDING
+
+
+def test_organizers_resend_a_mail_of_their_contest(
+    client, organizer, django_capture_on_commit_callbacks
+):
+    contest, draw = drawn_contest(winners=1, alternates=0)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.draw_offers_send(draw=draw)
+    message = OutboxMessage.objects.get(contest=contest)
+    assert message.status == OutboxMessage.Status.SENT
+    url = reverse("contests:outbox_resend", kwargs={"slug": contest.slug, "pk": message.pk})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"page": "1"})
+    assert response.status_code == 302 and response.url.endswith("?page=1#outbox")
+    assert len(mail.outbox) == 2 and mail.outbox[0].subject == mail.outbox[1].subject
+    other, _ = drawn_contest()
+    url = reverse("contests:outbox_resend", kwargs={"slug": other.slug, "pk": message.pk})
+    assert client.post(url).status_code == 404
+
+
+def test_the_notice_to_those_not_chosen_is_offered_once_the_places_are_settled(
+    client, organizer, django_capture_on_commit_callbacks
+):
+    contest, draw = drawn_contest(winners=1, alternates=0, not_chosen=3)
+    url = reverse("contests:not_chosen_notify", kwargs={"slug": contest.slug})
+    assert 'id="notify-not-chosen"' not in client.get(dashboard_url(contest)).content.decode()
+    response = client.post(url, follow=True)
+    assert "Wait until every place is settled" in response.content.decode()
+    services.selection_accept(selection=winner(draw), can_attend=True)
+    content = client.get(dashboard_url(contest)).content.decode()
+    assert "Every place is settled" in content and 'id="notify-not-chosen"' in content
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url)
+    assert len(mail.outbox) == 3
+    assert all("Thank you for entering" in m.subject for m in mail.outbox)
+    content = client.get(dashboard_url(contest)).content.decode()
+    assert 'id="notify-not-chosen"' not in content and 'id="not-chosen-done"' in content
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, follow=True)
+    assert "already been told" in response.content.decode()
+    assert len(mail.outbox) == 3
+
+
+def test_the_dashboard_of_an_unknown_contest_is_not_found(client, organizer):
+    assert client.get("/contests/nope/dashboard/").status_code == 404
+    contest = ContestFactory()
+    assert client.get(dashboard_url(contest) + "?page=abc").status_code == 200

@@ -1,0 +1,98 @@
+"""In Chromium: a winner accepts from the mail, another declines, the alternate's mail arrives."""
+
+from pathlib import Path
+
+import pytest
+from django.core import mail
+from django.db import connections
+from django.urls import reverse
+
+from contests import services
+from contests.models import Selection
+from tests.contests.selection_helpers import (
+    alternate,
+    drawn_contest,
+    links_in,
+    mails_to,
+    organizer_user,
+    winner,
+)
+
+SHOTS = Path("/tmp/shots")
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def browser_page(chromium_path, monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls
+    # between browser steps are still plain synchronous code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(15_000)
+        yield page
+        # ORM calls made while Playwright's loop runs get a connection of their
+        # own; close it here or the test database cannot be dropped.
+        connections.close_all()
+        browser.close()
+
+
+def offer_links(entry) -> dict[str, str]:
+    [offer] = [m for m in mails_to(entry) if links_in(m)]
+    return links_in(offer)
+
+
+def test_winner_accepts_from_the_mail_and_a_decline_mails_the_alternate(live_server, browser_page):
+    page = browser_page
+    mail.outbox.clear()
+    contest, draw = drawn_contest(winners=2, alternates=1)
+    services.draw_offers_send(draw=draw, base_url=live_server.url)
+    first, second = winner(draw, 1), winner(draw, 2)
+
+    # The first winner accepts, confirming the date of the visit.
+    page.goto(offer_links(first.entry)["accept"])
+    assert page.locator("#deadline").inner_text().endswith("(Europe/Zurich)")
+    page.screenshot(path=str(SHOTS / "selection_accept.png"), full_page=True)
+    page.get_by_role("button", name="Accept my place").click()
+    assert page.locator("#accept-form .invalid-feedback, #accept-form :invalid").count() >= 1
+    assert winner(draw, 1).status == Selection.Status.PENDING
+    page.get_by_label("I can come on").check()
+    page.get_by_role("button", name="Accept my place").click()
+    page.locator("#selection-status").get_by_text("You accepted your place").wait_for()
+    page.screenshot(path=str(SHOTS / "selection_accepted.png"), full_page=True)
+    assert winner(draw, 1).status == Selection.Status.ACCEPTED
+
+    # The second declines; the alternate's offer arrives with its own links.
+    page.goto(offer_links(second.entry)["decline"])
+    page.get_by_role("button", name="Yes, decline my place").click()
+    page.locator("#selection-status").get_by_text("You declined your place").wait_for()
+    assert winner(draw, 2).status == Selection.Status.DECLINED
+    promoted = alternate(draw)
+    assert promoted.status == Selection.Status.PENDING
+    links = offer_links(promoted.entry)
+    assert links["accept"].startswith(live_server.url)
+    page.goto(links["accept"])
+    page.get_by_text("a place has become free").wait_for()
+
+    # The organizer sees it all on the dashboard.
+    organizer_user()
+    page.goto(f"{live_server.url}{reverse('admin:login')}")
+    page.fill("#id_username", "orga")
+    page.fill("#id_password", "pw")
+    page.locator("input[type=submit]").click()
+    page.goto(f"{live_server.url}{reverse('contests:dashboard', kwargs={'slug': contest.slug})}")
+    page.locator("#selections").wait_for()
+    promoted_row = page.locator(f"#selection-{promoted.pk}")
+    assert promoted_row.get_by_text("promoted", exact=True).is_visible()
+    assert page.locator(f"#selection-{first.pk}").get_attribute("data-status") == "accepted"
+    page.screenshot(path=str(SHOTS / "organizer_dashboard.png"), full_page=True)
+

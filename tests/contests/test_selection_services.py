@@ -1,0 +1,311 @@
+"""Offers, answers, promotions, expiry and the end of the selections."""
+
+import json
+import threading
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from django.core import mail, signing
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from contests import services
+from contests.models import Selection, SelectionEvent
+from contests.services import selections as selection_services
+from contests.tasks import expire_overdue_selections
+from notifications.models import OutboxMessage
+from tests.conftest import need
+from tests.contests.selection_helpers import (
+    alternate,
+    drawn_contest,
+    links_in,
+    mails_to,
+    organizer_user,
+    winner,
+)
+
+Status = Selection.Status
+
+
+def actions(selection: Selection) -> list[str]:
+    return list(selection.events.order_by("at", "pk").values_list("action", flat=True))
+
+
+@pytest.mark.django_db
+def test_offer_mail_has_signed_links_and_the_deadline_in_the_visits_time_zone(
+    django_capture_on_commit_callbacks,
+):
+    contest, draw = drawn_contest(winners=1, alternates=0)
+    place = winner(draw)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.draw_offers_send(draw=draw, base_url="https://tweetup.example/") == 1
+    [message] = mails_to(place.entry)
+    links = links_in(message)
+    assert set(links) == {"accept", "decline"}
+    assert links["accept"].startswith("https://tweetup.example/contests/place/")
+    local = place.deadline.astimezone(contest.visit.tzinfo)
+    assert f"{local:%H:%M}" in message.body and "Europe/Zurich" in message.body
+    assert contest.visit.date.strftime("%Y") in message.body
+    html = message.alternatives[0].content
+    assert links["accept"] in html and "Europe/Zurich" in html
+
+
+@pytest.mark.django_db
+def test_an_offer_is_queued_once_however_often_it_is_sent(django_capture_on_commit_callbacks):
+    _contest, draw = drawn_contest(winners=2, alternates=0)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.draw_offers_send(draw=draw)
+        services.draw_offers_send(draw=draw)
+    assert OutboxMessage.objects.filter(kind="selection_offer").count() == 2
+    assert len(mail.outbox) == 2
+
+
+@pytest.mark.django_db
+def test_accepting_needs_the_visit_date_confirmed():
+    _contest, draw = drawn_contest(winners=1, alternates=0)
+    with pytest.raises(services.ContestError, match="confirm"):
+        services.selection_accept(selection=winner(draw), can_attend=False)
+    assert winner(draw).status == Status.PENDING
+
+
+@pytest.mark.django_db
+def test_accepting_records_when_and_creates_the_visitor_profile(monkeypatch):
+    created = []
+    monkeypatch.setattr(
+        selection_services,
+        "visits_services",
+        lambda: SimpleNamespace(visitor_profile_create=lambda selection: created.append(selection)),
+    )
+    _contest, draw = drawn_contest(winners=1, alternates=0)
+    place = services.selection_accept(selection=winner(draw), can_attend=True)
+    place.refresh_from_db()
+    assert place.status == Status.ACCEPTED and place.answered_at is not None
+    assert actions(place) == ["accepted"]
+    assert [s.pk for s in created] == [place.pk]
+
+
+@pytest.mark.django_db
+def test_accepting_works_before_the_visits_app_offers_profiles(monkeypatch):
+    monkeypatch.setattr(selection_services, "visits_services", lambda: None)
+    _contest, draw = drawn_contest(winners=1, alternates=0)
+    services.selection_accept(selection=winner(draw), can_attend=True)
+    assert winner(draw).status == Status.ACCEPTED
+
+
+@pytest.mark.django_db
+def test_a_place_cannot_be_answered_twice():
+    _contest, draw = drawn_contest(winners=1, alternates=1)
+    services.selection_accept(selection=winner(draw), can_attend=True)
+    with pytest.raises(services.ContestError, match="already accepted"):
+        services.selection_decline(selection=winner(draw))
+    assert alternate(draw).status == Status.WAITING
+
+
+@pytest.mark.django_db
+def test_answering_after_the_deadline_and_grace_is_refused():
+    _contest, draw = drawn_contest(winners=1, alternates=0)
+    late = winner(draw).deadline + selection_services.ANSWER_GRACE + timedelta(seconds=1)
+    with pytest.raises(services.ContestError, match="deadline"):
+        services.selection_accept(selection=winner(draw), can_attend=True, now=late)
+    just_in_grace = late - timedelta(seconds=2)
+    services.selection_accept(selection=winner(draw), can_attend=True, now=just_in_grace)
+
+
+@pytest.mark.django_db
+def test_declining_confirms_by_mail_and_offers_the_place_to_the_first_alternate(
+    django_capture_on_commit_callbacks,
+):
+    contest, draw = drawn_contest(winners=2, alternates=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.selection_decline(selection=winner(draw, 2), note="cannot come")
+    declined, first, second = winner(draw, 2), alternate(draw, 1), alternate(draw, 2)
+    assert declined.status == Status.DECLINED and declined.answered_at
+    assert actions(declined) == ["declined"]
+    assert first.status == Status.PENDING and first.is_promoted
+    expected = first.promoted_at + timedelta(hours=contest.acceptance_hours)
+    assert first.deadline == expected
+    assert actions(first) == ["promoted"]
+    assert second.status == Status.WAITING
+    assert [m.subject for m in mails_to(declined.entry)] == [
+        f"You declined your place: {contest.title}"
+    ]
+    [offer] = mails_to(first.entry)
+    assert offer.subject == f"A place is free for you: {contest.title}"
+    assert set(links_in(offer)) == {"accept", "decline"}
+    assert OutboxMessage.objects.filter(key=f"selection_offer:{first.pk}:2").exists()
+
+
+@pytest.mark.django_db
+def test_promotion_skips_an_alternate_who_would_break_the_caps():
+    _contest, draw = drawn_contest(
+        winners=[{"country": "CH"}, {"country": "FR"}],
+        alternates=[{"country": "CH"}, {"country": "DE"}],
+        caps={"country": 1},
+    )
+    services.selection_decline(selection=winner(draw, 2))
+    assert alternate(draw, 1).status == Status.WAITING
+    assert alternate(draw, 2).status == Status.PENDING
+
+
+@pytest.mark.django_db
+def test_a_skipped_alternate_gets_a_place_once_the_caps_allow_it():
+    _contest, draw = drawn_contest(
+        winners=[{"country": "CH"}, {"country": "FR"}],
+        alternates=[{"country": "CH"}],
+        caps={"country": 1},
+    )
+    services.selection_decline(selection=winner(draw, 2))
+    assert alternate(draw, 1).status == Status.WAITING
+    services.selection_decline(selection=winner(draw, 1))
+    assert alternate(draw, 1).status == Status.PENDING
+
+
+@pytest.mark.django_db
+def test_disqualifying_needs_a_reason_logs_who_and_promotes():
+    _contest, draw = drawn_contest(winners=1, alternates=1)
+    organizer = organizer_user()
+    with pytest.raises(services.ContestError, match="reason"):
+        services.selection_disqualify(selection=winner(draw), actor=organizer, reason="  ")
+    services.selection_disqualify(selection=winner(draw), actor=organizer, reason="Fake handle")
+    place = winner(draw)
+    assert place.status == Status.DISQUALIFIED and place.reason == "Fake handle"
+    event = place.events.get()
+    assert (event.action, event.actor, event.note) == ("disqualified", organizer, "Fake handle")
+    promoted = alternate(draw)
+    assert promoted.status == Status.PENDING
+    assert promoted.events.get().actor == organizer
+
+
+@pytest.mark.django_db
+def test_disqualifying_a_waiting_alternate_frees_no_place():
+    _contest, draw = drawn_contest(winners=1, alternates=2)
+    services.selection_disqualify(
+        selection=alternate(draw, 1), actor=organizer_user(), reason="Double entry"
+    )
+    assert alternate(draw, 1).status == Status.DISQUALIFIED
+    assert alternate(draw, 2).status == Status.WAITING
+    services.selection_decline(selection=winner(draw))
+    assert alternate(draw, 2).status == Status.PENDING
+
+
+@pytest.mark.django_db
+def test_overdue_offers_expire_with_a_notice_and_the_place_goes_on(
+    django_capture_on_commit_callbacks,
+):
+    _contest, draw = drawn_contest(winners=2, alternates=1)
+    Selection.objects.filter(pk=winner(draw, 1).pk).update(
+        deadline=timezone.now() - selection_services.ANSWER_GRACE - timedelta(minutes=1)
+    )
+    Selection.objects.filter(pk=winner(draw, 2).pk).update(
+        deadline=timezone.now() - timedelta(minutes=1)  # still within the grace
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert expire_overdue_selections.delay().get() == 1
+    expired = winner(draw, 1)
+    assert expired.status == Status.EXPIRED
+    assert actions(expired) == ["expired"]
+    assert winner(draw, 2).status == Status.PENDING
+    assert alternate(draw).status == Status.PENDING
+    [notice] = mails_to(expired.entry)
+    assert "gone to someone else" in notice.subject
+    assert services.selections_expire_overdue() == 0
+
+
+@pytest.mark.django_db
+def test_places_are_settled_when_all_accepted_or_the_alternates_run_out():
+    contest, draw = drawn_contest(winners=2, alternates=1)
+    assert not services.contest_places_settled(contest=contest).settled
+    services.selection_accept(selection=winner(draw, 1), can_attend=True)
+    services.selection_decline(selection=winner(draw, 2))
+    state = services.contest_places_settled(contest=contest)
+    assert (state.accepted, state.pending, state.settled) == (1, 1, False)
+    services.selection_decline(selection=alternate(draw))
+    state = services.contest_places_settled(contest=contest)
+    assert state.settled and state.alternates_exhausted and state.free == 1
+
+
+@pytest.mark.django_db
+def test_not_chosen_notice_goes_once_to_those_never_offered_a_place(
+    django_capture_on_commit_callbacks,
+):
+    contest, draw = drawn_contest(winners=1, alternates=2, not_chosen=3)
+    organizer = organizer_user()
+    with pytest.raises(services.ContestError, match="settled"):
+        services.contest_notify_not_chosen(contest=contest, actor=organizer)
+    services.selection_decline(selection=winner(draw))
+    services.selection_accept(selection=alternate(draw, 1), can_attend=True)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.contest_notify_not_chosen(contest=contest, actor=organizer)
+    told = {m.to[0] for m in mail.outbox}
+    # Three never drawn, and the second alternate, still waiting.
+    assert len(told) == 4
+    assert alternate(draw, 2).entry.email in told
+    assert winner(draw).entry.email not in told
+    assert alternate(draw, 1).entry.email not in told
+    contest.refresh_from_db()
+    assert contest.not_chosen_notified_at is not None
+    with pytest.raises(services.ContestError, match="already"):
+        services.contest_notify_not_chosen(contest=contest, actor=organizer)
+    assert services.not_chosen_notices_queue(contest_id=contest.pk) == 0
+
+
+@pytest.mark.django_db
+def test_a_token_names_one_selection_and_its_current_offer():
+    _contest, draw = drawn_contest(winners=2, alternates=0)
+    mine, theirs = winner(draw, 1), winner(draw, 2)
+    token = services.selection_answer_token(mine)
+    assert services.selection_from_token(token=token).pk == mine.pk
+    # Another person's place under this signature: the payload says theirs.
+    payload = {"s": theirs.pk, "d": int(theirs.deadline.timestamp())}
+    forged_payload = signing.b64_encode(json.dumps(payload, separators=(",", ":")).encode())
+    forged = f"{forged_payload.decode()}:{token.rsplit(':', 1)[1]}"
+    with pytest.raises(services.ContestError, match="not valid"):
+        services.selection_from_token(token=forged)
+    with pytest.raises(services.ContestError, match="not valid"):
+        services.selection_from_token(token=token[:-2] + "xx")
+    Selection.objects.filter(pk=mine.pk).update(deadline=mine.deadline + timedelta(hours=1))
+    with pytest.raises(services.ContestError, match="earlier offer"):
+        services.selection_from_token(token=token)
+
+
+@pytest.mark.django_db
+def test_a_token_expires_with_the_deadline_unless_answered():
+    _contest, draw = drawn_contest(winners=1, alternates=0)
+    place = winner(draw)
+    token = services.selection_answer_token(place)
+    late = place.deadline + selection_services.ANSWER_GRACE + timedelta(seconds=1)
+    with pytest.raises(services.ContestError, match="expired"):
+        services.selection_from_token(token=token, now=late)
+    services.selection_accept(selection=place, can_attend=True)
+    assert services.selection_from_token(token=token, now=late).status == Status.ACCEPTED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_declines_never_promote_the_same_alternate():
+    need(connection.vendor == "postgresql", "row locks need PostgreSQL")
+    _contest, draw = drawn_contest(winners=2, alternates=2)
+    places = [winner(draw, 1), winner(draw, 2)]
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def decline(place):
+        try:
+            barrier.wait(timeout=5)
+            services.selection_decline(selection=place)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=decline, args=(place,)) for place in places]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert {alternate(draw, 1).status, alternate(draw, 2).status} == {Status.PENDING}
+    promoted_events = SelectionEvent.objects.filter(action="promoted").count()
+    assert promoted_events == 2

@@ -1,0 +1,194 @@
+"""``manage.py verify_draw FILE_OR_URL`` and the verifier without Django."""
+
+import copy
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from contests import draw_algorithm, services
+from tests.contests.drawing import drawn_contest
+
+
+def run(*args) -> str:
+    out = io.StringIO()
+    call_command("verify_draw", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def record(db) -> dict:
+    _contest, draw = drawn_contest(30, winners_count=3, alternates_count=3)
+    return services.draw_audit_record(draw=draw)
+
+
+@pytest.fixture
+def capped_record(db) -> dict:
+    _contest, draw = drawn_contest(
+        40, winners_count=4, alternates_count=2, max_winners_per_country=1
+    )
+    return services.draw_audit_record(draw=draw)
+
+
+def write(tmp_path: Path, record: dict) -> str:
+    path = tmp_path / "draw.json"
+    path.write_text(json.dumps(record), encoding="utf-8")
+    return str(path)
+
+
+def test_verifier_agrees_with_the_draw(tmp_path, record):
+    output = run(write(tmp_path, record))
+    assert output.startswith("OK")
+    assert "30 tickets, 3 winners, 3 alternates" in output
+
+
+def test_verifier_agrees_with_a_capped_draw(tmp_path, capped_record):
+    assert run(write(tmp_path, capped_record)).startswith("OK")
+
+
+def _flip_hex(value: str) -> str:
+    return value[:-1] + ("0" if value[-1] != "0" else "1")
+
+
+def _unchosen(record: dict) -> str:
+    chosen = {*record["winners"], *record["alternates"]}
+    return next(t for t in record["tickets"] if t not in chosen)
+
+
+MUTATIONS = {
+    "algorithm": lambda r: r.update(algorithm="tweetup-draw-v2"),
+    "contest": lambda r: r.update(contest=""),
+    "seed": lambda r: r.update(seed=_flip_hex(r["seed"])),
+    "commitment": lambda r: r.update(commitment=_flip_hex(r["commitment"])),
+    "external_entropy": lambda r: r.update(external_entropy=r["external_entropy"] + "!"),
+    "tickets": lambda r: r["tickets"].remove(_unchosen(r)),
+    "tickets_digest": lambda r: r.update(tickets_digest=_flip_hex(r["tickets_digest"])),
+    "winners_count": lambda r: r.update(winners_count=r["winners_count"] + 1),
+    "alternates_count": lambda r: r.update(alternates_count=r["alternates_count"] - 1),
+    "caps": lambda r: r.update(caps={"country": 1}),
+    "attributes": lambda r: r.update(attributes={r["tickets"][0]: {"country": "CH"}}),
+    "ranking": lambda r: r["ranking"].insert(0, r["ranking"].pop(1)),
+    "winners": lambda r: r["winners"].reverse(),
+    "alternates": lambda r: r["alternates"].reverse(),
+    "drawn_at": lambda r: r.update(drawn_at="2012-07-12 10:00"),
+}
+
+
+def test_every_published_key_is_covered():
+    assert set(MUTATIONS) == set(draw_algorithm.AUDIT_RECORD_KEYS)
+
+
+@pytest.mark.parametrize("key", sorted(MUTATIONS))
+def test_changing_any_one_published_value_fails(tmp_path, record, key):
+    changed = copy.deepcopy(record)
+    MUTATIONS[key](changed)
+    assert changed != record
+    out = io.StringIO()
+    with pytest.raises(CommandError) as caught:
+        call_command("verify_draw", write(tmp_path, changed), stdout=out)
+    assert caught.value.returncode == 1
+    assert out.getvalue().strip()
+    assert "OK" not in out.getvalue().splitlines()
+
+
+def test_changing_a_winners_attribute_fails_a_capped_draw(tmp_path, capped_record):
+    changed = copy.deepcopy(capped_record)
+    first, second = changed["winners"][:2]
+    changed["attributes"][second] = dict(changed["attributes"][first])
+    with pytest.raises(CommandError):
+        run(write(tmp_path, changed))
+
+
+def test_the_same_record_always_verifies_the_same(tmp_path, record):
+    path = write(tmp_path, record)
+    assert run(path) == run(path)
+
+
+def test_unreadable_file_is_a_clear_error(tmp_path):
+    with pytest.raises(CommandError, match="Cannot read") as caught:
+        run(str(tmp_path / "missing.json"))
+    assert caught.value.returncode == 2
+
+
+def test_invalid_json_is_reported(tmp_path):
+    path = tmp_path / "draw.json"
+    path.write_text("{not json", encoding="utf-8")
+    out = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("verify_draw", str(path), stdout=out)
+    assert "not valid JSON" in out.getvalue()
+
+
+def test_other_url_schemes_are_refused():
+    with pytest.raises(CommandError, match="Only http and https"):
+        run("file:///etc/passwd")
+
+
+def test_unreachable_url_is_a_clear_error():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(CommandError, match="Cannot fetch") as caught:
+        run(f"http://127.0.0.1:{port}/contests/x/draw.json", "--timeout", "2")
+    assert caught.value.returncode == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_verifies_the_record_the_site_serves(live_server):
+    contest, _draw = drawn_contest(25)
+    path = reverse("contests:draw_json", kwargs={"slug": contest.slug})
+    assert run(live_server.url + path).startswith("OK")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_url_before_the_draw_is_a_clear_error(live_server):
+    with pytest.raises(CommandError, match="HTTP 404"):
+        run(live_server.url + "/contests/not-drawn/draw.json")
+
+
+def test_a_record_served_for_another_contest_fails(monkeypatch, record):
+    from contests.management.commands import verify_draw
+
+    monkeypatch.setattr(
+        verify_draw.Command, "_fetch", lambda self, url, timeout: json.dumps(record)
+    )
+    with pytest.raises(CommandError):
+        run("https://tweetup.example.org/contests/another-contest/draw.json")
+    assert run(f"https://tweetup.example.org/contests/{record['contest']}/draw.json")
+
+
+def test_verifier_needs_no_django(tmp_path, record):
+    path = write(tmp_path, record)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "DATABASE"))}
+    code = (
+        "import sys, json; import contests.draw_algorithm as d; "
+        "assert not [m for m in sys.modules if m.split('.')[0] == 'django'], 'django imported'; "
+        f"r = json.load(open({path!r})); print(d.verify_audit_record(r))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+    script = subprocess.run(
+        [sys.executable, "-m", "contests.draw_algorithm", path],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (script.returncode, script.stdout.strip()) == (0, "OK")

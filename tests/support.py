@@ -1,0 +1,293 @@
+"""Real services for integration tests: an SMTP server, Redis servers, a Celery worker.
+
+Loaded as a pytest plugin by tests/conftest.py, so its fixtures are available
+to every test module. Nothing here imitates the site: the SMTP server is
+aiosmtpd, the worker is ``celery -A tweetup worker`` in a subprocess against
+the test database, and the Redis a test may stop is one it started itself.
+"""
+
+import email
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.db import connection
+from pytest_redis import factories
+
+from tests.conftest import need
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+MACHINE_REDIS = ("127.0.0.1", 6379)
+# The machine's Redis is shared: this suite keeps to one database number and to
+# queues of its own, so it never takes (or leaves) another run's tasks.
+MACHINE_REDIS_URL = "redis://127.0.0.1:6379/5"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(condition: Callable[[], object], *, timeout: float, what: str) -> object:
+    """Poll ``condition`` until it returns something true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"Timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.1)
+
+
+class SmtpSink:
+    """An aiosmtpd handler that keeps what it receives and can refuse the first mails."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.messages: list[EmailMessage] = []
+        self.refuse_next = 0
+        self.refused = 0
+
+    def reset(self, *, refuse_next: int = 0) -> None:
+        with self.lock:
+            self.messages.clear()
+            self.refuse_next = refuse_next
+            self.refused = 0
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd API
+        with self.lock:
+            if self.refuse_next > 0:
+                self.refuse_next -= 1
+                self.refused += 1
+                return "451 4.3.0 Try again later"
+            self.messages.append(email.message_from_bytes(envelope.content, policy=default_policy))
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, count: int, *, timeout: float = 20) -> list[EmailMessage]:
+        wait_until(
+            lambda: len(self.messages) >= count, timeout=timeout, what=f"{count} mail(s) by SMTP"
+        )
+        return list(self.messages)
+
+
+class SmtpServer:
+    def __init__(self, sink: SmtpSink, port: int) -> None:
+        self.sink = sink
+        self.host = "127.0.0.1"
+        self.port = port
+
+    @property
+    def mailers(self) -> dict:
+        """A MAILERS setting that sends through this server."""
+        return {
+            "default": {
+                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "OPTIONS": {"host": self.host, "port": self.port, "timeout": 5},
+            }
+        }
+
+
+@pytest.fixture(scope="session")
+def _smtp_controller() -> Iterator[SmtpServer]:
+    sink = SmtpSink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield SmtpServer(sink, port)
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_server(_smtp_controller) -> SmtpServer:
+    """A real SMTP server (aiosmtpd) in this process; empty and accepting at each test."""
+    _smtp_controller.sink.reset()
+    return _smtp_controller
+
+
+def text_part(message: EmailMessage) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def html_part(message: EmailMessage) -> str:
+    return message.get_body(preferencelist=("html",)).get_content()
+
+
+# A Redis server of the test's own on a free port, which a test may stop and start.
+private_redis_proc = factories.redis_proc(port=None)
+
+
+@pytest.fixture
+def private_redis(request):
+    import shutil
+
+    need(bool(shutil.which("redis-server")), "the redis-server program is not installed")
+    return request.getfixturevalue("private_redis_proc")
+
+
+@pytest.fixture
+def machine_redis_url() -> str:
+    need(port_answers(*MACHINE_REDIS), "no Redis answers at 127.0.0.1:6379")
+    return MACHINE_REDIS_URL
+
+
+def postgres_test_database_url() -> str:
+    """The URL of the test database this process uses, for a worker to share it."""
+    need(connection.vendor == "postgresql", "these tests need PostgreSQL (a shared database)")
+    params = connection.settings_dict
+    user = quote(params["USER"] or "", safe="")
+    password = f":{quote(params['PASSWORD'], safe='')}" if params["PASSWORD"] else ""
+    host = params["HOST"] or "127.0.0.1"
+    port = params["PORT"] or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{params['NAME']}"
+
+
+@contextmanager
+def celery_publishing_to(broker_url: str, queue: str) -> Iterator[None]:
+    """Make this process's Celery app publish to a real broker instead of running eagerly.
+
+    The test settings run tasks eagerly; here ``.delay()`` goes through the
+    broker, the way the web processes do in production.
+    """
+    from tweetup.celery import app
+
+    saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager", "task_default_queue")}
+
+    def forget_connections() -> None:
+        # The connection pool and the routing (amqp) are cached on first use.
+        if app._pool is not None:
+            app._pool.force_close_all()
+        app._pool = None
+        app.__dict__.pop("amqp", None)
+
+    forget_connections()
+    app.conf.update(broker_url=broker_url, task_always_eager=False, task_default_queue=queue)
+    try:
+        yield
+    finally:
+        forget_connections()
+        app.conf.update(saved)
+
+
+def reconnect_celery() -> None:
+    """Drop pooled broker connections (after the broker restarted)."""
+    from tweetup.celery import app
+
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.__dict__.pop("amqp", None)
+
+
+class CeleryWorker:
+    """``celery -A tweetup worker`` in a subprocess, sharing the test database."""
+
+    def __init__(self, *, broker_url: str, queue: str, smtp: SmtpServer, log_path: Path) -> None:
+        self.queue = queue
+        self.log_path = log_path
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.worker_settings",
+            "TEST_CELERY_QUEUE": queue,
+            "DATABASE_URL": postgres_test_database_url(),
+            "CELERY_BROKER_URL": broker_url,
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            "EMAIL_HOST": smtp.host,
+            "EMAIL_PORT": str(smtp.port),
+            "EMAIL_TIMEOUT": "5",
+            "OUTBOX_RETRY_AFTER_SECONDS": "0",
+            "SITE_URL": "http://testserver",
+            "DEBUG": "0",
+            "PYTHONUNBUFFERED": "1",
+        }
+        env.pop("CI", None)
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tweetup",
+            "worker",
+            "--pool=solo",
+            f"--queues={queue}",
+            f"--hostname={queue}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=INFO",
+        ]
+        self._log = log_path.open("wb")
+        self.process = subprocess.Popen(
+            command, cwd=BASE_DIR, env=env, stdout=self._log, stderr=subprocess.STDOUT
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        def ready() -> bool:
+            if self.process.poll() is not None:
+                pytest.fail(f"The Celery worker exited ({self.process.returncode}):\n{self.log()}")
+            return " ready." in self.log()
+
+        wait_until(ready, timeout=timeout, what="the Celery worker to start")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        self._log.close()
+
+
+@pytest.fixture
+def celery_worker_factory(tmp_path, smtp_server) -> Iterator[Callable[..., CeleryWorker]]:
+    """Start Celery workers sending mail to ``smtp_server``; stopped after the test.
+
+    Call it with the broker URL; it returns once the worker is ready. Tasks
+    published by this process while ``celery_publishing_to`` is active reach it.
+    """
+    workers: list[CeleryWorker] = []
+
+    def start(*, broker_url: str, queue: str | None = None) -> CeleryWorker:
+        worker = CeleryWorker(
+            broker_url=broker_url,
+            queue=queue or f"integ-{uuid.uuid4().hex[:12]}",
+            smtp=smtp_server,
+            log_path=tmp_path / f"worker-{len(workers)}.log",
+        )
+        workers.append(worker)
+        worker.wait_ready()
+        return worker
+
+    try:
+        yield start
+    finally:
+        for worker in workers:
+            worker.stop()

@@ -1,0 +1,274 @@
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Column, Div, Field, Fieldset, Layout, Row, Submit
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from contests.choices import Background, MailLanguage, language_choices_grouped
+from contests.normalize import clean_handle
+
+from .models import LanguageLevel, LiveUpdate, TourStop, Visit, VisitMessage, VisitorProfile
+
+LANGUAGE_ROWS = 6
+
+
+class VisitorProfileForm(forms.Form):
+    """What a visitor completes through their signed link."""
+
+    display_name = forms.CharField(
+        label=_("Display name"),
+        max_length=60,
+        help_text=_("How the guides and the other visitors call you."),
+    )
+    handle = forms.CharField(label=_("Twitter/X handle"), max_length=40, required=False)
+    background = forms.ChoiceField(label=_("Background"), choices=Background.choices)
+    background_other = forms.CharField(
+        label=_("Your background, if other"), max_length=100, required=False
+    )
+    bio = forms.CharField(
+        label=_("A short bio"),
+        max_length=400,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Up to 400 characters."),
+    )
+    dietary_needs = forms.CharField(
+        label=_("Dietary needs"),
+        max_length=300,
+        required=False,
+        help_text=_("Private: only the organizers and tour admins see it."),
+    )
+    accessibility_needs = forms.CharField(
+        label=_("Accessibility needs"),
+        max_length=300,
+        required=False,
+        help_text=_("Private: only the organizers and tour admins see it."),
+    )
+    emergency_contact_name = forms.CharField(
+        label=_("Emergency contact: name"), max_length=100, required=False
+    )
+    emergency_contact_phone = forms.CharField(
+        label=_("Emergency contact: phone"), max_length=40, required=False
+    )
+    language = forms.ChoiceField(label=_("Language for our emails"), choices=MailLanguage.choices)
+    public_consent = forms.BooleanField(
+        label=_("Show my display name, handle, languages and bio on the public pages."),
+        required=False,
+    )
+    photo_consent = forms.BooleanField(
+        label=_("I agree to appear in photos published by the organizers."), required=False
+    )
+    confirm_attendance = forms.BooleanField(
+        label=_("I confirm that I will attend the visit."), required=False
+    )
+
+    def __init__(self, *args, profile: VisitorProfile, **kwargs):
+        self.profile = profile
+        super().__init__(*args, **kwargs)
+        language_fields = []
+        for index in range(LANGUAGE_ROWS):
+            self.fields[f"language_{index}"] = forms.ChoiceField(
+                label=_("Language"),
+                choices=[("", "---------"), *language_choices_grouped()],
+                required=False,
+            )
+            self.fields[f"level_{index}"] = forms.ChoiceField(
+                label=_("Level"),
+                choices=[("", "---------"), *LanguageLevel.choices],
+                required=False,
+            )
+            language_fields.append(
+                Row(
+                    Column(f"language_{index}", css_class="col-sm-7"),
+                    Column(f"level_{index}", css_class="col-sm-5"),
+                )
+            )
+        if profile.is_confirmed:
+            self.fields["confirm_attendance"].initial = True
+            self.fields["confirm_attendance"].disabled = True
+        self.helper = FormHelper()
+        self.helper.form_id = "profile-form"
+        self.helper.layout = Layout(
+            Fieldset(
+                _("About you"),
+                "display_name",
+                "handle",
+                "background",
+                "background_other",
+                "bio",
+            ),
+            Fieldset(_("Languages you speak"), *language_fields),
+            Fieldset(
+                _("Private"),
+                "dietary_needs",
+                "accessibility_needs",
+                Row(
+                    Column("emergency_contact_name", css_class="col-sm-6"),
+                    Column("emergency_contact_phone", css_class="col-sm-6"),
+                ),
+                "language",
+            ),
+            Fieldset(
+                _("Consent and attendance"),
+                "public_consent",
+                "photo_consent",
+                "confirm_attendance",
+            ),
+            Submit("submit", _("Save my profile")),
+        )
+
+    @classmethod
+    def initial_for(cls, profile: VisitorProfile) -> dict:
+        initial = {
+            name: getattr(profile, name)
+            for name in (
+                "display_name",
+                "handle",
+                "background",
+                "background_other",
+                "bio",
+                "dietary_needs",
+                "accessibility_needs",
+                "emergency_contact_name",
+                "emergency_contact_phone",
+                "language",
+                "public_consent",
+                "photo_consent",
+            )
+        }
+        for index, item in enumerate((profile.languages or [])[:LANGUAGE_ROWS]):
+            initial[f"language_{index}"] = item.get("code", "")
+            initial[f"level_{index}"] = item.get("level", "")
+        return initial
+
+    def clean_handle(self) -> str:
+        handle = self.cleaned_data["handle"]
+        if not handle.strip():
+            return ""
+        try:
+            return clean_handle(handle)
+        except ValueError:
+            raise forms.ValidationError(
+                _("Enter a handle of 1 to 15 letters, digits or underscores, like @CERN.")
+            ) from None
+
+    def clean(self):
+        data = super().clean()
+        if data.get("background") == Background.OTHER and not data.get("background_other"):
+            self.add_error("background_other", _("Tell us your background."))
+        languages = []
+        seen = set()
+        for index in range(LANGUAGE_ROWS):
+            code, level = data.get(f"language_{index}"), data.get(f"level_{index}")
+            if code and not level:
+                self.add_error(f"level_{index}", _("Choose your level in this language."))
+            elif level and not code:
+                self.add_error(f"language_{index}", _("Choose the language."))
+            elif code and code in seen:
+                self.add_error(f"language_{index}", _("This language is already listed."))
+            elif code:
+                seen.add(code)
+                languages.append({"code": code, "level": level})
+        if not languages and not self.errors:
+            self.add_error("language_0", _("List at least one language you speak."))
+        data["languages"] = languages
+        return data
+
+    def profile_fields(self) -> dict:
+        data = self.cleaned_data
+        fields = {
+            name: data[name]
+            for name in (
+                "display_name",
+                "handle",
+                "background",
+                "background_other",
+                "bio",
+                "dietary_needs",
+                "accessibility_needs",
+                "emergency_contact_name",
+                "emergency_contact_phone",
+                "language",
+                "public_consent",
+                "photo_consent",
+            )
+        }
+        fields["languages"] = data["languages"]
+        return fields
+
+
+class QuestionForm(forms.Form):
+    """A question from anyone for a tour stop; a honeypot keeps naive bots out."""
+
+    text = forms.CharField(
+        label=_("Your question"),
+        max_length=280,
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": 280}),
+        help_text=_("Up to 280 characters. A tour admin reads it before it shows."),
+    )
+    author_name = forms.CharField(
+        label=_("Your name or handle (optional)"), max_length=60, required=False
+    )
+    # Honeypot: hidden from people, filled in by naive bots.
+    website = forms.CharField(required=False, label=_("Leave this field empty"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_id = "question-form"
+        self.helper.layout = Layout(
+            "text",
+            "author_name",
+            Div(Field("website", autocomplete="off", tabindex="-1"), css_class="hp-field"),
+            Submit("submit", _("Send the question")),
+        )
+
+    @property
+    def is_bot(self) -> bool:
+        return bool(self.data.get("website"))
+
+
+class LiveUpdateForm(forms.ModelForm):
+    class Meta:
+        model = LiveUpdate
+        fields = ["text", "stop"]
+        widgets = {"text": forms.Textarea(attrs={"rows": 2, "maxlength": 500})}
+
+    def __init__(self, *args, visit: Visit, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["stop"].queryset = TourStop.objects.filter(visit=visit)
+        self.fields["stop"].required = False
+        self.helper = FormHelper()
+        self.helper.form_id = "live-update-form"
+        self.helper.add_input(Submit("submit", _("Post the update")))
+
+
+class VisitMessageForm(forms.ModelForm):
+    class Meta:
+        model = VisitMessage
+        fields = ["audience", "subject_en", "body_en", "subject_fr", "body_fr"]
+        widgets = {
+            "body_en": forms.Textarea(attrs={"rows": 6}),
+            "body_fr": forms.Textarea(attrs={"rows": 6}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_id = "message-form"
+        self.helper.layout = Layout(
+            "audience",
+            Fieldset(_("English"), "subject_en", "body_en"),
+            Fieldset(
+                _("French (optional: French readers get the English text without it)"),
+                "subject_fr",
+                "body_fr",
+            ),
+            HTML(""),
+            Submit("submit", _("Send through the outbox")),
+        )
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("subject_fr")) != bool(data.get("body_fr")):
+            raise forms.ValidationError(_("Write both the French subject and message, or neither."))
+        return data
