@@ -1,11 +1,415 @@
-from django.contrib import admin
+import zoneinfo
 
-from .models import Visit
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.forms.models import BaseInlineFormSet
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from . import services
+from .models import (
+    LiveUpdate,
+    Location,
+    Question,
+    StopChange,
+    TourStop,
+    Visit,
+    VisitMessage,
+    VisitorProfile,
+)
+
+
+class TourStopFormSet(BaseInlineFormSet):
+    """Checks every stop of the visit together, under the visit's lock, before any is saved.
+
+    The admin saves the visit and its stops in one transaction, so the lock
+    taken here holds until the stops are saved, and a refused change saves
+    nothing.
+    """
+
+    def clean(self):
+        super().clean()
+        slots, deleted = [], []
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            if self.can_delete and self._should_delete_form(form):
+                if form.instance.pk:
+                    deleted.append(form.instance.pk)
+                continue
+            if not form.instance.pk and not form.has_changed():
+                continue
+            slots.append(
+                services.StopSlot(
+                    title=data.get("title") or form.instance.title or _("(untitled)"),
+                    starts_at=data.get("starts_at"),
+                    ends_at=data.get("ends_at"),
+                    pk=form.instance.pk,
+                )
+            )
+        try:
+            services.stops_validate(visit=self.instance, stops=slots, deleted_pks=deleted)
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from exc
+
+
+class TourStopInline(admin.TabularInline):
+    model = TourStop
+    formset = TourStopFormSet
+    extra = 1
+    fields = ["title", "location", "starts_at", "ends_at", "guide", "language", "capacity", "notes"]
+    formfield_overrides = {
+        TourStop._meta.get_field("notes").__class__: {
+            "widget": forms.Textarea(attrs={"rows": 2, "cols": 30})
+        }
+    }
+
+
+def _time_zone_of(request, object_id) -> zoneinfo.ZoneInfo | None:
+    name = request.POST.get("time_zone") if request.method == "POST" else None
+    if not name and object_id:
+        name = Visit.objects.filter(pk=object_id).values_list("time_zone", flat=True).first()
+    if name and name in zoneinfo.available_timezones():
+        return zoneinfo.ZoneInfo(name)
+    return None
 
 
 @admin.register(Visit)
 class VisitAdmin(admin.ModelAdmin):
-    list_display = ["title", "date", "time_zone", "meeting_point"]
+    list_display = ["title", "date", "time_zone", "meeting_point", "stops_count", "pages"]
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
     date_hierarchy = "date"
+    inlines = [TourStopInline]
+    fieldsets = [
+        (None, {"fields": ["title", "slug", "date", "time_zone"]}),
+        (_("For the visitors"), {"fields": ["meeting_point", "practical_notes"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(stops_total=Count("stops"))
+
+    @admin.display(description=_("stops"), ordering="stops_total")
+    def stops_count(self, visit: Visit) -> int:
+        return visit.stops_total
+
+    @admin.display(description=_("pages"))
+    def pages(self, visit: Visit):
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">{}</a> · <a href="{}">{}</a> · <a href="{}">{}</a>',
+            visit.get_absolute_url(),
+            _("itinerary"),
+            reverse("visits:group", kwargs={"slug": visit.slug}),
+            _("group"),
+            reverse("visits:check_in", kwargs={"slug": visit.slug}),
+            _("check-in"),
+            reverse("visits:live", kwargs={"slug": visit.slug}),
+            _("live"),
+        )
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # Stop times are typed and shown in the visit's time zone, not the server's.
+        zone = _time_zone_of(request, object_id)
+        extra_context = {
+            **(extra_context or {}),
+            "subtitle": _("Stop times are in the visit's time zone (%(zone)s).")
+            % {"zone": zone or timezone.get_current_timezone_name()},
+        }
+        if zone is None:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        with timezone.override(zone):
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not TourStop:
+            return super().save_formset(request, form, formset, change)
+        before = {
+            stop.pk: stop
+            for stop in TourStop.objects.select_related("location").filter(visit=form.instance)
+        }
+        formset.save()
+        for stop, _fields in formset.changed_objects:
+            if stop.pk in before:
+                services.stop_change_record(stop=stop, old=before[stop.pk], actor=request.user)
+        return None
+
+
+class TourStopForm(forms.ModelForm):
+    """A single stop, checked against the other stops of its visit under the visit's lock."""
+
+    class Meta:
+        model = TourStop
+        fields = [
+            "visit",
+            "title",
+            "location",
+            "starts_at",
+            "ends_at",
+            "guide",
+            "language",
+            "capacity",
+            "notes",
+        ]
+
+    def clean(self):
+        data = super().clean()
+        visit = data.get("visit")
+        if visit is not None:
+            slot = services.StopSlot(
+                title=data.get("title") or "",
+                starts_at=data.get("starts_at"),
+                ends_at=data.get("ends_at"),
+                pk=self.instance.pk,
+            )
+            try:
+                services.stops_validate(visit=visit, stops=[slot])
+            except ValidationError as exc:
+                raise ValidationError(exc.messages) from exc
+        return data
+
+
+@admin.register(TourStop)
+class TourStopAdmin(admin.ModelAdmin):
+    form = TourStopForm
+    list_display = ["title", "visit", "starts_at", "ends_at", "location", "guide", "language"]
+    list_filter = ["visit"]
+    list_select_related = ["visit", "location"]
+    search_fields = ["title", "guide", "location__name"]
+    autocomplete_fields = ["location"]
+
+    def save_model(self, request, obj, form, change):
+        old = TourStop.objects.select_related("location").filter(pk=obj.pk).first()
+        super().save_model(request, obj, form, change)
+        if old is not None:
+            services.stop_change_record(stop=obj, old=old, actor=request.user)
+
+
+@admin.register(Location)
+class LocationAdmin(admin.ModelAdmin):
+    list_display = ["name", "address"]
+    search_fields = ["name", "address"]
+
+
+@admin.register(Question)
+class QuestionAdmin(admin.ModelAdmin):
+    list_display = ["text", "stop", "author_name", "status", "votes_total", "created_at"]
+    list_filter = ["status", "stop__visit", "stop"]
+    list_select_related = ["stop__visit"]
+    search_fields = ["text", "author_name", "answer"]
+    readonly_fields = [
+        "stop",
+        "text",
+        "author_name",
+        "status",
+        "created_at",
+        "moderated_at",
+        "moderated_by",
+        "answered_at",
+        "votes_total",
+    ]
+    fields = [*readonly_fields[:-1], "votes_total", "answer"]
+    actions = ["approve", "reject", "mark_asked"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(votes_count=Count("votes"))
+
+    @admin.display(description=_("votes"), ordering="votes_count")
+    def votes_total(self, question: Question) -> int:
+        return question.votes_count
+
+    def _moderate(self, request, queryset, action: str, done_message: str):
+        count = services.questions_moderate(
+            questions=list(queryset), action=action, actor=request.user
+        )
+        self.message_user(request, done_message % {"count": count}, messages.SUCCESS)
+
+    @admin.action(description=_("Approve the chosen questions"), permissions=["change"])
+    def approve(self, request, queryset):
+        self._moderate(request, queryset, "approve", _("%(count)s questions approved."))
+
+    @admin.action(description=_("Reject the chosen questions"), permissions=["change"])
+    def reject(self, request, queryset):
+        self._moderate(request, queryset, "reject", _("%(count)s questions rejected."))
+
+    @admin.action(description=_("Mark the chosen questions as asked"), permissions=["change"])
+    def mark_asked(self, request, queryset):
+        self._moderate(request, queryset, "asked", _("%(count)s questions marked as asked."))
+
+    def save_model(self, request, obj, form, change):
+        if "answer" in form.changed_data and obj.answer.strip():
+            try:
+                services.question_answer(question=obj, answer=obj.answer, actor=request.user)
+            except services.VisitError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            return
+        if "answer" in form.changed_data:
+            self.message_user(request, _("An answer cannot be removed."), messages.WARNING)
+
+
+@admin.register(LiveUpdate)
+class LiveUpdateAdmin(admin.ModelAdmin):
+    list_display = ["text", "visit", "stop", "posted_at", "author"]
+    list_filter = ["visit"]
+    list_select_related = ["visit", "stop", "author"]
+    search_fields = ["text"]
+    fields = ["visit", "stop", "text", "posted_at"]
+    date_hierarchy = "posted_at"
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.author = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(VisitorProfile)
+class VisitorProfileAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "handle",
+        "visit_title",
+        "language",
+        "public_consent",
+        "photo_consent",
+        "attendance_confirmed_at",
+        "checked_in_at",
+        "profile_link",
+    ]
+    list_filter = ["selection__draw__contest__visit", "public_consent", "photo_consent"]
+    list_select_related = ["selection__entry", "selection__draw__contest__visit"]
+    search_fields = ["display_name", "handle", "email"]
+    readonly_fields = [
+        "selection",
+        "attendance_confirmed_at",
+        "checked_in_at",
+        "checked_in_by",
+        "created_at",
+        "updated_at",
+        "private_data_removed_at",
+        "profile_link",
+    ]
+    fieldsets = [
+        (None, {"fields": ["selection", "profile_link"]}),
+        (
+            _("Public, with consent"),
+            {
+                "fields": [
+                    "display_name",
+                    "handle",
+                    "bio",
+                    "background",
+                    "background_other",
+                    "languages",
+                    "public_consent",
+                    "photo_consent",
+                ]
+            },
+        ),
+        (
+            _("Private"),
+            {
+                "fields": [
+                    "email",
+                    "language",
+                    "dietary_needs",
+                    "accessibility_needs",
+                    "emergency_contact_name",
+                    "emergency_contact_phone",
+                ]
+            },
+        ),
+        (
+            _("The day"),
+            {
+                "fields": [
+                    "attendance_confirmed_at",
+                    "checked_in_at",
+                    "checked_in_by",
+                    "created_at",
+                    "updated_at",
+                    "private_data_removed_at",
+                ]
+            },
+        ),
+    ]
+    actions = ["check_in"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description=_("visit"), ordering="selection__draw__contest__visit__date")
+    def visit_title(self, profile: VisitorProfile) -> str:
+        return str(profile.visit or "—")
+
+    @admin.display(description=_("profile and badge"))
+    def profile_link(self, profile: VisitorProfile):
+        token = services.visitor_profile_token(profile)
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            reverse("visits:profile", kwargs={"token": token}),
+            _("profile"),
+            reverse("visits:badge", kwargs={"token": token}),
+            _("badge"),
+        )
+
+    @admin.action(description=_("Check the chosen visitors in"), permissions=["check_in"])
+    def check_in(self, request, queryset):
+        count = 0
+        for profile in queryset:
+            try:
+                services.visitor_check_in(profile=profile, actor=request.user)
+            except services.VisitError:
+                continue
+            count += 1
+        self.message_user(
+            request,
+            ngettext("%(count)s visitor checked in.", "%(count)s visitors checked in.", count)
+            % {"count": count},
+        )
+
+    def has_check_in_permission(self, request) -> bool:
+        return request.user.has_perm("visits.check_in_visitorprofile")
+
+
+@admin.register(StopChange)
+class StopChangeAdmin(admin.ModelAdmin):
+    list_display = [
+        "stop_title",
+        "visit",
+        "old_starts_at",
+        "new_starts_at",
+        "old_location",
+        "new_location",
+        "changed_at",
+        "changed_by",
+        "notified_at",
+    ]
+    list_filter = ["visit", "notified_at"]
+    list_select_related = ["visit", "changed_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(VisitMessage)
+class VisitMessageAdmin(admin.ModelAdmin):
+    list_display = ["subject_en", "visit", "audience", "recipients_count", "sent_at", "sent_by"]
+    list_filter = ["visit", "audience"]
+    list_select_related = ["visit", "sent_by"]
+
+    def has_add_permission(self, request):
+        # Messages are written on the visit's message page, which sends them.
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -11,9 +11,7 @@ def visit_stops(visit: Visit) -> list[TourStop]:
     """The stops of a visit in order, with their place and their public questions counted."""
     return list(
         visit.stops.select_related("location").annotate(
-            public_questions=Count(
-                "questions", filter=Question.public_filter(prefix="questions__")
-            )
+            public_questions=Count("questions", filter=Question.public_filter(prefix="questions__"))
         )
     )
 

@@ -338,8 +338,12 @@ def group_summary(request, slug: str):
 def check_in_list(request, slug: str):
     visit = get_object_or_404(Visit, slug=slug)
     if request.method == "POST":
-        profile = VisitorProfile.objects.for_visit(visit).filter(pk=request.POST.get("visitor"))
-        profile = profile.first() if str(request.POST.get("visitor", "")).isdigit() else None
+        visitor_id = request.POST.get("visitor", "")
+        profile = (
+            VisitorProfile.objects.for_visit(visit).filter(pk=int(visitor_id)).first()
+            if visitor_id.isdigit()
+            else None
+        )
         if profile is None:
             return _error(request, _("Unknown visitor"), _("Choose a visitor of this visit."), 400)
         try:
@@ -412,8 +416,13 @@ def message_visitors(request, slug: str):
             )
             return redirect("visits:message", slug=visit.slug)
     sent = visit.messages.select_related("sent_by")[:20]
-    counts = VisitorProfile.objects.for_visit(visit).active().aggregate(
-        total=Count("pk"), unconfirmed=Count("pk", filter=Q(attendance_confirmed_at__isnull=True))
+    counts = (
+        VisitorProfile.objects.for_visit(visit)
+        .active()
+        .aggregate(
+            total=Count("pk"),
+            unconfirmed=Count("pk", filter=Q(attendance_confirmed_at__isnull=True)),
+        )
     )
     return render(
         request,
@@ -421,4 +430,3 @@ def message_visitors(request, slug: str):
         {"visit": visit, "form": form, "sent": sent, "counts": counts},
         status=400 if form.errors else 200,
     )
-

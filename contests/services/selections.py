@@ -465,11 +465,11 @@ def entries_not_chosen(contest: Contest):
 def contest_notify_not_chosen(*, contest: Contest, actor=None, now: datetime | None = None) -> None:
     """Mark the contest so that a kind notice goes to every entrant not chosen, once.
 
-    The notices are written by a Celery task after commit (there may be many).
-    Raises ContestError before the places are settled or when it was done already.
+    The notices are written by a Celery task after commit (there may be many);
+    should the broker be down, the beat task ``resume_not_chosen_notices``
+    finishes them. Raises ContestError before the places are settled or when
+    it was done already.
     """
-    from ..tasks import send_not_chosen_notices
-
     now = now or timezone.now()
     with transaction.atomic():
         contest = Contest.objects.select_for_update().get(pk=contest.pk)
@@ -483,7 +483,29 @@ def contest_notify_not_chosen(*, contest: Contest, actor=None, now: datetime | N
         contest.not_chosen_notified_at = now
         contest.save(update_fields=["not_chosen_notified_at"])
         logger.info("Not-chosen notices for contest %s asked by %s.", contest.pk, actor)
-        send_not_chosen_notices.delay_on_commit(contest.pk)
+        contest_id = contest.pk
+        transaction.on_commit(lambda: _publish_not_chosen(contest_id))
+
+
+def _publish_not_chosen(contest_id: int) -> None:
+    from ..tasks import send_not_chosen_notices
+
+    try:
+        send_not_chosen_notices.delay(contest_id)
+    except Exception:  # noqa: BLE001 - any broker failure is left to the beat task
+        logger.warning("Broker unavailable; not-chosen notices of %s wait for beat.", contest_id)
+
+
+def not_chosen_notices_unfinished(*, now: datetime | None = None) -> list[int]:
+    """Contests told in the last week whose not-chosen notices are not all queued."""
+    since = (now or timezone.now()) - timedelta(days=7)
+    unfinished = []
+    for contest in Contest.objects.filter(not_chosen_notified_at__gte=since):
+        expected = entries_not_chosen(contest).count()
+        queued = OutboxMessage.objects.filter(contest=contest, kind=NOT_CHOSEN_KIND).count()
+        if queued < expected:
+            unfinished.append(contest.pk)
+    return unfinished
 
 
 def not_chosen_notices_queue(*, contest_id: int, base_url: str | None = None) -> int:

@@ -56,7 +56,7 @@ def _link_failed(request, error: str):
     return render(request, "contests/selections/link_failed.html", {"error": error}, status=400)
 
 
-def _visitor_profile_url(selection: Selection, profile=None) -> str | None:
+def _visitor_profile_url(request, selection: Selection, profile=None) -> str | None:
     """The visitor profile's page, when the visits app offers one."""
     visits = selection_services.visits_services()
     if visits is None or not hasattr(visits, "visitor_profile_url"):
@@ -71,7 +71,7 @@ def _visitor_profile_url(selection: Selection, profile=None) -> str | None:
                 break
     if profile is None:
         return None
-    return visits.visitor_profile_url(profile)
+    return visits.visitor_profile_url(profile, base_url=site_base_url(request))
 
 
 def _context(selection: Selection, **extra) -> dict:
@@ -90,7 +90,7 @@ def _answered(request, selection: Selection, status: int = 200):
     return render(
         request,
         "contests/selections/answered.html",
-        _context(selection, profile_url=_visitor_profile_url(selection)),
+        _context(selection, profile_url=_visitor_profile_url(request, selection)),
         status=status,
     )
 

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 from django.utils import timezone
 
 from contests import services
@@ -37,8 +37,13 @@ def add_entries(contest: Contest, count: int, **fields) -> list[Entry]:
 
 
 def organizer(username: str = "orga") -> User:
+    """A staff user in the Organizers group (made again if a transactional test flushed it)."""
+    group, _ = Group.objects.get_or_create(name=ORGANIZERS)
+    group.permissions.add(
+        Permission.objects.get(content_type__app_label="contests", codename="change_contest")
+    )
     user = User.objects.create_user(username, f"{username}@example.org", "pw", is_staff=True)
-    user.groups.add(Group.objects.get(name=ORGANIZERS))
+    user.groups.add(group)
     return user
 
 

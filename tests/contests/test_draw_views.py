@@ -1,10 +1,12 @@
 """The freeze and draw pages, draw.json, the results and live draw pages, the admin action."""
 
+import io
 import json
 from datetime import UTC
 
 import pytest
 from django.contrib.auth.models import Group, Permission, User
+from django.core.management import call_command
 from django.urls import reverse
 
 from contests import draw_algorithm, services
@@ -383,3 +385,28 @@ def test_contest_admin_links_to_the_freeze_and_draw_pages(client):
     client.force_login(organizer())
     response = client.get(reverse("admin:contests_contest_change", args=[contest.pk]))
     assert url("draw", contest) in response.content.decode()
+
+
+# The demo ------------------------------------------------------------------
+
+
+def test_demo_has_a_past_contest_frozen_and_drawn(client):
+    from contests.management.commands._demo_draw import SLUG
+
+    call_command("loaddemo", stdout=io.StringIO())
+    call_command("loaddemo", stdout=io.StringIO())
+    contest = Contest.objects.get(slug=SLUG)
+    assert contest.state == Contest.State.DRAWN
+    assert Draw.objects.filter(contest=contest).count() == 1
+    assert Entry.objects.filter(contest=contest, invalidated_at__isnull=False).count() == 2
+    statuses = set(Selection.objects.filter(draw__contest=contest).values_list("status", flat=True))
+    assert {"accepted", "declined", "expired", "waiting"} <= statuses
+    assert not Selection.objects.filter(draw__contest=contest, status="pending").exists()
+
+    assert url("results", contest) in client.get("/").content.decode()
+    assert client.get(url("results", contest)).status_code == 200
+    assert client.get(url("live_draw", contest)).status_code == 200
+    response = client.get(url("draw_json", contest))
+    record = json.loads(b"".join(response.streaming_content))
+    assert draw_algorithm.verify_audit_record(record) == []
+    assert record["caps"] == {"country": 2}

@@ -269,3 +269,20 @@ def test_the_dashboard_of_an_unknown_contest_is_not_found(client, organizer):
     assert client.get("/contests/nope/dashboard/").status_code == 404
     contest = ContestFactory()
     assert client.get(dashboard_url(contest) + "?page=abc").status_code == 200
+
+
+def test_the_admin_action_asks_for_a_reason_then_disqualifies(client, organizer):
+    _contest, draw = drawn_contest(winners=1, alternates=1)
+    place = winner(draw)
+    url = reverse("admin:contests_selection_changelist")
+    data = {"action": "disqualify", "_selected_action": [place.pk]}
+    response = client.post(url, data)
+    assert response.status_code == 200 and 'name="reason"' in response.content.decode()
+    assert winner(draw).status == Status.PENDING
+    response = client.post(url, {**data, "apply": "1", "reason": "Fake account"})
+    assert response.status_code == 302
+    assert winner(draw).status == Status.DISQUALIFIED
+    assert winner(draw).events.get().actor == organizer
+    assert alternate(draw).status == Status.PENDING
+    change = reverse("admin:contests_selection_change", args=[place.pk])
+    assert "Fake account" in client.get(change).content.decode()

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from contests import services
 from contests.models import Selection
+from contests.services.selections import visits_services
 from tests.contests.selection_helpers import (
     alternate,
     drawn_contest,
@@ -70,6 +71,12 @@ def test_winner_accepts_from_the_mail_and_a_decline_mails_the_alternate(live_ser
     page.locator("#selection-status").get_by_text("You accepted your place").wait_for()
     page.screenshot(path=str(SHOTS / "selection_accepted.png"), full_page=True)
     assert winner(draw, 1).status == Selection.Status.ACCEPTED
+    if hasattr(visits_services(), "visitor_profile_url"):
+        # The visits app made the profile in the same transaction; its page opens.
+        profile_url = page.locator("#visitor-profile-link").get_attribute("href")
+        assert profile_url.startswith(f"{live_server.url}/visits/")
+        assert page.goto(profile_url).ok
+        page.screenshot(path=str(SHOTS / "selection_visitor_profile.png"), full_page=True)
 
     # The second declines; the alternate's offer arrives with its own links.
     page.goto(offer_links(second.entry)["decline"])
@@ -95,4 +102,3 @@ def test_winner_accepts_from_the_mail_and_a_decline_mails_the_alternate(live_ser
     assert promoted_row.get_by_text("promoted", exact=True).is_visible()
     assert page.locator(f"#selection-{first.pk}").get_attribute("data-status") == "accepted"
     page.screenshot(path=str(SHOTS / "organizer_dashboard.png"), full_page=True)
-

@@ -309,3 +309,27 @@ def test_concurrent_declines_never_promote_the_same_alternate():
     assert {alternate(draw, 1).status, alternate(draw, 2).status} == {Status.PENDING}
     promoted_events = SelectionEvent.objects.filter(action="promoted").count()
     assert promoted_events == 2
+
+
+@pytest.mark.django_db
+def test_not_chosen_notices_left_undone_by_a_broker_outage_are_finished_by_beat(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    from contests import tasks
+
+    contest, draw = drawn_contest(winners=1, alternates=0, not_chosen=2)
+    services.selection_accept(selection=winner(draw), can_attend=True)
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(tasks.send_not_chosen_notices, "delay", broker_down)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.contest_notify_not_chosen(contest=contest, actor=None)
+    assert not OutboxMessage.objects.filter(kind="not_chosen").exists()
+    assert services.not_chosen_notices_unfinished() == [contest.pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.resume_not_chosen_notices.delay().get() == 1
+    assert OutboxMessage.objects.filter(kind="not_chosen").count() == 2
+    assert services.not_chosen_notices_unfinished() == []

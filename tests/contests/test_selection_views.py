@@ -47,7 +47,7 @@ def test_accepting_shows_the_visitor_profile_link_when_there_is_one(client, monk
         "visits_services",
         lambda: SimpleNamespace(
             visitor_profile_create=lambda selection: None,
-            visitor_profile_url=lambda profile: f"/visits/profile/{profile}/",
+            visitor_profile_url=lambda profile, base_url=None: f"/visits/profile/{profile}/",
         ),
     )
     monkeypatch.setattr(Selection, "visitor_profile", "abc", raising=False)

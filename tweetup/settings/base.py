@@ -173,6 +173,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "contests.tasks.expire_overdue_selections",
         "schedule": timedelta(minutes=5),
     },
+    "not-chosen-notices-resume": {
+        "task": "contests.tasks.resume_not_chosen_notices",
+        "schedule": timedelta(minutes=10),
+    },
     "visits-stop-changes": {
         "task": "visits.tasks.send_stop_change_digests",
         "schedule": timedelta(minutes=1),

@@ -10,6 +10,7 @@ from django.utils import timezone
 from contests.models import Contest
 from contests.services import contest_create
 from tweetup.roles import ORGANIZERS, TOUR_ADMINS
+from visits.demo import load_visit_demo
 from visits.models import Visit
 
 from ._demo_draw import SLUG as DRAWN_SLUG
@@ -45,6 +46,7 @@ class Command(BaseCommand):
             create_drawn_contest(
                 visit=visit, organizer=User.objects.get(username="organizer"), rules=RULES
             )
+            load_visit_demo(visit)
         self.stdout.write(self.style.SUCCESS("Demo ready."))
         self.stdout.write(f"  A past contest, frozen and drawn: /contests/{DRAWN_SLUG}/results/")
         for role, username in logins:

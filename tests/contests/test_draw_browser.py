@@ -1,0 +1,126 @@
+"""The freeze and the draw in a real browser: organizers only, winners shown, live reveal."""
+
+import os
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.db import connections
+from django.urls import reverse
+
+from contests.models import Draw
+from tests.contests.drawing import add_entries, closed_contest, drawn_contest, organizer
+from tweetup.roles import TOUR_ADMINS
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SHOTS = "/tmp/shots"
+
+
+@pytest.fixture
+def browser(chromium_path, monkeypatch):
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls of
+    # the test itself are still plain synchronous code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    os.makedirs(SHOTS, exist_ok=True)
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        # ORM calls made while Playwright's loop runs get a connection of their
+        # own; close it here or the test database cannot be dropped.
+        connections.close_all()
+        browser.close()
+
+
+def log_in(page, live_server, username: str) -> None:
+    page.goto(live_server.url + reverse("admin:login"))
+    page.fill("#id_username", username)
+    page.fill("#id_password", "pw")
+    page.click("input[type=submit]")
+    page.wait_for_url(lambda url: "/login/" not in url)
+
+
+def test_organizer_freezes_draws_and_sees_the_winners(live_server, browser):
+    contest = closed_contest(winners_count=3, alternates_count=2)
+    add_entries(contest, 25)
+    organizer()
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, live_server, "orga")
+
+    page.goto(live_server.url + reverse("contests:freeze", kwargs={"slug": contest.slug}))
+    assert page.inner_text("#eligible-count") == "25"
+    page.check("#id_confirm")
+    page.click("#freeze-form [type=submit]")
+    page.wait_for_url(f"**/contests/{contest.slug}/draw/")
+    digest = page.inner_text("#tickets-digest")
+    assert len(digest) == 64
+    page.screenshot(path=f"{SHOTS}/draw_organizer.png", full_page=True)
+
+    page.fill("#id_external_entropy", "drand round 4242")
+    page.click("#draw-form [type=submit]")
+    page.wait_for_url(f"**/contests/{contest.slug}/results/")
+    draw = Draw.objects.get(contest=contest)
+    names = page.locator("#winners .winner-name").all_inner_texts()
+    assert len(names) == 3 and all(names)
+    for ticket in draw.winners:
+        assert ticket in page.inner_text("#winners")
+    assert page.inner_text("#external-entropy") == "drand round 4242"
+    assert page.inner_text("#tickets-digest") == digest
+    page.screenshot(path=f"{SHOTS}/draw_results_after_draw.png", full_page=True)
+
+    # Pressing "draw" again from a stale page does not draw again.
+    page.goto(live_server.url + reverse("contests:draw", kwargs={"slug": contest.slug}))
+    assert "already been drawn" in page.inner_text("main")
+    assert Draw.objects.count() == 1
+
+
+def test_outsiders_are_refused_every_organizer_page(live_server, browser):
+    contest = closed_contest()
+    add_entries(contest, 3)
+    guide = User.objects.create_user("guide", password="pw", is_staff=True)
+    guide.groups.add(Group.objects.get_or_create(name=TOUR_ADMINS)[0])
+    pages = [
+        reverse("contests:freeze", kwargs={"slug": contest.slug}),
+        reverse("contests:draw", kwargs={"slug": contest.slug}),
+    ]
+    anonymous = browser.new_page()
+    for path in pages:
+        anonymous.goto(live_server.url + path)
+        assert "/admin/login/" in anonymous.url
+        assert anonymous.locator("#id_password").count() == 1
+
+    page = browser.new_page()
+    log_in(page, live_server, "guide")
+    for path in pages:
+        response = page.goto(live_server.url + path)
+        assert response.status == 403
+        assert page.locator("#freeze-form, #draw-form").count() == 0
+    contest.refresh_from_db()
+    assert contest.frozen_at is None
+    assert not Draw.objects.exists()
+
+
+def test_live_draw_reveals_winners_one_by_one(live_server, browser):
+    contest, draw = drawn_contest(12, winners_count=3, alternates_count=1)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(live_server.url + reverse("contests:live_draw", kwargs={"slug": contest.slug}))
+    items = page.locator("[data-reveal]")
+    assert items.count() == 4
+    assert page.locator("[data-reveal].concealed").count() == 4
+    assert not page.locator("#live-alternates").is_visible()
+
+    page.keyboard.press("Space")
+    assert page.locator("[data-reveal].concealed").count() == 3
+    assert draw.winners[0] in items.nth(0).inner_text()
+    page.click("#reveal-next")
+    page.click("#reveal-next")
+    assert page.locator("[data-reveal].concealed").count() == 1
+    page.screenshot(path=f"{SHOTS}/draw_live.png", full_page=True)
+    page.keyboard.press("ArrowRight")
+    assert page.locator("#live-alternates").is_visible()
+    assert draw.alternates[0] in items.nth(3).inner_text()
+    assert page.locator("#reveal-next").is_disabled()

@@ -1,0 +1,163 @@
+"""Tour admins schedule a visit and its stops in the admin, stops inline."""
+
+from datetime import date
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from tests.visits.factories import LocationFactory, TourStopFactory, at, visitor
+from tweetup.roles import TOUR_ADMINS
+from visits.models import StopChange, TourStop, Visit
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tour_admin_client(client, db):
+    from django.apps import apps
+
+    from tweetup.roles import groups_sync
+
+    groups_sync(apps)
+    user = User.objects.create_user("touradmin", password="pw", is_staff=True)
+    user.groups.add(Group.objects.get(name=TOUR_ADMINS))
+    client.force_login(user)
+    return client
+
+
+def visit_post(visit_fields: dict, stops: list[dict], *, initial: int = 0) -> dict:
+    data = {
+        **visit_fields,
+        "stops-TOTAL_FORMS": str(len(stops)),
+        "stops-INITIAL_FORMS": str(initial),
+        "stops-MIN_NUM_FORMS": "0",
+        "stops-MAX_NUM_FORMS": "1000",
+    }
+    for index, stop in enumerate(stops):
+        for name, value in stop.items():
+            data[f"stops-{index}-{name}"] = value
+    return data
+
+
+def stop_fields(title, location, start, end, **extra) -> dict:
+    return {
+        "title": title,
+        "location": str(location.pk),
+        "starts_at_0": "2031-07-25",
+        "starts_at_1": start,
+        "ends_at_0": "2031-07-25",
+        "ends_at_1": end,
+        "guide": "",
+        "language": "en",
+        "capacity": "",
+        "notes": "",
+        **extra,
+    }
+
+
+VISIT = {
+    "title": "TweetUp 2031",
+    "slug": "tweetup-2031",
+    "date": "2031-07-25",
+    "time_zone": "Asia/Tokyo",
+    "meeting_point": "Gate A",
+    "practical_notes": "",
+}
+
+
+def test_tour_admin_schedules_a_visit_with_stops_in_its_time_zone(tour_admin_client):
+    place = LocationFactory()
+    response = tour_admin_client.post(
+        "/admin/visits/visit/add/",
+        visit_post(
+            VISIT,
+            [
+                stop_fields("Computing Centre", place, "10:00", "11:00"),
+                stop_fields("Control Centre", place, "11:00", "12:30"),
+            ],
+        ),
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    visit = Visit.objects.get(slug="tweetup-2031")
+    stops = list(visit.stops.all())
+    assert [s.title for s in stops] == ["Computing Centre", "Control Centre"]
+    assert stops[0].starts_at == at(visit, 10)
+    assert str(stops[0].starts_at.utcoffset()) == "0:00:00"  # stored in UTC
+    assert stops[0].starts_at.astimezone(visit.tzinfo).hour == 10
+
+
+def test_overlapping_stops_are_refused_by_name_and_nothing_is_saved(tour_admin_client):
+    place = LocationFactory()
+    response = tour_admin_client.post(
+        "/admin/visits/visit/add/",
+        visit_post(
+            VISIT,
+            [
+                stop_fields("Computing Centre", place, "10:00", "11:00"),
+                stop_fields("Control Centre", place, "10:30", "12:00"),
+                stop_fields("Backwards", place, "15:00", "14:00"),
+            ],
+        ),
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "“Computing Centre” (10:00–11:00) and “Control Centre” (10:30–12:00) overlap." in page
+    assert "“Backwards” ends (14:00) before it starts (15:00)." in page
+    assert not Visit.objects.exists() and not TourStop.objects.exists()
+
+
+def test_changing_a_visits_date_away_from_its_stops_is_refused(tour_admin_client):
+    visit = Visit.objects.create(
+        slug="v", title="V", date=date(2031, 7, 25), time_zone="Europe/Zurich", meeting_point="B33"
+    )
+    stop = TourStopFactory(visit=visit, title="Talk")
+    response = tour_admin_client.post(
+        f"/admin/visits/visit/{visit.pk}/change/",
+        visit_post(
+            {**VISIT, "slug": "v", "time_zone": "Europe/Zurich", "date": "2031-07-26"},
+            [
+                {
+                    **stop_fields("Talk", stop.location, "10:00", "11:00"),
+                    "id": str(stop.pk),
+                    "visit": str(visit.pk),
+                }
+            ],
+            initial=1,
+        ),
+    )
+    assert response.status_code == 200
+    assert "“Talk” is not within the day of the visit" in response.content.decode()
+    visit.refresh_from_db()
+    assert visit.date == date(2031, 7, 25)
+
+
+def test_moving_a_stop_in_the_admin_records_the_change_for_the_visitors(tour_admin_client, draw):
+    visit = draw.contest.visit
+    visitor(draw, confirmed=True)
+    stop = TourStopFactory(visit=visit, title="Talk", starts_at=at(visit, 10))
+    day = visit.date.isoformat()
+    fields = {
+        **stop_fields("Talk", stop.location, "14:00", "15:00"),
+        "starts_at_0": day,
+        "ends_at_0": day,
+        "id": str(stop.pk),
+        "visit": str(visit.pk),
+    }
+    response = tour_admin_client.post(
+        f"/admin/visits/visit/{visit.pk}/change/",
+        visit_post(
+            {
+                "title": visit.title,
+                "slug": visit.slug,
+                "date": day,
+                "time_zone": visit.time_zone,
+                "meeting_point": visit.meeting_point,
+                "practical_notes": "",
+            },
+            [fields],
+            initial=1,
+        ),
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    change = StopChange.objects.get()
+    assert (change.old_starts_at, change.new_starts_at) == (at(visit, 10), at(visit, 14))

@@ -1,0 +1,198 @@
+"""The visits app in a real browser: scheduling stops, a visitor's profile, questions."""
+
+import os
+from datetime import timedelta
+
+import pytest
+import vobject
+from django.contrib.auth.models import Group, User
+from django.db import connections
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.factories import VisitFactory
+from tests.visits.factories import (
+    LiveUpdateFactory,
+    LocationFactory,
+    QuestionFactory,
+    TourStopFactory,
+    at,
+    drawn_for,
+    visitor,
+)
+from tweetup.roles import TOUR_ADMINS
+from visits import services
+from visits.models import Question, Visit, VisitorProfile
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SHOTS = "/tmp/shots"
+
+
+@pytest.fixture
+def browser(chromium_path, monkeypatch):
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    # Playwright's sync API runs an event loop in this thread; the test's own
+    # ORM calls are still plain synchronous code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    os.makedirs(SHOTS, exist_ok=True)
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        connections.close_all()
+        browser.close()
+
+
+def tour_admin() -> User:
+    from django.apps import apps
+
+    from tweetup.roles import groups_sync
+
+    groups_sync(apps)
+    user = User.objects.create_user("touradmin", password="pw", is_staff=True)
+    user.groups.add(Group.objects.get(name=TOUR_ADMINS))
+    return user
+
+
+def log_in(page, live_server, username: str) -> None:
+    page.goto(live_server.url + reverse("admin:login"))
+    page.fill("#id_username", username)
+    page.fill("#id_password", "pw")
+    page.click("input[type=submit]")
+    page.wait_for_url(lambda url: "/login/" not in url)
+
+
+def fill_stop(page, index: int, *, title: str, location, day: str, start: str, end: str):
+    prefix = f"#id_stops-{index}-"
+    page.fill(f"{prefix}title", title)
+    page.select_option(f"{prefix}location", str(location.pk))
+    page.fill(f"{prefix}starts_at_0", day)
+    page.fill(f"{prefix}starts_at_1", start)
+    page.fill(f"{prefix}ends_at_0", day)
+    page.fill(f"{prefix}ends_at_1", end)
+
+
+def test_tour_admin_schedules_stops_and_sees_a_conflict_refused(live_server, browser):
+    tour_admin()
+    computing = LocationFactory(name="Computing Centre, Building 513")
+    control = LocationFactory(name="CERN Control Centre")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    log_in(page, live_server, "touradmin")
+    page.goto(live_server.url + reverse("admin:visits_visit_add"))
+    page.fill("#id_title", "TweetUp 2031")
+    page.fill("#id_date", "2031-07-25")
+    page.select_option("#id_time_zone", "Europe/Zurich")
+    page.fill("#id_meeting_point", "Reception, Building 33")
+    fill_stop(page, 0, title="Computing Centre", location=computing, day="2031-07-25",
+              start="10:00", end="11:30")  # fmt: skip
+    page.click(".add-row a")
+    fill_stop(page, 1, title="Control Centre", location=control, day="2031-07-25",
+              start="11:00", end="12:00")  # fmt: skip
+    page.click("input[name=_save]")
+    errors = page.inner_text(".errorlist.nonform, .errornote")
+    assert "“Computing Centre” (10:00–11:30) and “Control Centre” (11:00–12:00) overlap." in (
+        page.inner_text("#content")
+    ), errors
+    page.screenshot(path=f"{SHOTS}/visit_admin_conflict.png", full_page=True)
+    assert not Visit.objects.exists()
+
+    page.fill("#id_stops-1-starts_at_1", "11:30")
+    page.fill("#id_stops-1-ends_at_1", "12:30")
+    page.click("input[name=_save]")
+    page.wait_for_url("**/admin/visits/visit/")
+    visit = Visit.objects.get(title="TweetUp 2031")
+    assert [s.title for s in visit.stops.all()] == ["Computing Centre", "Control Centre"]
+    assert visit.stops.last().starts_at == at(visit, 11, 30)
+
+
+def test_visitor_completes_the_profile_and_downloads_the_calendar(live_server, browser):
+    visit = VisitFactory(title="CERN TweetUp", time_zone="Europe/Zurich")
+    TourStopFactory(visit=visit, title="Computing Centre", starts_at=at(visit, 10))
+    TourStopFactory(visit=visit, title="CERN Control Centre", starts_at=at(visit, 11, 30))
+    profile = visitor(drawn_for(visit), name="Lucy McKenna")
+    page = browser.new_page(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+    page.goto(services.visitor_profile_url(profile, base_url=live_server.url))
+    page.fill("#id_display_name", "Lucy")
+    page.fill("#id_bio", "Physics teacher <b>and</b> blogger.")
+    page.select_option("#id_language_0", "en")
+    page.select_option("#id_level_0", "native")
+    page.select_option("#id_language_1", "fr")
+    page.select_option("#id_level_1", "conversational")
+    page.fill("#id_dietary_needs", "Vegetarian")
+    page.fill("#id_emergency_contact_name", "Sam")
+    page.fill("#id_emergency_contact_phone", "+44 20 0000 0000")
+    page.check("#id_public_consent")
+    page.check("#id_photo_consent")
+    page.check("#id_confirm_attendance")
+    page.click("#profile-form [type=submit]")
+    page.wait_for_selector("#attendance-confirmed")
+    page.screenshot(path=f"{SHOTS}/visit_profile.png", full_page=True)
+    profile = VisitorProfile.objects.get(pk=profile.pk)
+    assert profile.is_confirmed and profile.dietary_needs == "Vegetarian"
+    assert profile.languages[1] == {"code": "fr", "level": "conversational"}
+
+    with page.expect_download() as download_info:
+        page.click("#profile-calendar")
+    path = download_info.value.path()
+    with open(path, encoding="utf-8") as handle:
+        calendar = vobject.readOne(handle.read())
+    titles = sorted(event.summary.value for event in calendar.vevent_list)
+    assert titles == ["CERN Control Centre", "Computing Centre"]
+
+    page.goto(live_server.url + visit.get_absolute_url())
+    assert "Physics teacher <b>and</b> blogger." in page.inner_text("#visitors")
+    assert "Vegetarian" not in page.content()
+    page.screenshot(path=f"{SHOTS}/visit_itinerary.png", full_page=True)
+
+
+def test_public_question_is_approved_by_a_tour_admin_and_shows(live_server, browser):
+    tour_admin()
+    visit = VisitFactory(title="CERN TweetUp")
+    stop = TourStopFactory(visit=visit, title="CERN Control Centre", starts_at=at(visit, 11))
+    QuestionFactory(stop=stop, text="How long does a fill last?", status="approved")
+    LiveUpdateFactory(visit=visit, text="Beams are back!", posted_at=timezone.now())
+
+    public = browser.new_page(viewport={"width": 1280, "height": 900})
+    public.goto(live_server.url + stop.get_absolute_url())
+    public.fill("#id_text", "What happens when a magnet quenches?")
+    public.fill("#id_author_name", "@curious")
+    public.click("#question-form [type=submit]")
+    public.wait_for_selector(".alert-success")
+    assert "What happens when a magnet quenches?" not in public.inner_text("main")
+    question = Question.objects.get(text="What happens when a magnet quenches?")
+
+    admin = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(admin, live_server, "touradmin")
+    admin.goto(live_server.url + reverse("admin:visits_question_changelist") + "?status=pending")
+    admin.check(f"input[name=_selected_action][value='{question.pk}']")
+    admin.select_option("select[name=action]", "approve")
+    admin.click("button[name=index]")
+    admin.wait_for_selector(".messagelist")
+    assert Question.objects.get(pk=question.pk).status == Question.Status.APPROVED
+
+    public.goto(live_server.url + stop.get_absolute_url())
+    assert "What happens when a magnet quenches?" in public.inner_text("main")
+    public.click(f"#question-{question.pk} button[type=submit]")
+    public.wait_for_selector(f"#question-{question.pk} .votes-count")
+    assert public.inner_text(f"#question-{question.pk} .votes-count") == "1"
+    public.screenshot(path=f"{SHOTS}/visit_stop.png", full_page=True)
+
+    # The live page refreshes by itself.
+    live = browser.new_page(viewport={"width": 1280, "height": 900})
+    live.goto(live_server.url + reverse("visits:live", args=[visit.slug]))
+    LiveUpdateFactory(
+        visit=visit, text="Stable beams declared", posted_at=timezone.now() + timedelta(seconds=1)
+    )
+    # The page polls every 20 s; showing the tab again polls at once.
+    live.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    live.wait_for_function(
+        "document.getElementById('live-updates').innerText.includes('Stable beams declared')",
+        timeout=30000,
+    )
+    texts = live.locator(".live-update-text").all_inner_texts()
+    assert texts[0] == "Stable beams declared"
+    live.screenshot(path=f"{SHOTS}/visit_live.png", full_page=True)

@@ -1,0 +1,456 @@
+"""The rules of the visits app, through its services."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from contests.models import Entry
+from notifications.models import OutboxMessage
+from tests.factories import EntryFactory
+from tests.visits.factories import (
+    LocationFactory,
+    QuestionFactory,
+    TourStopFactory,
+    accepted_selection,
+    at,
+    drawn_for,
+    visitor,
+)
+from visits import services
+from visits.models import LanguageLevel, Question, StopChange, TourStop, VisitorProfile
+
+pytestmark = pytest.mark.django_db
+
+
+# Visitor profiles -------------------------------------------------------------
+
+
+def test_profile_is_made_from_the_entry_once(draw):
+    selection = accepted_selection(
+        draw, name="Ada Lovelace", languages=["en", "fr"], background="engineering"
+    )
+    profile = services.visitor_profile_create(selection=selection)
+    again = services.visitor_profile_create(selection=selection)
+    assert again.pk == profile.pk
+    assert VisitorProfile.objects.count() == 1
+    assert profile.display_name == "Ada"
+    assert profile.email == selection.entry.email
+    assert profile.background == "engineering"
+    assert [item["code"] for item in profile.languages] == ["en", "fr"]
+    assert profile.visit == draw.contest.visit
+
+
+def test_profile_url_is_absolute_signed_and_opens_the_profile(draw):
+    profile = visitor(draw)
+    url = services.visitor_profile_url(profile, base_url="https://tweetup.example.org/")
+    assert url.startswith("https://tweetup.example.org/visits/profile/")
+    token = url.rstrip("/").rsplit("/", 1)[1]
+    assert services.visitor_profile_from_token(token=token).pk == profile.pk
+    with pytest.raises(services.VisitError):
+        services.visitor_profile_from_token(token=token[:-2] + "xx")
+
+
+def test_profile_made_inside_the_accept_flow_of_the_contests_app(visit):
+    from contests import services as contest_services
+    from contests.models import Selection
+
+    draw = drawn_for(visit)
+    entry = EntryFactory(contest=draw.contest, in_draw=True)
+    selection = Selection.objects.create(
+        draw=draw,
+        entry=entry,
+        kind=Selection.Kind.WINNER,
+        position=1,
+        status=Selection.Status.PENDING,
+        deadline=timezone.now() + timedelta(days=1),
+    )
+    contest_services.selection_accept(selection=selection, can_attend=True)
+    assert VisitorProfile.objects.filter(selection=selection).exists()
+
+
+def test_confirming_sends_the_itinerary_once(draw, django_capture_on_commit_callbacks):
+    profile = visitor(draw)
+    TourStopFactory(visit=draw.contest.visit, title="Computing Centre")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.visitor_profile_update(profile=profile, confirm_attendance=True, bio="Hi")
+        services.visitor_profile_update(profile=profile, confirm_attendance=True, bio="Hello")
+    profile.refresh_from_db()
+    assert profile.is_confirmed and profile.bio == "Hello"
+    assert OutboxMessage.objects.filter(kind=services.ITINERARY_KIND).count() == 1
+    assert len(mail.outbox) == 1
+    assert "Computing Centre" in mail.outbox[0].body
+    assert draw.contest.visit.meeting_point in mail.outbox[0].body
+
+
+def test_profile_languages_keep_known_codes_and_levels_once(draw):
+    profile = visitor(draw)
+    services.visitor_profile_update(
+        profile=profile,
+        languages=[
+            {"code": "fr", "level": "native"},
+            {"code": "xx", "level": "native"},
+            {"code": "de", "level": "wizard"},
+            {"code": "fr", "level": "basic"},
+        ],
+    )
+    profile.refresh_from_db()
+    assert profile.languages == [{"code": "fr", "level": "basic"}]
+
+
+def test_profile_cannot_change_from_the_day_of_the_visit(draw):
+    profile = visitor(draw)
+    visit = draw.contest.visit
+    with pytest.raises(services.VisitError, match="day of the visit"):
+        services.visitor_profile_update(profile=profile, bio="late", now=visit.day_start)
+    services.visitor_profile_update(
+        profile=profile, bio="in time", now=visit.day_start - timedelta(seconds=1)
+    )
+
+
+def test_profile_of_a_disqualified_visitor_cannot_change(draw):
+    profile = visitor(draw)
+    profile.selection.status = "disqualified"
+    profile.selection.save()
+    with pytest.raises(services.VisitError):
+        services.visitor_profile_update(profile=profile, bio="x")
+
+
+# Tour stops ----------------------------------------------------------------------
+
+
+def test_stops_may_touch_but_not_overlap(visit):
+    TourStopFactory(
+        visit=visit, title="Computing Centre", starts_at=at(visit, 10), ends_at=at(visit, 11)
+    )
+    services.stops_validate(
+        visit=visit,
+        stops=[
+            services.StopSlot(
+                title="Control Centre", starts_at=at(visit, 11), ends_at=at(visit, 12)
+            )
+        ],
+    )
+    with pytest.raises(ValidationError) as caught:
+        services.stops_validate(
+            visit=visit,
+            stops=[
+                services.StopSlot(
+                    title="Control Centre", starts_at=at(visit, 10, 30), ends_at=at(visit, 12)
+                )
+            ],
+        )
+    message = " ".join(caught.value.messages)
+    assert "Computing Centre" in message and "Control Centre" in message
+    assert "overlap" in message
+
+
+def test_stop_ending_before_it_starts_or_outside_the_day_is_named(visit):
+    stops = [
+        services.StopSlot(title="Backwards", starts_at=at(visit, 12), ends_at=at(visit, 11)),
+        services.StopSlot(
+            title="Night shift", starts_at=at(visit, 23), ends_at=at(visit, 23) + timedelta(hours=2)
+        ),
+    ]
+    errors = services.stops_conflicts(visit=visit, stops=stops)
+    assert any("Backwards" in error and "before it starts" in error for error in errors)
+    assert any("Night shift" in error and "day of the visit" in error for error in errors)
+
+
+def test_day_is_read_in_the_visits_time_zone(visit):
+    visit.time_zone = "America/New_York"
+    # 08:00 in New York is 14:00 in Geneva: fine; 23:30 New York is the next day in UTC: fine too.
+    stops = [
+        services.StopSlot(title="Morning", starts_at=at(visit, 8), ends_at=at(visit, 9)),
+        services.StopSlot(title="Late", starts_at=at(visit, 23), ends_at=at(visit, 23, 59)),
+    ]
+    assert services.stops_conflicts(visit=visit, stops=stops) == []
+
+
+def test_moving_a_stop_onto_another_is_refused_and_nothing_saved(visit):
+    first = TourStopFactory(visit=visit, title="A", starts_at=at(visit, 9), ends_at=at(visit, 10))
+    TourStopFactory(visit=visit, title="B", starts_at=at(visit, 10), ends_at=at(visit, 11))
+    first.ends_at = at(visit, 10, 30)
+    with pytest.raises(services.VisitError, match="overlap"):
+        services.tour_stop_save(stop=first)
+    first.refresh_from_db()
+    assert first.ends_at == at(visit, 10)
+    assert not StopChange.objects.exists()
+
+
+def test_database_refuses_a_stop_ending_before_it_starts(visit):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TourStopFactory(visit=visit, starts_at=at(visit, 11), ends_at=at(visit, 10))
+
+
+def test_deleted_stops_do_not_count(visit):
+    old = TourStopFactory(visit=visit, title="Old", starts_at=at(visit, 9), ends_at=at(visit, 10))
+    services.stops_validate(
+        visit=visit,
+        stops=[services.StopSlot(title="New", starts_at=at(visit, 9), ends_at=at(visit, 10))],
+        deleted_pks=[old.pk],
+    )
+
+
+# Stop changes reach the confirmed visitors in one digest ------------------------
+
+
+def _reschedule(stop: TourStop, *, hour: int, now, location=None):
+    old = TourStop.objects.select_related("location").get(pk=stop.pk)
+    stop.starts_at = at(stop.visit, hour)
+    stop.ends_at = at(stop.visit, hour) + timedelta(hours=1)
+    if location is not None:
+        stop.location = location
+    stop.save()
+    services.stop_change_record(stop=stop, old=old, now=now)
+
+
+def test_several_edits_make_one_mail_per_confirmed_visitor(
+    draw, django_capture_on_commit_callbacks
+):
+    visit = draw.contest.visit
+    stop = TourStopFactory(visit=visit, title="Control Centre", starts_at=at(visit, 10))
+    confirmed = visitor(draw, confirmed=True)
+    visitor(draw, confirmed=False)
+    now = timezone.now()
+    _reschedule(stop, hour=11, now=now)
+    _reschedule(stop, hour=13, now=now + timedelta(minutes=1))
+    _reschedule(stop, hour=14, now=now + timedelta(minutes=2), location=LocationFactory(name="CCC"))
+    quiet = timedelta(minutes=5)
+    # Still editing: nothing yet.
+    assert services.stop_changes_notify(now=now + timedelta(minutes=3), quiet=quiet) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = services.stop_changes_notify(now=now + timedelta(minutes=8), quiet=quiet)
+        again = services.stop_changes_notify(now=now + timedelta(minutes=20), quiet=quiet)
+    assert (sent, again) == (1, 0)
+    assert [m.to for m in mail.outbox] == [[confirmed.email]]
+    body = mail.outbox[0].body
+    assert "Control Centre" in body
+    assert "10:00–11:00 → now 14:00–15:00" in body
+    assert "CCC" in body
+
+
+def test_a_change_back_and_forth_sends_nothing(draw):
+    visit = draw.contest.visit
+    stop = TourStopFactory(visit=visit, starts_at=at(visit, 10))
+    visitor(draw, confirmed=True)
+    now = timezone.now()
+    _reschedule(stop, hour=11, now=now)
+    _reschedule(stop, hour=10, now=now)
+    assert services.stop_changes_notify(now=now + timedelta(minutes=10)) == 0
+    assert not StopChange.objects.filter(notified_at__isnull=True).exists()
+
+
+def test_visitor_confirming_after_a_change_does_not_hear_of_it(draw):
+    visit = draw.contest.visit
+    stop = TourStopFactory(visit=visit, starts_at=at(visit, 10))
+    profile = visitor(draw)
+    now = timezone.now()
+    _reschedule(stop, hour=12, now=now - timedelta(hours=2))
+    profile.attendance_confirmed_at = now - timedelta(hours=1)
+    profile.save()
+    assert services.stop_changes_notify(now=now) == 0
+
+
+# Reminders -----------------------------------------------------------------------
+
+
+def test_reminder_goes_the_day_before_once_to_confirmed_visitors(
+    draw, django_capture_on_commit_callbacks
+):
+    visit = draw.contest.visit
+    confirmed = visitor(draw, confirmed=True)
+    visitor(draw)
+    day_before = visit.day_start - timedelta(hours=6)
+    two_days_before = visit.day_start - timedelta(days=1, hours=6)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.visit_reminders_send(now=two_days_before) == 0
+        assert services.visit_reminders_send(now=day_before) == 1
+        assert services.visit_reminders_send(now=day_before + timedelta(hours=1)) == 0
+    assert [m.to for m in mail.outbox] == [[confirmed.email]]
+    assert "tomorrow" in mail.outbox[0].body
+
+
+# Questions -------------------------------------------------------------------------
+
+
+def test_question_waits_for_approval_and_is_cleaned(visit):
+    stop = TourStopFactory(visit=visit)
+    question = services.question_submit(stop=stop, text="  How   cold is\nthe magnet? ")
+    assert question.status == Question.Status.PENDING
+    assert question.text == "How cold is the magnet?"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "x" * 281])
+def test_question_must_be_short_and_not_empty(visit, text):
+    stop = TourStopFactory(visit=visit)
+    with pytest.raises(services.VisitError):
+        services.question_submit(stop=stop, text=text)
+
+
+def test_questions_close_after_the_day(visit):
+    stop = TourStopFactory(visit=visit)
+    with pytest.raises(services.VisitError, match="over"):
+        services.question_submit(stop=stop, text="Too late?", now=visit.day_end)
+
+
+def test_moderation_follows_the_questions_life(visit):
+    question = QuestionFactory(stop=TourStopFactory(visit=visit), status=Question.Status.PENDING)
+    with pytest.raises(services.VisitError):
+        services.question_moderate(question=question, action="asked")
+    question = services.question_moderate(question=question, action="approve")
+    assert question.status == Question.Status.APPROVED
+    question = services.question_answer(question=question, answer="1.9 K")
+    assert question.status == Question.Status.ANSWERED and question.answered_at
+    with pytest.raises(services.VisitError):
+        services.question_moderate(question=question, action="approve")
+
+
+def test_a_browser_votes_once(visit):
+    question = QuestionFactory(stop=TourStopFactory(visit=visit))
+    assert services.question_vote(question=question, voter_key="browser-1") is True
+    assert services.question_vote(question=question, voter_key="browser-1") is False
+    assert services.question_vote(question=question, voter_key="browser-2") is True
+    assert question.votes.count() == 2
+
+
+def test_pending_question_cannot_be_voted_for(visit):
+    question = QuestionFactory(stop=TourStopFactory(visit=visit), status="pending")
+    with pytest.raises(services.VisitError):
+        services.question_vote(question=question, voter_key="browser-1")
+
+
+# Check-in ------------------------------------------------------------------------------
+
+
+def test_check_in_keeps_the_first_arrival_and_can_be_undone(draw):
+    profile = visitor(draw)
+    first = timezone.now()
+    services.visitor_check_in(profile=profile, now=first)
+    services.visitor_check_in(profile=profile, now=first + timedelta(minutes=5))
+    profile.refresh_from_db()
+    assert profile.checked_in_at == first
+    services.visitor_check_in(profile=profile, undo=True)
+    profile.refresh_from_db()
+    assert profile.checked_in_at is None
+
+
+def test_check_in_token_names_the_visitor_and_is_not_the_profile_token(draw):
+    profile = visitor(draw)
+    token = services.visitor_check_in_token(profile)
+    assert services.visitor_from_check_in_token(token=token).pk == profile.pk
+    with pytest.raises(services.VisitError):
+        services.visitor_from_check_in_token(token=services.visitor_profile_token(profile))
+
+
+# Messages from the organizers ---------------------------------------------------------
+
+
+def test_message_reaches_each_visitor_in_their_language(draw, django_capture_on_commit_callbacks):
+    english = visitor(draw, confirmed=True, language="en")
+    french = visitor(draw, language="fr")
+    with django_capture_on_commit_callbacks(execute=True):
+        message = services.visit_message_send(
+            visit=draw.contest.visit,
+            audience="all",
+            subject_en="Bring a jacket & shoes",
+            body_en="It is cold underground.",
+            subject_fr="Prenez une veste",
+            body_fr="Il fait froid sous terre.",
+        )
+    assert message.recipients_count == 2
+    by_address = {m.to[0]: m for m in mail.outbox}
+    assert by_address[english.email].subject == "Bring a jacket & shoes"
+    assert "It is cold underground." in by_address[english.email].body
+    assert by_address[french.email].subject == "Prenez une veste"
+    assert "Bonjour" in by_address[french.email].body or "froid" in by_address[french.email].body
+
+
+def test_message_to_the_unconfirmed_only(draw):
+    visitor(draw, confirmed=True)
+    unconfirmed = visitor(draw)
+    message = services.visit_message_send(
+        visit=draw.contest.visit, audience="unconfirmed", subject_en="Please confirm", body_en="."
+    )
+    assert message.recipients_count == 1
+    assert list(OutboxMessage.objects.values_list("to_email", flat=True)) == [unconfirmed.email]
+
+
+# The group summary ------------------------------------------------------------------------
+
+
+def test_group_summary_counts_languages_levels_backgrounds_and_needs(draw):
+    a = visitor(draw, background="science")
+    b = visitor(draw, background="journalism")
+    services.visitor_profile_update(
+        profile=a,
+        languages=[{"code": "fr", "level": "native"}, {"code": "en", "level": "fluent"}],
+        dietary_needs="Vegetarian",
+    )
+    services.visitor_profile_update(
+        profile=b, languages=[{"code": "en", "level": "native"}], accessibility_needs="Lift"
+    )
+    summary = services.visit_group_summary(visit=draw.contest.visit)
+    assert summary.visitors == 2
+    english = next(row for row in summary.languages if row["code"] == "en")
+    assert english["speakers"] == 2
+    assert dict(english["levels"]) == {
+        LanguageLevel.NATIVE.label: 1,
+        LanguageLevel.FLUENT.label: 1,
+    }
+    assert summary.languages[0]["code"] == "en"
+    assert len(summary.backgrounds) == 2
+    assert {n["dietary"] or n["accessibility"] for n in summary.needs} == {"Vegetarian", "Lift"}
+
+
+# Privacy ------------------------------------------------------------------------------------
+
+
+def test_entries_not_chosen_lose_their_personal_data_after_the_delay(
+    draw, django_assert_max_num_queries
+):
+    chosen = visitor(draw)
+    others = [EntryFactory(contest=draw.contest, in_draw=True) for _ in range(3)]
+    tickets = sorted(Entry.objects.filter(contest=draw.contest).values_list("ticket", flat=True))
+    drawn_at = draw.drawn_at
+    assert services.entries_personal_data_remove(now=drawn_at + timedelta(days=29), days=30) == 0
+    with django_assert_max_num_queries(1):
+        removed = services.entries_personal_data_remove(now=drawn_at + timedelta(days=31), days=30)
+    assert removed == 3
+    for entry in Entry.objects.filter(pk__in=[e.pk for e in others]):
+        assert (entry.name, entry.email, entry.twitter_handle, entry.motivation) == ("", "", "", "")
+        assert entry.email_normalized == entry.handle_normalized == f"~{entry.pk}"
+        assert entry.personal_data_removed_at is not None
+        assert entry.in_draw and entry.confirmed_at and entry.country
+    # Counts and the tickets of the audit record stay.
+    assert (
+        sorted(Entry.objects.filter(contest=draw.contest).values_list("ticket", flat=True))
+        == tickets
+    )
+    assert Entry.objects.get(pk=chosen.selection.entry_id).email == chosen.email
+    assert services.entries_personal_data_remove(now=drawn_at + timedelta(days=40), days=30) == 0
+
+
+def test_visitors_private_data_goes_after_the_visit(draw):
+    profile = visitor(draw)
+    services.visitor_profile_update(
+        profile=profile,
+        dietary_needs="Vegan",
+        emergency_contact_name="Mum",
+        emergency_contact_phone="+41 22 000 00 00",
+        bio="Physicist",
+        public_consent=True,
+    )
+    visit = draw.contest.visit
+    assert services.visitors_private_data_remove(now=visit.day_end, days=30) == 0
+    assert (
+        services.visitors_private_data_remove(now=visit.day_end + timedelta(days=32), days=30) == 1
+    )
+    profile.refresh_from_db()
+    assert (profile.email, profile.dietary_needs, profile.emergency_contact) == ("", "", "")
+    assert profile.bio == "Physicist"
+    entry = Entry.objects.get(pk=profile.selection.entry_id)
+    assert entry.email == "" and entry.personal_data_removed_at is not None

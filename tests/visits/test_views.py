@@ -1,0 +1,345 @@
+"""The pages of the visits app, as people and tools see them."""
+
+from datetime import timedelta
+
+import feedparser
+import pytest
+import vobject
+from django.contrib.auth.models import Group, User
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.visits.factories import (
+    LiveUpdateFactory,
+    QuestionFactory,
+    TourStopFactory,
+    at,
+    visitor,
+)
+from tweetup.roles import ORGANIZERS, TOUR_ADMINS
+from visits import services
+from visits.models import Question, VisitorProfile
+
+pytestmark = pytest.mark.django_db
+
+SCRIPT = '<script>alert("x")</script>'
+
+
+def staff(username: str, group_name: str) -> User:
+    from django.apps import apps
+
+    from tweetup.roles import groups_sync
+
+    groups_sync(apps)
+    user = User.objects.create_user(username, password="pw", is_staff=True)
+    user.groups.add(Group.objects.get(name=group_name))
+    return user
+
+
+@pytest.fixture
+def tour_admin(db):
+    return staff("touradmin", TOUR_ADMINS)
+
+
+@pytest.fixture
+def organizer(db):
+    return staff("organizer", ORGANIZERS)
+
+
+def profile_path(profile, name="visits:profile") -> str:
+    return reverse(name, kwargs={"token": services.visitor_profile_token(profile)})
+
+
+# Public itinerary, calendar and feed ------------------------------------------------
+
+
+def test_public_itinerary_shows_stops_and_only_consenting_visitors(
+    client, draw, django_assert_max_num_queries
+):
+    visit = draw.contest.visit
+    TourStopFactory(visit=visit, title="Computing Centre", starts_at=at(visit, 10))
+    shown = visitor(draw)
+    hidden = visitor(draw)
+    services.visitor_profile_update(
+        profile=shown, display_name="Shown", public_consent=True, dietary_needs="Vegan"
+    )
+    services.visitor_profile_update(profile=hidden, display_name="Hidden", public_consent=False)
+    with django_assert_max_num_queries(6):
+        response = client.get(visit.get_absolute_url())
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Computing Centre" in page and "10:00" in page
+    assert "Shown" in page and "Hidden" not in page
+    assert "Vegan" not in page and shown.email not in page
+    assert visit.meeting_point not in page
+
+
+def test_public_calendar_is_valid_icalendar_in_the_visits_time_zone(client, visit):
+    visit.time_zone = "America/New_York"
+    visit.save()
+    TourStopFactory(visit=visit, title="Control Centre", starts_at=at(visit, 10))
+    TourStopFactory(visit=visit, title="Talk", starts_at=at(visit, 14))
+    response = client.get(f"/visits/{visit.slug}/itinerary.ics")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/calendar")
+    calendar = vobject.readOne(response.content.decode())
+    events = sorted(calendar.vevent_list, key=lambda e: e.dtstart.value)
+    assert [e.summary.value for e in events] == ["Control Centre", "Talk"]
+    start = events[0].dtstart.value
+    assert start.utcoffset() == at(visit, 10).utcoffset()
+    assert (start.hour, start.minute) == (10, 0)
+    assert start.astimezone(timezone.UTC) == at(visit, 10).astimezone(timezone.UTC)
+    assert calendar.vtimezone.tzid.value == "America/New_York"
+    assert visit.meeting_point not in response.content.decode()
+
+
+def test_visitor_calendar_adds_the_meeting_point(client, draw):
+    TourStopFactory(visit=draw.contest.visit)
+    profile = visitor(draw)
+    response = client.get(profile_path(profile, "visits:visitor_calendar"))
+    assert response.status_code == 200
+    calendar = vobject.readOne(response.content.decode())
+    assert "Building 33" in calendar.vevent.description.value
+
+
+def test_atom_feed_parses_with_newest_first(client, visit):
+    LiveUpdateFactory(visit=visit, text="Beams are back!", posted_at=timezone.now())
+    LiveUpdateFactory(
+        visit=visit, text="Injection started", posted_at=timezone.now() - timedelta(minutes=5)
+    )
+    response = client.get(f"/visits/{visit.slug}/updates.atom")
+    assert response.status_code == 200
+    feed = feedparser.parse(response.content)
+    assert not feed.bozo
+    assert feed.version == "atom10"
+    assert [entry.title for entry in feed.entries] == ["Beams are back!", "Injection started"]
+
+
+def test_live_page_and_its_fragment_escape_the_updates(client, visit):
+    LiveUpdateFactory(visit=visit, text=f"Beams {SCRIPT}")
+    for url in (
+        reverse("visits:live", args=[visit.slug]),
+        reverse("visits:live_fragment", args=[visit.slug]),
+    ):
+        page = client.get(url).content.decode()
+        assert SCRIPT not in page
+        assert "&lt;script&gt;" in page
+
+
+def test_tour_admin_posts_a_live_update_and_the_public_cannot(client, visit, tour_admin):
+    url = reverse("visits:live", args=[visit.slug])
+    assert client.post(url, {"text": "Hello"}).status_code == 403
+    client.force_login(tour_admin)
+    response = client.post(url, {"text": "Beams are back!"})
+    assert response.status_code == 302
+    assert visit.live_updates.get().author == tour_admin
+
+
+def test_unknown_visit_gives_404(client, db):
+    for path in ("/visits/nope/", "/visits/nope/itinerary.ics", "/visits/nope/updates.atom"):
+        assert client.get(path).status_code == 404
+
+
+# Visitor profile through the signed link ------------------------------------------------
+
+
+def profile_post(**overrides) -> dict:
+    data = {
+        "display_name": "Ada",
+        "handle": "@ada_l",
+        "background": "engineering",
+        "background_other": "",
+        "bio": "Engineer.",
+        "dietary_needs": "Vegetarian",
+        "accessibility_needs": "",
+        "emergency_contact_name": "Bob",
+        "emergency_contact_phone": "+41 22 000",
+        "language": "en",
+        "public_consent": "on",
+        "photo_consent": "on",
+        "confirm_attendance": "on",
+        "language_0": "en",
+        "level_0": "native",
+        "language_1": "fr",
+        "level_1": "basic",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_visitor_completes_the_profile_and_gets_the_itinerary(
+    client, draw, django_capture_on_commit_callbacks, mailoutbox
+):
+    profile = visitor(draw)
+    url = profile_path(profile)
+    assert client.get(url).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, profile_post())
+    assert response.status_code == 302
+    profile.refresh_from_db()
+    assert profile.handle == "ada_l"
+    assert profile.languages == [
+        {"code": "en", "level": "native"},
+        {"code": "fr", "level": "basic"},
+    ]
+    assert profile.is_confirmed and profile.photo_consent
+    assert [m.to for m in mailoutbox] == [[profile.email]]
+
+
+def test_profile_form_errors_keep_what_was_typed(client, draw):
+    profile = visitor(draw)
+    response = client.post(
+        profile_path(profile), profile_post(level_1="", bio="Keep me", handle="not a handle!")
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Keep me" in page
+    assert "Choose your level" in page
+    profile.refresh_from_db()
+    assert profile.bio == ""
+
+
+def test_tampered_profile_link_is_404(client, draw):
+    profile = visitor(draw)
+    assert client.get(profile_path(profile)[:-3] + "xx/").status_code == 404
+
+
+def test_visitor_text_is_escaped_on_public_pages(client, draw):
+    profile = visitor(draw)
+    services.visitor_profile_update(
+        profile=profile, display_name=SCRIPT[:60], bio=SCRIPT, public_consent=True
+    )
+    page = client.get(draw.contest.visit.get_absolute_url()).content.decode()
+    assert SCRIPT not in page and "&lt;script&gt;" in page
+
+
+def test_badge_carries_a_qr_code_of_the_check_in_link(client, draw):
+    profile = visitor(draw)
+    response = client.get(profile_path(profile, "visits:badge"))
+    assert response.status_code == 200
+    assert "<svg" in response.content.decode()
+
+
+def test_visitor_itinerary_shows_meeting_point_and_notes(client, draw):
+    visit = draw.contest.visit
+    visit.practical_notes = "Bring an identity document."
+    visit.save()
+    profile = visitor(draw)
+    page = client.get(profile_path(profile, "visits:visitor_itinerary")).content.decode()
+    assert visit.meeting_point in page and "identity document" in page
+    printable = client.get(profile_path(profile, "visits:visitor_itinerary_print"))
+    assert printable.status_code == 200
+
+
+# Questions ---------------------------------------------------------------------------------
+
+
+def test_question_is_sent_and_waits_for_moderation(client, visit):
+    stop = TourStopFactory(visit=visit)
+    response = client.post(stop.get_absolute_url(), {"text": "How cold is it?", "website": ""})
+    assert response.status_code == 302
+    question = Question.objects.get()
+    assert question.status == Question.Status.PENDING
+    assert "How cold is it?" not in client.get(stop.get_absolute_url()).content.decode()
+
+
+def test_honeypot_question_is_dropped_quietly(client, visit):
+    stop = TourStopFactory(visit=visit)
+    response = client.post(stop.get_absolute_url(), {"text": "Buy now", "website": "spam.example"})
+    assert response.status_code == 302
+    assert not Question.objects.exists()
+
+
+def test_questions_are_rate_limited_per_address(client, visit, settings):
+    settings.QUESTION_RATE_LIMIT = "2/m"
+    stop = TourStopFactory(visit=visit)
+    for n in range(2):
+        assert client.post(stop.get_absolute_url(), {"text": f"Q{n}"}).status_code == 302
+    response = client.post(stop.get_absolute_url(), {"text": "Q3"})
+    assert response.status_code == 400
+    assert "Too many questions" in response.content.decode()
+    assert Question.objects.count() == 2
+
+
+def test_too_long_question_is_refused_with_a_message(client, visit):
+    stop = TourStopFactory(visit=visit)
+    response = client.post(stop.get_absolute_url(), {"text": "x" * 300})
+    assert response.status_code == 400
+    assert not Question.objects.exists()
+
+
+def test_approved_question_shows_escaped_with_votes_once_per_browser(
+    client, visit, django_assert_max_num_queries
+):
+    stop = TourStopFactory(visit=visit)
+    question = QuestionFactory(stop=stop, text=SCRIPT, answer=f"Answer {SCRIPT}", status="answered")
+    for _ in range(5):
+        QuestionFactory(stop=stop)
+    vote_url = reverse("visits:question_vote", args=[visit.slug, stop.pk, question.pk])
+    assert client.post(vote_url).status_code == 302
+    assert client.post(vote_url).status_code == 302
+    assert question.votes.count() == 1
+    # Flat: the same few queries whatever the number of questions and votes.
+    with django_assert_max_num_queries(7):
+        page = client.get(stop.get_absolute_url()).content.decode()
+    assert SCRIPT not in page and "&lt;script&gt;" in page
+
+
+def test_voting_for_a_pending_question_is_a_400(client, visit):
+    question = QuestionFactory(stop=TourStopFactory(visit=visit), status="pending")
+    url = reverse("visits:question_vote", args=[visit.slug, question.stop_id, question.pk])
+    assert client.post(url).status_code == 400
+    assert client.get(url).status_code == 405
+
+
+# Staff pages ------------------------------------------------------------------------------
+
+
+def test_group_summary_is_for_organizers_and_tour_admins(client, draw, organizer, tour_admin):
+    profile = visitor(draw)
+    services.visitor_profile_update(profile=profile, dietary_needs="Gluten-free")
+    url = reverse("visits:group", args=[draw.contest.visit.slug])
+    assert client.get(url).status_code == 302  # to the login page
+    client.force_login(User.objects.create_user("nobody", password="pw", is_staff=True))
+    assert client.get(url).status_code == 403
+    for user in (organizer, tour_admin):
+        client.force_login(user)
+        page = client.get(url).content.decode()
+        assert "Gluten-free" in page and profile.email in page
+
+
+def test_check_in_by_hand_and_by_qr_link(client, draw, tour_admin, organizer):
+    visit = draw.contest.visit
+    first, second = visitor(draw), visitor(draw)
+    url = reverse("visits:check_in", args=[visit.slug])
+    client.force_login(organizer)
+    assert client.get(url).status_code == 403
+    client.force_login(tour_admin)
+    assert "0 of 2 arrived" in client.get(url).content.decode()
+    assert client.post(url, {"visitor": first.pk}).status_code == 302
+    link = services.visitor_check_in_url(second, base_url="http://testserver")
+    assert client.get(link).status_code == 200
+    assert client.post(link).status_code == 302
+    assert VisitorProfile.objects.filter(checked_in_at__isnull=False).count() == 2
+    assert "2 of 2 arrived" in client.get(url).content.decode()
+    assert client.post(url, {"visitor": "abc"}).status_code == 400
+
+
+def test_organizer_writes_to_the_visitors(
+    client, draw, organizer, mailoutbox, django_capture_on_commit_callbacks
+):
+    visitor(draw)
+    url = reverse("visits:message", args=[draw.contest.visit.slug])
+    client.force_login(organizer)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            url, {"audience": "all", "subject_en": "Jackets", "body_en": f"Bring one {SCRIPT}"}
+        )
+    assert response.status_code == 302
+    assert len(mailoutbox) == 1
+    html = mailoutbox[0].alternatives[0].content
+    assert SCRIPT not in html
+
+
+def test_home_page_links_the_visit(client, visit):
+    assert visit.get_absolute_url() in client.get("/").content.decode()
