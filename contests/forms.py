@@ -5,7 +5,8 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from .choices import Background, MailLanguage, language_choices_grouped
-from .normalize import clean_handle, is_disposable_email
+from .models import Entry
+from .normalize import clean_handle, is_disposable_email, normalize_email
 
 
 class EntryForm(forms.Form):
@@ -75,6 +76,10 @@ class EntryForm(forms.Form):
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"]
+        # Lower-casing may lengthen an address ("İ" becomes two characters);
+        # the normalised form must fit its column too.
+        if len(normalize_email(email)) > Entry._meta.get_field("email_normalized").max_length:
+            raise forms.ValidationError(_("Enter a valid email address."))
         if is_disposable_email(email):
             raise forms.ValidationError(
                 _("Addresses from throwaway mail services are not accepted; use your own address.")

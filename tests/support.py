@@ -207,6 +207,7 @@ class CeleryWorker:
 
     def __init__(self, *, broker_url: str, queue: str, smtp: SmtpServer, log_path: Path) -> None:
         self.queue = queue
+        self.broker_url = broker_url
         self.log_path = log_path
         env = {
             **os.environ,
@@ -291,3 +292,18 @@ def celery_worker_factory(tmp_path, smtp_server) -> Iterator[Callable[..., Celer
     finally:
         for worker in workers:
             worker.stop()
+            # Shown by pytest when the test fails.
+            print(f"--- Celery worker log ({worker.queue}) ---\n{worker.log()}")
+            forget_queue(worker.broker_url, worker.queue)
+
+
+def forget_queue(broker_url: str, queue: str) -> None:
+    """Remove what Kombu keeps in Redis for a queue of the test's own."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(broker_url, socket_connect_timeout=1)
+        client.delete(queue, f"_kombu.binding.{queue}")
+        client.close()
+    except redis.RedisError:
+        pass

@@ -1,12 +1,10 @@
 """Views of the visits app: thin, they call the services and the selectors."""
 
 import secrets
-from functools import wraps
 
 import segno
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.contrib.syndication.views import Feed
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -20,6 +18,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
+from tweetup.permissions import permission_required
+
 from . import selectors, services
 from .forms import LiveUpdateForm, QuestionForm, VisitMessageForm, VisitorProfileForm
 from .models import LiveUpdate, Question, TourStop, Visit, VisitorProfile
@@ -29,23 +29,6 @@ VOTER_SESSION_KEY = "visits_voter"
 
 def _base_url(request) -> str:
     return request.build_absolute_uri("/")
-
-
-def staff_permission(perm: str):
-    """Log in first; then the permission, or 403."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
-            if not request.user.has_perm(perm):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
 
 
 def _error(request, title: str, message: str, status: int):
@@ -326,14 +309,14 @@ updates_feed = UpdatesFeed()
 # Organizers and tour admins -------------------------------------------------------
 
 
-@staff_permission("visits.view_visitorprofile")
+@permission_required("visits.view_visitorprofile")
 def group_summary(request, slug: str):
     visit = get_object_or_404(Visit, slug=slug)
     summary = services.visit_group_summary(visit=visit)
     return render(request, "visits/group.html", {"visit": visit, "summary": summary})
 
 
-@staff_permission("visits.check_in_visitorprofile")
+@permission_required("visits.check_in_visitorprofile")
 @require_http_methods(["GET", "POST"])
 def check_in_list(request, slug: str):
     visit = get_object_or_404(Visit, slug=slug)
@@ -365,7 +348,7 @@ def check_in_list(request, slug: str):
     )
 
 
-@staff_permission("visits.check_in_visitorprofile")
+@permission_required("visits.check_in_visitorprofile")
 @require_http_methods(["GET", "POST"])
 def check_in_link(request, token: str):
     """Where a badge's QR code leads: a tour admin confirms the arrival with one tap."""
@@ -388,7 +371,7 @@ def check_in_link(request, token: str):
     return render(request, "visits/check_in_confirm.html", {"profile": profile, "visit": visit})
 
 
-@staff_permission("visits.add_visitmessage")
+@permission_required("visits.add_visitmessage")
 @require_http_methods(["GET", "POST"])
 def message_visitors(request, slug: str):
     visit = get_object_or_404(Visit, slug=slug)

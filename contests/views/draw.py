@@ -1,10 +1,6 @@
 """The freeze and the draw: organizer pages, public results, audit record, live draw."""
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,35 +8,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
-from tweetup.roles import ORGANIZERS
+from tweetup.permissions import organizer_required
 
 from .. import services
 from ..forms_draw import DrawForm, FreezeForm, TicketCheckForm
 from ..models import Contest, Entry, Selection
 from .public import site_base_url
-
-
-def is_organizer(user) -> bool:
-    """Staff in the Organizers group who may change contests (or a superuser)."""
-    if not (user.is_authenticated and user.is_active and user.is_staff):
-        return False
-    if user.is_superuser:
-        return True
-    return user.has_perm("contests.change_contest") and user.groups.filter(name=ORGANIZERS).exists()
-
-
-def organizers_only(view):
-    """Send anonymous visitors to the login page; refuse everybody else but organizers."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not is_organizer(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def public_name(entry: Entry) -> str:
@@ -83,7 +56,7 @@ def _chosen(contest: Contest) -> tuple[list[dict], list[dict]]:
 
 
 @require_http_methods(["GET", "POST"])
-@organizers_only
+@organizer_required
 def contest_freeze(request, slug: str):
     contest = get_object_or_404(Contest.objects.select_related("draw"), slug=slug)
     form = FreezeForm(request.POST or None)
@@ -121,7 +94,7 @@ def contest_freeze(request, slug: str):
 
 
 @require_http_methods(["GET", "POST"])
-@organizers_only
+@organizer_required
 def draw_run(request, slug: str):
     contest = get_object_or_404(Contest.objects.select_related("draw"), slug=slug)
     if request.method == "POST":

@@ -6,13 +6,10 @@ the number of entries: aggregates are computed in SQL and exports stream.
 """
 
 import csv
-import functools
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,31 +21,17 @@ from django_countries import countries
 
 from notifications.models import OutboxMessage
 from notifications.services import messages_resend
+from tweetup.permissions import organizer_required
 
 from .. import selectors, services
 from ..choices import Background, language_name
 from ..models import Contest, Entry, Selection
 from .public import site_base_url
 
-ORGANIZER_PERMISSION = "contests.change_contest"
 OUTBOX_PAGE_SIZE = 25
 CSV_BATCH_ROWS = 1000
 # Cells a spreadsheet would read as a formula (or that hide one behind a control character).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def organizer_required(view):
-    """Anonymous visitors go to the login page; other staff get a 403."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not request.user.has_perm(ORGANIZER_PERMISSION):
-            raise PermissionDenied(_("This page is for the contest's organizers."))
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _contest(slug: str) -> Contest:

@@ -63,12 +63,13 @@ def test_staff_outside_the_organizers_are_refused(client, page, method):
     assert page == "draw" or contest.frozen_at is None
 
 
-def test_a_user_with_the_permission_but_not_in_the_group_is_refused(client):
+def test_staff_without_the_contest_permission_is_refused(client):
     contest = closed_contest()
     user = User.objects.create_user("almost", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="change_contest"))
+    user.user_permissions.add(Permission.objects.get(codename="view_contest"))
     client.force_login(user)
     assert client.post(url("freeze", contest), {"confirm": "on"}).status_code == 403
+    assert contest.frozen_at is None
 
 
 # Freeze page ---------------------------------------------------------------

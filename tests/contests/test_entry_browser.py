@@ -1,0 +1,132 @@
+"""An entrant enters the demo contest in Chromium, in English and in French,
+opens the confirmation link from the mail and sees the ticket."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+
+from contests.models import Entry
+from notifications.models import OutboxMessage
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SHOTS = Path("/tmp/shots")
+DEMO = "/contests/cern-tweetup/"
+
+
+@pytest.fixture
+def browser(chromium_path, monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the
+    # test makes between pages are still plain synchronous code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def demo(transactional_db):
+    call_command("loaddemo", stdout=open(os.devnull, "w"))  # noqa: SIM115 - closed at exit
+
+
+def fill_entry(page, *, name: str, email: str, handle: str, mail_language: str) -> None:
+    form = page.locator("#entry-form")
+    form.locator('[name="name"]').fill(name)
+    form.locator('[name="email"]').fill(email)
+    form.locator('[name="twitter_handle"]').fill(handle)
+    form.locator('[name="country"]').select_option("CH")
+    form.locator('[name="languages"]').select_option(["en", "fr"])
+    form.locator('[name="background"]').select_option("science")
+    form.locator('[name="motivation"]').fill("I run the physics club of my school in Geneva.")
+    form.locator('[name="language"]').select_option(mail_language)
+    form.locator('[name="accept_rules"]').check()
+    # The honeypot is there but out of sight.
+    assert not form.locator('[name="website"]').is_visible()
+
+
+def confirmation_link(message, live_server_url: str) -> str:
+    match = re.search(r"(http://\S+/contests/confirm/\S+/)", message.body)
+    assert match, message.body
+    link = match.group(1)
+    assert link.startswith(live_server_url), link
+    return link
+
+
+def test_entrant_enters_in_english_and_sees_the_ticket(live_server, demo, browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    page = context.new_page()
+    page.goto(live_server.url + DEMO)
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("h1").inner_text().startswith("CERN TweetUp")
+    assert len(page.locator("#commitment").inner_text().strip()) == 64
+    page.screenshot(path=SHOTS / "entry-en-contest.png", full_page=True)
+
+    fill_entry(
+        page, name="Ada Lovelace", email="Ada@Example.org", handle="@ada_l", mail_language="en"
+    )
+    page.locator("#entry-form [type=submit]").click()
+    page.wait_for_url(f"**{DEMO}thanks/")
+    page.screenshot(path=SHOTS / "entry-en-sent.png", full_page=True)
+
+    [message] = mail.outbox
+    assert message.to == ["Ada@Example.org"]
+    assert message.subject.startswith("Confirm your entry")
+    page.goto(confirmation_link(message, live_server.url))
+    entry = Entry.objects.get(email_normalized="ada@example.org")
+    assert page.locator("#ticket").inner_text().strip() == entry.ticket
+    assert page.get_by_role("link", name="Mastodon").is_visible()
+    page.screenshot(path=SHOTS / "entry-en-ticket.png", full_page=True)
+    entry.refresh_from_db()
+    assert entry.confirmed_at is not None
+    context.close()
+
+
+def test_entrant_switches_to_french_enters_and_sees_the_ticket(live_server, demo, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-GB")
+    page = context.new_page()
+    page.goto(live_server.url + DEMO)
+    assert page.locator("html").get_attribute("lang") == "en"
+    english_submit = page.locator("#entry-form [type=submit]").input_value()
+
+    # The switcher sits in the collapsed navbar on a phone: open the menu first.
+    toggler = page.locator(".navbar-toggler")
+    if toggler.is_visible():
+        toggler.click()
+    with page.expect_navigation():
+        page.locator("#language-select").select_option("fr")
+    assert page.url.endswith(DEMO)
+    assert page.locator("html").get_attribute("lang") == "fr"
+    assert page.locator("#language-select").input_value() == "fr"
+    french_submit = page.locator("#entry-form [type=submit]").input_value()
+    if french_submit != english_submit:  # translated already
+        assert french_submit != "Enter the contest"
+    page.screenshot(path=SHOTS / "entry-fr-contest.png", full_page=True)
+
+    fill_entry(
+        page, name="Marie Curie", email="marie@example.fr", handle="MarieC", mail_language="fr"
+    )
+    page.locator("#entry-form [type=submit]").click()
+    page.wait_for_url(f"**{DEMO}thanks/")
+    assert page.locator("html").get_attribute("lang") == "fr"
+
+    [message] = mail.outbox
+    assert OutboxMessage.objects.get(to_email="marie@example.fr").language == "fr"
+    page.goto(confirmation_link(message, live_server.url))
+    assert page.locator("html").get_attribute("lang") == "fr"
+    entry = Entry.objects.get(email_normalized="marie@example.fr")
+    assert entry.language == "fr" and entry.handle_normalized == "mariec"
+    assert page.locator("#ticket").inner_text().strip() == entry.ticket
+    page.screenshot(path=SHOTS / "entry-fr-ticket.png", full_page=True)
+    context.close()
