@@ -14,12 +14,17 @@ def contests_public() -> QuerySet[Contest]:
     return Contest.objects.filter(published=True).select_related("draw", "visit")
 
 
+def contests_with_counts() -> QuerySet[Contest]:
+    """Published contests, each with its number of confirmed entries."""
+    return contests_public().annotate(
+        confirmed_count=Count("entries", filter=Q(entries__confirmed_at__isnull=False))
+    )
+
+
 def contests_for_home() -> dict[str, list[Contest]]:
     """Open and upcoming contests, and past ones (closed, frozen or drawn)."""
     now = timezone.now()
-    contests = contests_public().annotate(
-        confirmed_count=Count("entries", filter=Q(entries__confirmed_at__isnull=False))
-    )
+    contests = contests_with_counts()
     return {
         "open": list(contests.filter(opens_at__lte=now, closes_at__gt=now).order_by("closes_at")),
         "upcoming": list(contests.filter(opens_at__gt=now).order_by("opens_at")),

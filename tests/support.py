@@ -8,6 +8,7 @@ the test database, and the Redis a test may stop is one it started itself.
 
 import email
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -142,8 +143,7 @@ private_redis_proc = factories.redis_proc(port=None)
 
 @pytest.fixture
 def private_redis(request):
-    import shutil
-
+    """A redis-server of the test's own (pytest-redis), which the test may stop and start."""
     need(bool(shutil.which("redis-server")), "the redis-server program is not installed")
     return request.getfixturevalue("private_redis_proc")
 
@@ -174,30 +174,25 @@ def celery_publishing_to(broker_url: str, queue: str) -> Iterator[None]:
     """
     from tweetup.celery import app
 
-    saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager", "task_default_queue")}
-
-    def forget_connections() -> None:
-        # The connection pool and the routing (amqp) are cached on first use.
-        if app._pool is not None:
-            app._pool.force_close_all()
-        app._pool = None
-        app.__dict__.pop("amqp", None)
-
-    forget_connections()
+    saved = {
+        key: app.conf[key] for key in ("broker_url", "task_always_eager", "task_default_queue")
+    }
+    reconnect_celery()
     app.conf.update(broker_url=broker_url, task_always_eager=False, task_default_queue=queue)
     try:
         yield
     finally:
-        forget_connections()
+        reconnect_celery()
         app.conf.update(saved)
 
 
 def reconnect_celery() -> None:
-    """Drop pooled broker connections (after the broker restarted)."""
+    """Forget pooled broker connections and the cached routing (e.g. after a broker restart)."""
+    from kombu import pools
+
     from tweetup.celery import app
 
-    if app._pool is not None:
-        app._pool.force_close_all()
+    pools.reset()
     app._pool = None
     app.__dict__.pop("amqp", None)
 
@@ -224,7 +219,6 @@ class CeleryWorker:
             "DEBUG": "0",
             "PYTHONUNBUFFERED": "1",
         }
-        env.pop("CI", None)
         command = [
             sys.executable,
             "-m",

@@ -85,7 +85,7 @@ def visitor_profile_create(*, selection) -> VisitorProfile:
 
 
 def visitor_profile_token(profile: VisitorProfile) -> str:
-    """A signed token naming the profile; it holds no secret and never expires."""
+    """A signed token naming the profile; it expires after VISITOR_LINK_MAX_AGE."""
     return signing.dumps({"v": profile.pk}, salt=PROFILE_SALT)
 
 
@@ -98,7 +98,11 @@ def visitor_profile_url(profile: VisitorProfile, *, base_url: str | None = None)
 def visitor_profile_from_token(*, token: str) -> VisitorProfile:
     """The profile a signed link names; raises VisitError when the link is not genuine."""
     try:
-        data = signing.loads(token, salt=PROFILE_SALT)
+        data = signing.loads(token, salt=PROFILE_SALT, max_age=settings.VISITOR_LINK_MAX_AGE)
+    except signing.SignatureExpired as exc:
+        raise VisitError(
+            _("This link has expired. Write to the organizers for a new one.")
+        ) from exc
     except signing.BadSignature as exc:
         raise VisitError(
             _("This link is not valid. Open it exactly as it appears in your mail.")
@@ -684,7 +688,9 @@ def visitor_check_in_url(profile: VisitorProfile, *, base_url: str | None = None
 
 def visitor_from_check_in_token(*, token: str) -> VisitorProfile:
     try:
-        data = signing.loads(token, salt=CHECK_IN_SALT)
+        data = signing.loads(token, salt=CHECK_IN_SALT, max_age=settings.VISITOR_LINK_MAX_AGE)
+    except signing.SignatureExpired as exc:
+        raise VisitError(_("This check-in code has expired.")) from exc
     except signing.BadSignature as exc:
         raise VisitError(_("This check-in code is not valid.")) from exc
     if not (isinstance(data, dict) and isinstance(data.get("c"), int)):

@@ -77,7 +77,7 @@ def visit_calendar(request, slug: str):
 def profile_edit(request, token: str):
     profile = _visitor(request, token)
     form = VisitorProfileForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         profile=profile,
         initial=VisitorProfileForm.initial_for(profile),
     )
@@ -171,7 +171,7 @@ def stop_detail(request, slug: str, pk: int):
     stop = get_object_or_404(
         TourStop.objects.select_related("visit", "location"), visit__slug=slug, pk=pk
     )
-    form = QuestionForm(request.POST or None)
+    form = QuestionForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if getattr(request, "limited", False):
             form.is_valid()
@@ -204,7 +204,12 @@ def stop_detail(request, slug: str, pk: int):
     )
 
 
+def _vote_rate(group, request) -> str:
+    return settings.VOTE_RATE_LIMIT
+
+
 @require_POST
+@ratelimit(key="ip", rate=_vote_rate, method="POST", block=True, group="vote")
 def question_vote(request, slug: str, pk: int, question_pk: int):
     question = get_object_or_404(
         Question.objects.select_related("stop__visit"),
@@ -231,7 +236,7 @@ def live(request, slug: str):
     visit = get_object_or_404(Visit, slug=slug)
     form = None
     if request.user.has_perm("visits.add_liveupdate"):
-        form = LiveUpdateForm(request.POST or None, visit=visit)
+        form = LiveUpdateForm(request.POST if request.method == "POST" else None, visit=visit)
         if request.method == "POST" and form.is_valid():
             try:
                 services.live_update_post(
@@ -375,7 +380,7 @@ def check_in_link(request, token: str):
 @require_http_methods(["GET", "POST"])
 def message_visitors(request, slug: str):
     visit = get_object_or_404(Visit, slug=slug)
-    form = VisitMessageForm(request.POST or None)
+    form = VisitMessageForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

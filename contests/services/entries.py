@@ -141,6 +141,8 @@ def entry_confirm(*, token: str) -> Entry:
         raise ContestError(_("This confirmation link has expired.")) from exc
     except signing.BadSignature as exc:
         raise ContestError(_("This confirmation link is not valid.")) from exc
+    if not entry_id.isdigit():
+        raise ContestError(_("This confirmation link is not valid."))
     with transaction.atomic():
         entry = (
             Entry.objects.select_for_update().select_related("contest").filter(pk=entry_id).first()
@@ -168,6 +170,8 @@ def entry_confirm_contest(*, token: str) -> Contest | None:
     try:
         entry_id = signing.TimestampSigner(salt=CONFIRM_SALT).unsign(token)
     except signing.BadSignature:
+        return None
+    if not entry_id.isdigit():
         return None
     return Contest.objects.filter(published=True, entries__pk=entry_id).first()
 

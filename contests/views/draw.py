@@ -59,7 +59,7 @@ def _chosen(contest: Contest) -> tuple[list[dict], list[dict]]:
 @organizer_required
 def contest_freeze(request, slug: str):
     contest = get_object_or_404(Contest.objects.select_related("draw"), slug=slug)
-    form = FreezeForm(request.POST or None)
+    form = FreezeForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
         if form.is_valid():

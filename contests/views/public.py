@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -25,7 +26,7 @@ def home(request):
 @ratelimit(key="ip", rate=_entry_rate, method="POST", block=False, group="entry")
 def contest_detail(request, slug: str):
     contest = get_object_or_404(selectors.contests_public(), slug=slug)
-    form = EntryForm(request.POST or None)
+    form = EntryForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if getattr(request, "limited", False):
             form.is_valid()
@@ -94,7 +95,7 @@ def entry_confirm(request, token: str):
 @ratelimit(key="ip", rate=_entry_rate, method="POST", block=False, group="entry")
 def confirm_again(request, slug: str):
     contest = get_object_or_404(selectors.contests_public(), slug=slug)
-    form = ConfirmAgainForm(request.POST or None)
+    form = ConfirmAgainForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if getattr(request, "limited", False):
             form.add_error(None, _("Too many requests from your network. Please wait an hour."))
@@ -119,5 +120,9 @@ def confirm_again(request, slug: str):
     return render(request, "contests/confirm_again.html", {"contest": contest, "form": form})
 
 
+@require_http_methods(["GET"])
 def contest_list(request):
-    return redirect("home")
+    """Every published contest, newest first, a page at a time."""
+    contests = selectors.contests_with_counts().order_by("-closes_at")
+    page = Paginator(contests, 20).get_page(request.GET.get("page"))
+    return render(request, "contests/contest_list.html", {"page": page})

@@ -104,7 +104,7 @@ def selection_accept(request, token: str):
     if selection.status != Selection.Status.PENDING and request.method == "GET":
         return _answered(request, selection)
     visit = selection.draw.contest.visit
-    form = AcceptForm(request.POST or None, visit=visit)
+    form = AcceptForm(request.POST if request.method == "POST" else None, visit=visit)
     if request.method == "POST":
         if selection.status != Selection.Status.PENDING:
             return _answered(request, selection, status=409)
@@ -133,7 +133,7 @@ def selection_decline(request, token: str):
         return _link_failed(request, str(exc))
     if selection.status != Selection.Status.PENDING and request.method == "GET":
         return _answered(request, selection)
-    form = DeclineForm(request.POST or None)
+    form = DeclineForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if selection.status != Selection.Status.PENDING:
             return _answered(request, selection, status=409)

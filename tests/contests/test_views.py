@@ -111,3 +111,14 @@ def test_tampered_confirmation_link_gets_clear_page(client):
     response = client.get(reverse("contests:confirm", kwargs={"token": "1:abc:def"}))
     assert response.status_code == 400
     assert "not valid" in response.content.decode()
+
+
+def test_contest_list_pages_through_every_contest(client):
+    for number in range(23):
+        ContestFactory(title=f"Listed contest {number:02d}")
+    first = client.get(reverse("contests:list"))
+    assert first.status_code == 200
+    assert first.content.decode().count("card-title") == 20
+    second = client.get(reverse("contests:list"), {"page": 2})
+    assert second.content.decode().count("card-title") == 3
+    assert client.get(reverse("contests:list"), {"page": "x<"}).status_code == 200

@@ -172,9 +172,7 @@ def test_unsent_message_ids_lists_pending_rows_whose_last_try_is_old_enough(sett
     OutboxMessage.objects.filter(pk=tried_just_now.pk).update(
         last_attempt_at=timezone.now(), attempts=1
     )
-    OutboxMessage.objects.filter(pk=sent.pk).update(
-        status=OutboxMessage.Status.SENT, sent_at=old
-    )
+    OutboxMessage.objects.filter(pk=sent.pk).update(status=OutboxMessage.Status.SENT, sent_at=old)
     OutboxMessage.objects.filter(pk=failed.pk).update(status=OutboxMessage.Status.FAILED)
 
     assert services.unsent_message_ids() == [never_tried.pk, tried_long_ago.pk]

@@ -201,6 +201,11 @@ OUTBOX_RETRY_AFTER = timedelta(seconds=env.int("OUTBOX_RETRY_AFTER_SECONDS", def
 ENTRY_CONFIRM_MAX_AGE = timedelta(days=env.int("ENTRY_CONFIRM_DAYS", default=7))
 ENTRY_RATE_LIMIT = env("ENTRY_RATE_LIMIT", default="10/h")
 RATELIMIT_VIEW = "tweetup.views.ratelimited"
+# Rate limits count per client address; behind N trusted proxies the address is
+# the Nth from the right of X-Forwarded-For (each proxy appends the one it saw).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+RATELIMIT_IP_META_KEY = "tweetup.http.client_ip"
+VOTE_RATE_LIMIT = env("VOTE_RATE_LIMIT", default="60/h")
 
 # Visits
 QUESTION_RATE_LIMIT = env("QUESTION_RATE_LIMIT", default="5/10m")
@@ -210,6 +215,8 @@ VISIT_CHANGES_QUIET_MINUTES = env.int("VISIT_CHANGES_QUIET_MINUTES", default=5)
 # visitors' private data this many days after the visit.
 PRIVACY_ENTRY_RETENTION_DAYS = env.int("PRIVACY_ENTRY_RETENTION_DAYS", default=30)
 PRIVACY_VISITOR_RETENTION_DAYS = env.int("PRIVACY_VISITOR_RETENTION_DAYS", default=30)
+# Visitors' signed profile and check-in links stop working after this long.
+VISITOR_LINK_MAX_AGE = timedelta(days=env.int("VISITOR_LINK_DAYS", default=180))
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,19 @@
+"""Helpers about the HTTP request shared by the apps."""
+
+from django.conf import settings
+
+
+def client_ip(request) -> str:
+    """The client's address, read through the trusted proxies in front of the site.
+
+    With TRUSTED_PROXY_COUNT = 0 it is REMOTE_ADDR. Behind N proxies it is the
+    Nth address from the right of X-Forwarded-For: addresses further left were
+    written by the client and cannot be trusted.
+    """
+    count = settings.TRUSTED_PROXY_COUNT
+    if count > 0:
+        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        hops = [hop for hop in hops if hop]
+        if len(hops) >= count:
+            return hops[-count]
+    return request.META.get("REMOTE_ADDR", "")
