@@ -297,7 +297,7 @@ def forget_queue(broker_url: str, queue: str) -> None:
 
     try:
         client = redis.Redis.from_url(broker_url, socket_connect_timeout=1)
-        client.delete(queue, f"_kombu.binding.{queue}")
+        client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
         client.close()
     except redis.RedisError:
         pass
