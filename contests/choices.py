@@ -1,9 +1,12 @@
 """Choice lists shared by contests and visits."""
 
+import gettext as gettext_module
+import unicodedata
 from functools import cache
 
 import pycountry
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
@@ -25,13 +28,28 @@ class MailLanguage(models.TextChoices):
     FR = "fr", _("French")
 
 
-@cache
 def language_choices() -> list[tuple[str, str]]:
-    """Every ISO 639-1 language (two-letter code), sorted by English name."""
-    languages = [
-        (lang.alpha_2, lang.name) for lang in pycountry.languages if hasattr(lang, "alpha_2")
+    """Every ISO 639-1 language (two-letter code), named and sorted in the active language."""
+    return _language_choices_in((get_language() or "en")[:2])
+
+
+@cache
+def _language_choices_in(language: str) -> list[tuple[str, str]]:
+    names = gettext_module.translation(
+        "iso639-3", pycountry.LOCALES_DIR, languages=[language], fallback=True
+    )
+    choices = [
+        (lang.alpha_2, names.gettext(lang.name))
+        for lang in pycountry.languages
+        if hasattr(lang, "alpha_2")
     ]
-    return sorted(languages, key=lambda item: item[1])
+    return sorted(choices, key=lambda item: _sort_key(item[1]))
+
+
+def _sort_key(name: str) -> str:
+    # Sort "Écossais" with the E's, as a reader expects.
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
 def language_name(code: str) -> str:
