@@ -8,7 +8,7 @@ import pytest
 from tests.factories import ContestFactory, EntryFactory
 
 # Real services for integration tests: SMTP server, Redis servers, Celery worker.
-pytest_plugins = ["tests.support"]
+pytest_plugins = ["tests.support", "tests.browser"]
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

@@ -45,13 +45,31 @@ GROUP_PERMISSIONS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
 
 
 def groups_sync(apps, schema_editor=None) -> None:
-    """Create the groups and give them exactly the permissions listed above."""
+    """Migration step: create the groups and give them exactly the permissions above."""
     from django.contrib.auth.management import create_permissions
 
+    # Permissions are normally made after migrate; make them now so they can be assigned.
     for app_config in apps.get_app_configs():
+        models_module = getattr(app_config, "models_module", None)
         app_config.models_module = True
         create_permissions(app_config, verbosity=0, apps=apps)
-        app_config.models_module = None
+        app_config.models_module = models_module
+    _assign_permissions(apps)
+
+
+def groups_ensure() -> None:
+    """The same outside migrations: after a flush (transactional tests) or on a demo load."""
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.contenttypes.models import ContentType
+
+    ContentType.objects.clear_cache()
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0)
+    _assign_permissions(apps)
+
+
+def _assign_permissions(apps) -> None:
     group_model = apps.get_model("auth", "Group")
     permission_model = apps.get_model("auth", "Permission")
     for group_name, app_models in GROUP_PERMISSIONS.items():

@@ -2,13 +2,13 @@
 
 from datetime import timedelta
 
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from contests import services
 from contests.models import Contest, Entry
 from tests.factories import ContestFactory, EntryFactory
-from tweetup.roles import ORGANIZERS
+from tweetup.roles import ORGANIZERS, groups_ensure
 
 COUNTRIES = ("CH", "FR", "DE", "IT", "GB", "US", "JP", "BR")
 BACKGROUNDS = ("science", "engineering", "student", "teaching", "arts")
@@ -38,10 +38,8 @@ def add_entries(contest: Contest, count: int, **fields) -> list[Entry]:
 
 def organizer(username: str = "orga") -> User:
     """A staff user in the Organizers group (made again if a transactional test flushed it)."""
-    group, _ = Group.objects.get_or_create(name=ORGANIZERS)
-    group.permissions.add(
-        Permission.objects.get(content_type__app_label="contests", codename="change_contest")
-    )
+    groups_ensure()
+    group = Group.objects.get(name=ORGANIZERS)
     user = User.objects.create_user(username, f"{username}@example.org", "pw", is_staff=True)
     user.groups.add(group)
     return user

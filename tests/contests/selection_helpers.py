@@ -91,11 +91,9 @@ def alternate(draw: Draw, position: int = 1) -> Selection:
 
 
 def organizer_user(username: str = "orga") -> User:
-    from django.apps import apps
+    from tweetup.roles import groups_ensure
 
-    from tweetup.roles import groups_sync
-
-    groups_sync(apps)
+    groups_ensure()
     user = User.objects.create_user(username, password="pw", is_staff=True)
     user.groups.add(Group.objects.get(name=ORGANIZERS))
     return user

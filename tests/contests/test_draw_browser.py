@@ -1,47 +1,15 @@
 """The freeze and the draw in a real browser: organizers only, winners shown, live reveal."""
 
-import os
-
 import pytest
 from django.contrib.auth.models import Group, User
-from django.db import connections
 from django.urls import reverse
 
 from contests.models import Draw
+from tests.browser import SHOTS, log_in
 from tests.contests.drawing import add_entries, closed_contest, drawn_contest, organizer
 from tweetup.roles import TOUR_ADMINS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-SHOTS = "/tmp/shots"
-
-
-@pytest.fixture
-def browser(chromium_path, monkeypatch):
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls of
-    # the test itself are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    os.makedirs(SHOTS, exist_ok=True)
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        # ORM calls made while Playwright's loop runs get a connection of their
-        # own; close it here or the test database cannot be dropped.
-        connections.close_all()
-        browser.close()
-
-
-def log_in(page, live_server, username: str) -> None:
-    page.goto(live_server.url + reverse("admin:login"))
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw")
-    page.click("input[type=submit]")
-    page.wait_for_url(lambda url: "/login/" not in url)
 
 
 def test_organizer_freezes_draws_and_sees_the_winners(live_server, browser):

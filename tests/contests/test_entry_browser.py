@@ -3,54 +3,26 @@ opens the confirmation link from the mail and sees the ticket."""
 
 import io
 import re
-from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core import mail
 from django.core.management import call_command
-from django.db import connections
 
 from contests.models import Entry
 from notifications.models import OutboxMessage
-from tweetup.roles import GROUP_PERMISSIONS
+from tests.browser import SHOTS
+from tweetup.roles import groups_ensure
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SHOTS = Path("/tmp/shots")
 DEMO = "/contests/cern-tweetup/"
-
-
-@pytest.fixture
-def browser(chromium_path, monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the
-    # test makes between pages are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-            # Inside Playwright's greenlet Django opened connections of its own
-            # (its connections follow the context); close them, or the test
-            # database cannot be dropped.
-            connections.close_all()
 
 
 @pytest.fixture
 def demo(transactional_db):
     # A transactional test empties the tables, the staff groups made by a data
     # migration included; the demo's staff accounts need them.
-    for name in GROUP_PERMISSIONS:
-        Group.objects.get_or_create(name=name)
+    groups_ensure()
     call_command("loaddemo", stdout=io.StringIO())
 
 

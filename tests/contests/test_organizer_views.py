@@ -5,7 +5,6 @@ import io
 from datetime import timedelta
 
 import pytest
-from django.apps import apps
 from django.contrib.auth.models import Group, User
 from django.core import mail
 from django.db import connection
@@ -23,7 +22,7 @@ from tests.contests.selection_helpers import (
     winner,
 )
 from tests.factories import ContestFactory, EntryFactory
-from tweetup.roles import TOUR_ADMINS, groups_sync
+from tweetup.roles import TOUR_ADMINS, groups_ensure
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +66,7 @@ def test_organizer_pages_send_anonymous_visitors_to_the_login_and_refuse_other_s
         response = getattr(client, method)(url)
         assert response.status_code == 302, url
         assert response.url.startswith(reverse("admin:login")), url
-    groups_sync(apps)
+    groups_ensure()
     tour_admin = User.objects.create_user("tour", password="pw", is_staff=True)
     tour_admin.groups.add(Group.objects.get(name=TOUR_ADMINS))
     client.force_login(tour_admin)

@@ -1,15 +1,13 @@
 """In Chromium: a winner accepts from the mail, another declines, the alternate's mail arrives."""
 
-from pathlib import Path
-
 import pytest
 from django.core import mail
-from django.db import connections
 from django.urls import reverse
 
 from contests import services
 from contests.models import Selection
 from contests.services.selections import visits_services
+from tests.browser import SHOTS
 from tests.contests.selection_helpers import (
     alternate,
     drawn_contest,
@@ -19,32 +17,7 @@ from tests.contests.selection_helpers import (
     winner,
 )
 
-SHOTS = Path("/tmp/shots")
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def browser_page(chromium_path, monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls
-    # between browser steps are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(15_000)
-        yield page
-        # ORM calls made while Playwright's loop runs get a connection of their
-        # own; close it here or the test database cannot be dropped.
-        connections.close_all()
-        browser.close()
 
 
 def offer_links(entry) -> dict[str, str]:

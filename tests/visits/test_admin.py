@@ -14,11 +14,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def tour_admin_client(client, db):
-    from django.apps import apps
+    from tweetup.roles import groups_ensure
 
-    from tweetup.roles import groups_sync
-
-    groups_sync(apps)
+    groups_ensure()
     user = User.objects.create_user("touradmin", password="pw", is_staff=True)
     user.groups.add(Group.objects.get(name=TOUR_ADMINS))
     client.force_login(user)

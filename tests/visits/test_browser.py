@@ -1,15 +1,14 @@
 """The visits app in a real browser: scheduling stops, a visitor's profile, questions."""
 
-import os
 from datetime import timedelta
 
 import pytest
 import vobject
 from django.contrib.auth.models import Group, User
-from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
 
+from tests.browser import SHOTS, log_in
 from tests.factories import VisitFactory
 from tests.visits.factories import (
     LiveUpdateFactory,
@@ -20,50 +19,18 @@ from tests.visits.factories import (
     drawn_for,
     visitor,
 )
-from tweetup.roles import TOUR_ADMINS
+from tweetup.roles import TOUR_ADMINS, groups_ensure
 from visits import services
 from visits.models import Question, Visit, VisitorProfile
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SHOTS = "/tmp/shots"
-
-
-@pytest.fixture
-def browser(chromium_path, monkeypatch):
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API runs an event loop in this thread; the test's own
-    # ORM calls are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    os.makedirs(SHOTS, exist_ok=True)
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        connections.close_all()
-        browser.close()
-
 
 def tour_admin() -> User:
-    from django.apps import apps
-
-    from tweetup.roles import groups_sync
-
-    groups_sync(apps)
+    groups_ensure()
     user = User.objects.create_user("touradmin", password="pw", is_staff=True)
     user.groups.add(Group.objects.get(name=TOUR_ADMINS))
     return user
-
-
-def log_in(page, live_server, username: str) -> None:
-    page.goto(live_server.url + reverse("admin:login"))
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw")
-    page.click("input[type=submit]")
-    page.wait_for_url(lambda url: "/login/" not in url)
 
 
 def fill_stop(page, index: int, *, title: str, location, day: str, start: str, end: str):

@@ -26,11 +26,9 @@ SCRIPT = '<script>alert("x")</script>'
 
 
 def staff(username: str, group_name: str) -> User:
-    from django.apps import apps
+    from tweetup.roles import groups_ensure
 
-    from tweetup.roles import groups_sync
-
-    groups_sync(apps)
+    groups_ensure()
     user = User.objects.create_user(username, password="pw", is_staff=True)
     user.groups.add(Group.objects.get(name=group_name))
     return user

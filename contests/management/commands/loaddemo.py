@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from contests.models import Contest
 from contests.services import contest_create
-from tweetup.roles import ORGANIZERS, TOUR_ADMINS
+from tweetup.roles import ORGANIZERS, TOUR_ADMINS, groups_ensure
 from visits.demo import load_visit_demo
 from visits.models import Visit
 
@@ -98,6 +98,7 @@ class Command(BaseCommand):
             )
 
     def _staff(self) -> list[tuple[str, str]]:
+        groups_ensure()
         logins = []
         for username, group_name in (("organizer", ORGANIZERS), ("touradmin", TOUR_ADMINS)):
             user, created = User.objects.get_or_create(
