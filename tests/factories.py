@@ -56,3 +56,20 @@ class EntryFactory(factory.django.DjangoModelFactory):
     rules_accepted = True
     ticket = factory.Sequence(lambda n: f"T{n:07d}")
     confirmed_at = factory.LazyFunction(timezone.now)
+
+
+def entry_form_data(**overrides) -> dict:
+    """What a person posts to the public entry form, valid unless overridden."""
+    data = {
+        "name": "Lucy McKenna",
+        "email": "Lucy@Example.org",
+        "twitter_handle": "@Lucy_M",
+        "country": "IE",
+        "languages": ["en", "ga"],
+        "background": "communication",
+        "motivation": "I explain physics to children every week.",
+        "language": "en",
+        "accept_rules": "on",
+    }
+    data.update(overrides)
+    return data

@@ -9,6 +9,21 @@ from contests.normalize import clean_handle
 from .models import LanguageLevel, LiveUpdate, TourStop, Visit, VisitMessage, VisitorProfile
 
 LANGUAGE_ROWS = 6
+# The profile's own fields, edited one to one by the form.
+PROFILE_FIELDS = (
+    "display_name",
+    "handle",
+    "background",
+    "background_other",
+    "bio",
+    "dietary_needs",
+    "accessibility_needs",
+    "emergency_contact_name",
+    "emergency_contact_phone",
+    "language",
+    "public_consent",
+    "photo_consent",
+)
 
 
 class VisitorProfileForm(forms.Form):
@@ -118,23 +133,7 @@ class VisitorProfileForm(forms.Form):
 
     @classmethod
     def initial_for(cls, profile: VisitorProfile) -> dict:
-        initial = {
-            name: getattr(profile, name)
-            for name in (
-                "display_name",
-                "handle",
-                "background",
-                "background_other",
-                "bio",
-                "dietary_needs",
-                "accessibility_needs",
-                "emergency_contact_name",
-                "emergency_contact_phone",
-                "language",
-                "public_consent",
-                "photo_consent",
-            )
-        }
+        initial = {name: getattr(profile, name) for name in PROFILE_FIELDS}
         for index, item in enumerate((profile.languages or [])[:LANGUAGE_ROWS]):
             initial[f"language_{index}"] = item.get("code", "")
             initial[f"level_{index}"] = item.get("level", "")
@@ -175,23 +174,7 @@ class VisitorProfileForm(forms.Form):
 
     def profile_fields(self) -> dict:
         data = self.cleaned_data
-        fields = {
-            name: data[name]
-            for name in (
-                "display_name",
-                "handle",
-                "background",
-                "background_other",
-                "bio",
-                "dietary_needs",
-                "accessibility_needs",
-                "emergency_contact_name",
-                "emergency_contact_phone",
-                "language",
-                "public_consent",
-                "photo_consent",
-            )
-        }
+        fields = {name: data[name] for name in PROFILE_FIELDS}
         fields["languages"] = data["languages"]
         return fields
 

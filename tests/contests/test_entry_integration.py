@@ -18,25 +18,10 @@ from notifications.models import OutboxMessage
 from notifications.tasks import send_unsent_messages
 from tests.conftest import need
 from tests.factories import ContestFactory
+from tests.factories import entry_form_data as form_data
 from tests.support import celery_publishing_to, reconnect_celery, text_part, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def form_data(**overrides) -> dict:
-    data = {
-        "name": "Lucy McKenna",
-        "email": "Lucy@Example.org",
-        "twitter_handle": "@Lucy_M",
-        "country": "IE",
-        "languages": ["en", "ga"],
-        "background": "communication",
-        "motivation": "I explain physics to children every week.",
-        "language": "en",
-        "accept_rules": "on",
-    }
-    data.update(overrides)
-    return data
 
 
 def wait_for_status(message_id: int, status: str, timeout: float = 20) -> OutboxMessage:

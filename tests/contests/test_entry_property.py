@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from contests.models import Entry
 from notifications.models import OutboxMessage
-from tests.factories import ContestFactory
+from tests.factories import ContestFactory, entry_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -35,17 +35,7 @@ FIELDS = (
     "website",
 )
 
-VALID = {
-    "name": "Lucy McKenna",
-    "email": "lucy@example.org",
-    "twitter_handle": "@Lucy_M",
-    "country": "IE",
-    "languages": ["en", "ga"],
-    "background": "communication",
-    "motivation": "I explain physics to children every week.",
-    "language": "en",
-    "accept_rules": "on",
-}
+VALID = entry_form_data(email="lucy@example.org")
 
 PROPERTY_SETTINGS = settings(
     max_examples=50,

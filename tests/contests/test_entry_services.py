@@ -18,6 +18,7 @@ from contests.models import Contest, Draw, Entry
 from contests.services.entries import CONFIRM_SALT
 from notifications.models import OutboxMessage
 from tests.factories import ContestFactory, EntryFactory
+from tests.factories import entry_form_data as form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -38,22 +39,6 @@ def submission(contest: Contest, **overrides) -> dict:
     }
     fields.update(overrides)
     return fields
-
-
-def form_data(**overrides) -> dict:
-    data = {
-        "name": "Lucy McKenna",
-        "email": "lucy@example.org",
-        "twitter_handle": "@Lucy_M",
-        "country": "IE",
-        "languages": ["en", "ga"],
-        "background": "communication",
-        "motivation": "I explain physics to children every week.",
-        "language": "en",
-        "accept_rules": "on",
-    }
-    data.update(overrides)
-    return data
 
 
 def confirm_link(message) -> str:

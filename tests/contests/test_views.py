@@ -11,24 +11,9 @@ from django.utils import timezone
 from contests.models import Entry
 from notifications.models import OutboxMessage
 from tests.factories import ContestFactory, EntryFactory
+from tests.factories import entry_form_data as entry_data
 
 pytestmark = pytest.mark.django_db
-
-
-def entry_data(**overrides) -> dict:
-    data = {
-        "name": "Lucy McKenna",
-        "email": "Lucy@Example.org",
-        "twitter_handle": "@Lucy_M",
-        "country": "IE",
-        "languages": ["en", "ga"],
-        "background": "communication",
-        "motivation": "I explain physics to children every week.",
-        "language": "en",
-        "accept_rules": "on",
-    }
-    data.update(overrides)
-    return data
 
 
 def test_home_lists_open_and_past_contests(client):
