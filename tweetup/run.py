@@ -32,7 +32,7 @@ def configure_environment() -> dict[str, str]:
     env.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
     broker = env.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
     if broker.startswith("redis") and not redis_answers(broker):
-        folders = {name: VAR / "broker" / name for name in ("in", "processed")}
+        folders = {name: VAR / "broker" / name for name in ("in", "processed", "control")}
         for folder in folders.values():
             folder.mkdir(parents=True, exist_ok=True)
         env["CELERY_BROKER_URL"] = "filesystem://"
@@ -41,6 +41,7 @@ def configure_environment() -> dict[str, str]:
                 "data_folder_in": str(folders["in"]),
                 "data_folder_out": str(folders["in"]),
                 "processed_folder": str(folders["processed"]),
+                "control_folder": str(folders["control"]),
                 "store_processed": False,
             }
         )
