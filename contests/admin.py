@@ -12,6 +12,20 @@ from .choices import language_choices
 from .forms_draw import InvalidateForm
 from .models import Contest, Entry, Selection, SelectionEvent
 
+# Once a contest is frozen these make its published draw (the audit record
+# and the eligibility of its tickets): changing them would break the record.
+CONTEST_FIELDS_FIXED_AT_FREEZE = [
+    "slug",
+    "opens_at",
+    "closes_at",
+    "winners_count",
+    "alternates_count",
+    "max_winners_per_country",
+    "max_winners_per_background",
+]
+# An entry's capped fields are published in the audit record's attributes.
+ENTRY_FIELDS_FIXED_AT_FREEZE = ["country", "background"]
+
 
 @admin.register(Contest)
 class ContestAdmin(admin.ModelAdmin):
@@ -117,6 +131,17 @@ class ContestAdmin(admin.ModelAdmin):
     def entries_confirmed(self, obj: Contest) -> int:
         return obj.entries_confirmed_count
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.frozen_at is not None:
+            fields += CONTEST_FIELDS_FIXED_AT_FREEZE
+        return fields
+
+    def get_prepopulated_fields(self, request, obj=None):
+        if obj is not None and obj.frozen_at is not None:
+            return {}
+        return super().get_prepopulated_fields(request, obj)
+
     def save_model(self, request, obj, form, change):
         if not change:
             obj.seed = draw_algorithm.new_seed()
@@ -199,6 +224,20 @@ class EntryAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.contest.frozen_at is not None:
+            fields += ENTRY_FIELDS_FIXED_AT_FREEZE
+        return fields
+
+    def has_delete_permission(self, request, obj=None):
+        # The tickets of a frozen contest are published: invalidate before
+        # the freeze instead of deleting. The bulk delete action asks this
+        # for every entry too, and refuses the whole deletion.
+        if obj is not None and obj.contest.frozen_at is not None:
+            return False
+        return super().has_delete_permission(request, obj)
 
     @admin.action(description=_("Invalidate with a reason"), permissions=["change"])
     def invalidate(self, request, queryset):

@@ -388,6 +388,101 @@ def test_contest_admin_links_to_the_freeze_and_draw_pages(client):
     assert url("draw", contest) in response.content.decode()
 
 
+def _admin_form_data(response) -> dict:
+    """The data a browser would post back from an admin change form, unchanged."""
+    form = response.context["adminform"].form
+    data = {}
+    for name, field in form.fields.items():
+        value = form[name].value()
+        if value is None or value is False:
+            continue
+        data[name] = field.widget.format_value(value) if hasattr(value, "tzinfo") else value
+    return data
+
+
+def test_contest_admin_keeps_the_published_draw_fields_once_frozen(client):
+    contest, _draw = drawn_contest(12, winners_count=2, alternates_count=2)
+    before = json.loads(b"".join(client.get(url("draw_json", contest)).streaming_content))
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "pw"))
+    change = reverse("admin:contests_contest_change", args=[contest.pk])
+
+    page = client.get(change)
+    assert page.status_code == 200
+    form_fields = page.context["adminform"].form.fields
+    for name in ("slug", "closes_at", "winners_count", "alternates_count"):
+        assert name not in form_fields
+    response = client.post(
+        change,
+        {
+            **_admin_form_data(page),
+            "slug": "renamed",
+            "winners_count": "9",
+            "alternates_count": "0",
+            "max_winners_per_country": "1",
+            "title": "A new title",
+        },
+    )
+    assert response.status_code == 302
+    contest.refresh_from_db()
+    assert (contest.title, contest.slug, contest.winners_count) == (
+        "A new title",
+        before["contest"],
+        2,
+    )
+    after = json.loads(b"".join(client.get(url("draw_json", contest)).streaming_content))
+    assert after == before
+    assert draw_algorithm.verify_audit_record(after) == []
+
+
+def test_contest_admin_edits_the_draw_fields_before_the_freeze(client):
+    contest = closed_contest(winners_count=2)
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "pw"))
+    page = client.get(reverse("admin:contests_contest_change", args=[contest.pk]))
+    assert "winners_count" in page.context["adminform"].form.fields
+
+
+def test_entry_admin_keeps_capped_fields_and_tickets_of_a_frozen_contest(client):
+    contest, _draw = drawn_contest(6, max_winners_per_country=1)
+    record = json.loads(b"".join(client.get(url("draw_json", contest)).streaming_content))
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "pw"))
+    entry = Entry.objects.filter(contest=contest).first()
+    change = reverse("admin:contests_entry_change", args=[entry.pk])
+
+    page = client.get(change)
+    assert {"country", "background"}.isdisjoint(page.context["adminform"].form.fields)
+    response = client.post(change, {**_admin_form_data(page), "country": "JP", "name": "New Name"})
+    assert response.status_code == 302
+    entry.refresh_from_db()
+    assert (entry.name, entry.country) == (
+        "New Name",
+        record["attributes"][entry.ticket]["country"],
+    )
+
+    assert client.post(reverse("admin:contests_entry_delete", args=[entry.pk])).status_code == 403
+    changelist = reverse("admin:contests_entry_changelist")
+    response = client.post(
+        changelist,
+        {"action": "delete_selected", "_selected_action": [entry.pk], "post": "yes"},
+    )
+    assert response.status_code == 200
+    assert "Cannot delete" in response.content.decode()
+    assert Entry.objects.filter(pk=entry.pk).exists()
+    after = json.loads(b"".join(client.get(url("draw_json", contest)).streaming_content))
+    assert after == record
+
+
+def test_entry_admin_deletes_entries_before_the_freeze(client):
+    contest = closed_contest()
+    entry = add_entries(contest, 1)[0]
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "pw"))
+    response = client.post(
+        reverse("admin:contests_entry_changelist"),
+        {"action": "delete_selected", "_selected_action": [entry.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert not Entry.objects.filter(pk=entry.pk).exists()
+
+
 # The demo ------------------------------------------------------------------
 
 
