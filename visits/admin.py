@@ -34,6 +34,10 @@ class TourStopFormSet(BaseInlineFormSet):
 
     def clean(self):
         super().clean()
+        visit = self.instance
+        if visit.date is None or visit.time_zone not in zoneinfo.available_timezones():
+            # The visit's own form says what to fix; its day is unknown until then.
+            return
         slots, deleted = [], []
         for form in self.forms:
             data = getattr(form, "cleaned_data", None) or {}
@@ -254,8 +258,26 @@ class QuestionAdmin(admin.ModelAdmin):
             self.message_user(request, _("An answer cannot be removed."), messages.WARNING)
 
 
+class LiveUpdateForm(forms.ModelForm):
+    class Meta:
+        model = LiveUpdate
+        fields = ["visit", "stop", "text", "posted_at"]
+
+    def clean(self):
+        data = super().clean()
+        visit, stop = data.get("visit"), data.get("stop")
+        if visit is not None and stop is not None and stop.visit_id != visit.pk:
+            self.add_error(
+                "stop",
+                _("“%(stop)s” is a stop of another visit; choose one of “%(visit)s”.")
+                % {"stop": stop, "visit": visit},
+            )
+        return data
+
+
 @admin.register(LiveUpdate)
 class LiveUpdateAdmin(admin.ModelAdmin):
+    form = LiveUpdateForm
     list_display = ["text", "visit", "stop", "posted_at", "author"]
     list_filter = ["visit"]
     list_select_related = ["visit", "stop", "author"]

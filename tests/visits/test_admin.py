@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group, User
 
 from tests.visits.factories import LocationFactory, TourStopFactory, at, visitor
 from tweetup.roles import TOUR_ADMINS
-from visits.models import StopChange, TourStop, Visit
+from visits.models import LiveUpdate, StopChange, TourStop, Visit
 
 pytestmark = pytest.mark.django_db
 
@@ -159,3 +159,42 @@ def test_moving_a_stop_in_the_admin_records_the_change_for_the_visitors(tour_adm
     assert response.status_code == 302, response.content.decode()[:2000]
     change = StopChange.objects.get()
     assert (change.old_starts_at, change.new_starts_at) == (at(visit, 10), at(visit, 14))
+
+
+@pytest.mark.parametrize(
+    ("date_typed", "message"),
+    [("", "This field is required."), ("2031-02-30", "Enter a valid date.")],
+)
+def test_a_visit_without_a_valid_date_says_so_and_keeps_its_stops(
+    tour_admin_client, date_typed, message
+):
+    place = LocationFactory()
+    response = tour_admin_client.post(
+        "/admin/visits/visit/add/",
+        visit_post(
+            {**VISIT, "date": date_typed},
+            [stop_fields("Computing Centre", place, "10:00", "11:00")],
+        ),
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert message in page
+    assert 'value="Computing Centre"' in page
+    assert not Visit.objects.exists() and not TourStop.objects.exists()
+
+
+def test_a_live_update_names_a_stop_of_its_own_visit(tour_admin_client, visit):
+    other = TourStopFactory(title="Elsewhere")
+    response = tour_admin_client.post(
+        "/admin/visits/liveupdate/add/",
+        {
+            "visit": str(visit.pk),
+            "stop": str(other.pk),
+            "text": "Beams are back!",
+            "posted_at_0": visit.date.isoformat(),
+            "posted_at_1": "10:00",
+        },
+    )
+    assert response.status_code == 200
+    assert "“Elsewhere” is a stop of another visit" in response.content.decode()
+    assert not LiveUpdate.objects.exists()
