@@ -15,13 +15,15 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import CharField, Max, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models import CharField, Exists, Max, OuterRef, QuerySet, Value
+from django.db.models.functions import Cast, Concat, Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from icalendar import Calendar as ICalendar
 from icalendar import Event as ICalEvent
+from icalendar import Timezone as ICalTimezone
+from icalendar import vText
 
 from contests.choices import language_name
 from contests.models import Selection
@@ -548,6 +550,11 @@ def stop_changes_notify(
 # Questions from the public -------------------------------------------------
 
 
+def questions_open(*, visit: Visit, now: datetime | None = None) -> bool:
+    """Questions are taken until the end of the visit's day, in its time zone."""
+    return _now(now) < visit.day_end
+
+
 def question_submit(
     *, stop: TourStop, text: str, author_name: str = "", now: datetime | None = None
 ) -> Question:
@@ -564,7 +571,7 @@ def question_submit(
         raise VisitError(_("Keep the question short: 280 characters at most."))
     if len(author_name) > Question._meta.get_field("author_name").max_length:
         raise VisitError(_("The name is too long: 60 characters at most."))
-    if now >= stop.visit.day_end:
+    if not questions_open(visit=stop.visit, now=now):
         raise VisitError(_("The visit is over: questions are closed."))
     return Question.objects.create(stop=stop, text=text, author_name=author_name, created_at=now)
 
@@ -901,12 +908,64 @@ def visit_calendar(*, visit: Visit, private: bool = False, base_url: str | None 
         event.add("url", page)
         calendar.add_component(event)
     if private and visit.practical_notes:
-        calendar.add("x-wr-caldesc", visit.practical_notes)
-    calendar.add_missing_timezones()
+        # An X- property is not known to be text: escape its line breaks explicitly.
+        calendar.add("x-wr-caldesc", vText(visit.practical_notes))
+    calendar.subcomponents.insert(0, _vtimezone(visit))
     return calendar.to_ical()
 
 
+def _vtimezone(visit: Visit) -> ICalTimezone:
+    """The VTIMEZONE of the visit's time zone around its date, one onset per observance.
+
+    icalendar lists the onsets of an observance as one multi-valued RDATE;
+    widely used readers (vobject, hence Radicale) keep only its first value
+    and then put summer stops an hour off. Each onset gets an observance of
+    its own, which every reader understands, and only the two years around
+    the visit are described.
+    """
+    margin = timedelta(days=400)
+    source = ICalTimezone.from_tzid(
+        visit.time_zone, first_date=visit.date - margin, last_date=visit.date + margin
+    )
+    zone = ICalTimezone()
+    zone.add("tzid", visit.time_zone)
+    for observance in source.subcomponents:
+        onsets = [observance.decoded("dtstart")]
+        rdates = observance.get("rdate", [])
+        for rdate in rdates if isinstance(rdates, list) else [rdates]:
+            onsets.extend(item.dt for item in rdate.dts)
+        for onset in sorted(onsets):
+            single = type(observance)()
+            for name, value in observance.property_items(recursive=False)[1:-1]:
+                if name not in ("DTSTART", "RDATE"):
+                    single.add(name, value, encode=False)
+            single.add("dtstart", onset)
+            zone.add_component(single)
+    return zone
+
+
 # Privacy -------------------------------------------------------------------------
+
+
+def _retention_days(days: int | None, setting: str) -> int:
+    if days is None:
+        days = getattr(settings, setting)
+    if days < 0:
+        raise VisitError(
+            _("The number of days to keep personal data cannot be negative (%(days)s).")
+            % {"days": days}
+        )
+    return days
+
+
+def _entries_to_clear(*, now: datetime, days: int):
+    """Entries not chosen (no selection in the draw), ``days`` after their contest's draw."""
+    from contests.models import Entry
+
+    return Entry.objects.filter(
+        contest__draw__drawn_at__lte=now - timedelta(days=days),
+        personal_data_removed_at__isnull=True,
+    ).exclude(pk__in=Selection.objects.values("entry_id"))
 
 
 def entries_personal_data_remove(*, now: datetime | None = None, days: int | None = None) -> int:
@@ -916,21 +975,12 @@ def entries_personal_data_remove(*, now: datetime | None = None, days: int | Non
     and motivations go; the ticket, country, background, languages, whether it
     was in the draw and when it was confirmed stay, so the counts and the
     draw's audit record remain verifiable. One UPDATE query. Returns how many
-    entries were cleared.
+    entries were cleared. ``personal_data_remove`` also clears their mail in
+    the outbox. Raises VisitError when ``days`` is negative.
     """
-    from contests.models import Entry
-
     now = _now(now)
-    if days is None:
-        days = settings.PRIVACY_ENTRY_RETENTION_DAYS
-    return (
-        Entry.objects.filter(
-            contest__draw__drawn_at__lte=now - timedelta(days=days),
-            personal_data_removed_at__isnull=True,
-        )
-        .exclude(pk__in=Selection.objects.values("entry_id"))
-        .update(**_entry_cleared_fields(now))
-    )
+    days = _retention_days(days, "PRIVACY_ENTRY_RETENTION_DAYS")
+    return _entries_to_clear(now=now, days=days).update(**_entry_cleared_fields(now))
 
 
 def _entry_cleared_fields(now: datetime) -> dict:
@@ -949,24 +999,82 @@ def _entry_cleared_fields(now: datetime) -> dict:
     }
 
 
+OUTBOX_CLEARED_ERROR = "Personal data removed before the mail was sent."
+
+
+def _outbox_clear(messages) -> int:
+    """Blank the address and text of these outbox rows; their key, kind and dates stay.
+
+    The key stays so that the same notice is never queued again; a row still
+    waiting is marked failed, as it can no longer reach anyone.
+    """
+    pending = OutboxMessage.Status.PENDING
+    messages.filter(status=pending).update(
+        status=OutboxMessage.Status.FAILED, last_error=OUTBOX_CLEARED_ERROR
+    )
+    return messages.update(to_email="", body_text="", body_html="")
+
+
+def _outbox_of(entries) -> QuerySet[OutboxMessage]:
+    """The outbox rows written to these entries' addresses for their contests."""
+    return (
+        OutboxMessage.objects.exclude(to_email="")
+        .annotate(to_normalized=Lower("to_email"))
+        .filter(
+            Exists(
+                entries.filter(
+                    contest_id=OuterRef("contest_id"), email_normalized=OuterRef("to_normalized")
+                )
+            )
+        )
+    )
+
+
+def outbox_personal_data_remove(*, now: datetime | None = None, days: int | None = None) -> int:
+    """Clear the outbox rows of the entries ``entries_personal_data_remove`` is about to clear.
+
+    Run it first: it finds the rows by the entries' addresses. Returns how
+    many rows were cleared.
+    """
+    now = _now(now)
+    days = _retention_days(days, "PRIVACY_ENTRY_RETENTION_DAYS")
+    rows = _outbox_of(_entries_to_clear(now=now, days=days))
+    return _outbox_clear(OutboxMessage.objects.filter(pk__in=rows.values("pk")))
+
+
 def visitors_private_data_remove(*, now: datetime | None = None, days: int | None = None) -> int:
     """Remove visitors' private data ``days`` after their visit (email, emergency contact, needs).
 
     The public side of a profile the visitor agreed to show stays; their
-    entry's name, email and motivation go too. Two UPDATE queries. Returns
-    how many profiles were cleared.
+    entry's name, email and motivation go too, and so do the address and
+    text of the mail the site wrote to them. Returns how many profiles were
+    cleared. Raises VisitError when ``days`` is negative.
     """
     from contests.models import Entry
 
     now = _now(now)
-    if days is None:
-        days = settings.PRIVACY_VISITOR_RETENTION_DAYS
+    days = _retention_days(days, "PRIVACY_VISITOR_RETENTION_DAYS")
     cutoff = timezone.localdate(now) - timedelta(days=days)
     profiles = VisitorProfile.objects.filter(
         private_data_removed_at__isnull=True, selection__draw__contest__visit__date__lt=cutoff
     )
     with transaction.atomic():
         entry_ids = list(profiles.values_list("selection__entry_id", flat=True))
+        if entry_ids:
+            entries = Entry.objects.filter(pk__in=entry_ids)
+            visitor_mail = OutboxMessage.objects.exclude(to_email="").filter(
+                Exists(
+                    profiles.filter(
+                        selection__draw__contest_id=OuterRef("contest_id"),
+                        email__iexact=OuterRef("to_email"),
+                    )
+                )
+            )
+            row_ids = {
+                *_outbox_of(entries).values_list("pk", flat=True),
+                *visitor_mail.values_list("pk", flat=True),
+            }
+            _outbox_clear(OutboxMessage.objects.filter(pk__in=row_ids))
         cleared = profiles.update(
             email="",
             dietary_needs="",
@@ -982,10 +1090,23 @@ def visitors_private_data_remove(*, now: datetime | None = None, days: int | Non
     return cleared
 
 
-def personal_data_remove(*, now: datetime | None = None) -> dict[str, int]:
-    """Both purges, with the configured delays; what the beat task and the command run."""
+def personal_data_remove(
+    *,
+    now: datetime | None = None,
+    entry_days: int | None = None,
+    visitor_days: int | None = None,
+) -> dict[str, int]:
+    """Both purges and the outbox rows they concern; what the beat task and the command run.
+
+    ``entry_days`` and ``visitor_days`` default to the settings
+    PRIVACY_ENTRY_RETENTION_DAYS and PRIVACY_VISITOR_RETENTION_DAYS. Raises
+    VisitError when either is negative, before anything is removed.
+    """
     now = _now(now)
-    return {
-        "entries": entries_personal_data_remove(now=now),
-        "visitors": visitors_private_data_remove(now=now),
-    }
+    entry_days = _retention_days(entry_days, "PRIVACY_ENTRY_RETENTION_DAYS")
+    visitor_days = _retention_days(visitor_days, "PRIVACY_VISITOR_RETENTION_DAYS")
+    with transaction.atomic():
+        mails = outbox_personal_data_remove(now=now, days=entry_days)
+        entries = entries_personal_data_remove(now=now, days=entry_days)
+    visitors = visitors_private_data_remove(now=now, days=visitor_days)
+    return {"entries": entries, "visitors": visitors, "entry_mails": mails}

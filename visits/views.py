@@ -199,7 +199,13 @@ def stop_detail(request, slug: str, pk: int):
     return render(
         request,
         "visits/stop_detail.html",
-        {"stop": stop, "visit": stop.visit, "form": form, "page": page},
+        {
+            "stop": stop,
+            "visit": stop.visit,
+            "form": form,
+            "page": page,
+            "questions_open": services.questions_open(visit=stop.visit),
+        },
         status=400 if request.method == "POST" else 200,
     )
 

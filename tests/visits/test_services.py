@@ -454,3 +454,101 @@ def test_visitors_private_data_goes_after_the_visit(draw):
     assert profile.bio == "Physicist"
     entry = Entry.objects.get(pk=profile.selection.entry_id)
     assert entry.email == "" and entry.personal_data_removed_at is not None
+
+
+def _outbox_row(key: str, *, to: str, contest_id: int, **fields) -> OutboxMessage:
+    return OutboxMessage.objects.create(
+        key=key,
+        kind="entry_confirm",
+        contest_id=contest_id,
+        to_email=to,
+        subject="Confirm your entry",
+        body_text=f"Hello, {to}",
+        body_html=f"<p>Hello, {to}</p>",
+        **fields,
+    )
+
+
+def test_purge_keeps_the_draws_audit_record_verifiable():
+    from contests import draw_algorithm
+    from contests import services as contest_services
+    from tests.contests.drawing import frozen_contest
+
+    contest = frozen_contest(24)
+    draw = contest_services.draw_run(contest=contest, actor=None, caps={"country": 1}, notify=False)
+    before = contest_services.draw_audit_record(draw=draw)
+    removed = services.personal_data_remove(now=draw.drawn_at + timedelta(days=31))
+    assert removed["entries"] == 24 - len(before["winners"]) - len(before["alternates"])
+    assert Entry.objects.filter(contest=contest, email="").count() == removed["entries"]
+    after = contest_services.draw_audit_record(draw=draw)
+    assert after == before
+    assert draw_algorithm.verify_audit_record(after) == []
+
+
+def test_purge_clears_the_mail_written_to_entries_not_chosen(draw):
+    chosen = visitor(draw)
+    other = EntryFactory(contest=draw.contest, in_draw=True, email="Someone@Example.org")
+    contest_id = draw.contest_id
+    sent = _outbox_row(
+        "confirm:other", to="someone@example.org", contest_id=contest_id,
+        status=OutboxMessage.Status.SENT, sent_at=draw.drawn_at,
+    )  # fmt: skip
+    waiting = _outbox_row("notice:other", to=other.email, contest_id=contest_id)
+    kept = _outbox_row("confirm:chosen", to=chosen.email, contest_id=contest_id)
+    elsewhere = _outbox_row("confirm:elsewhere", to=other.email, contest_id=None)
+    assert services.personal_data_remove(now=draw.drawn_at + timedelta(days=29))["entries"] == 0
+    removed = services.personal_data_remove(now=draw.drawn_at + timedelta(days=31))
+    assert removed == {"entries": 1, "visitors": 0, "entry_mails": 2}
+    for row in (sent, waiting):
+        row.refresh_from_db()
+        assert (row.to_email, row.body_text, row.body_html) == ("", "", "")
+        assert row.key and row.kind == "entry_confirm"
+    assert sent.status == OutboxMessage.Status.SENT
+    assert waiting.status == OutboxMessage.Status.FAILED and waiting.last_error
+    for row in (kept, elsewhere):
+        row.refresh_from_db()
+        assert row.to_email and row.body_text
+
+
+def test_visitors_purge_clears_the_mail_written_to_them(draw):
+    profile = visitor(draw)
+    itinerary = _outbox_row(
+        "visit_itinerary:1", to=profile.email.upper(), contest_id=draw.contest_id,
+        status=OutboxMessage.Status.SENT, sent_at=timezone.now(),
+    )  # fmt: skip
+    visit = draw.contest.visit
+    assert services.visitors_private_data_remove(now=visit.day_end + timedelta(days=32), days=30)
+    itinerary.refresh_from_db()
+    assert (itinerary.to_email, itinerary.body_text) == ("", "")
+
+
+@pytest.mark.parametrize("argument", ["--entry-days=-1", "--visitor-days=-3"])
+def test_purge_command_refuses_negative_days_and_removes_nothing(draw, argument):
+    from django.core.management import CommandError, call_command
+
+    other = EntryFactory(contest=draw.contest, in_draw=True)
+    with pytest.raises(CommandError, match="cannot be negative"):
+        call_command("purge_personal_data", argument)
+    other.refresh_from_db()
+    assert other.email and other.personal_data_removed_at is None
+
+
+def test_purge_command_and_beat_task_use_the_configured_delays(draw, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from visits import tasks
+
+    other = EntryFactory(contest=draw.contest, in_draw=True)
+    draw.drawn_at = timezone.now() - timedelta(days=10)
+    draw.save(update_fields=["drawn_at"])
+    settings.PRIVACY_ENTRY_RETENTION_DAYS = 11
+    assert tasks.remove_personal_data.apply().get()["entries"] == 0
+    out = StringIO()
+    call_command("purge_personal_data", "--entry-days=9", stdout=out)
+    assert "Personal data removed from 1 entries not chosen" in out.getvalue()
+    other.refresh_from_db()
+    assert other.email == "" and other.personal_data_removed_at is not None
+    settings.PRIVACY_ENTRY_RETENTION_DAYS = 9
+    assert tasks.remove_personal_data.apply().get()["entries"] == 0

@@ -1,6 +1,6 @@
 """The pages of the visits app, as people and tools see them."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import feedparser
 import pytest
@@ -89,6 +89,51 @@ def test_public_calendar_is_valid_icalendar_in_the_visits_time_zone(client, visi
     assert start.astimezone(timezone.UTC) == at(visit, 10).astimezone(timezone.UTC)
     assert calendar.vtimezone.tzid.value == "America/New_York"
     assert visit.meeting_point not in response.content.decode()
+
+
+def read_calendar(text: str):
+    """Parse with vobject, forgetting the time zones it cached from earlier calendars."""
+    vobject.icalendar.__dict__["__tzidMap"].clear()
+    return vobject.readOne(text)
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "offset_hours"),
+    [
+        ("Europe/Zurich", date(2012, 7, 25), 2),
+        ("Europe/Zurich", date(2031, 1, 15), 1),
+        ("America/New_York", date(2031, 3, 9), -4),
+        ("America/New_York", date(2031, 11, 2), -5),
+        ("Australia/Sydney", date(2031, 1, 10), 11),
+        ("Australia/Sydney", date(2031, 7, 10), 10),
+        ("Asia/Kolkata", date(2031, 7, 10), 5.5),
+    ],
+)
+def test_calendar_times_keep_their_offset_in_summer_and_winter(
+    client, visit, zone, day, offset_hours
+):
+    """vobject keeps only the first value of a multi-valued RDATE: every onset stands alone."""
+    visit.time_zone, visit.date = zone, day
+    visit.save()
+    TourStopFactory(visit=visit, title="Control Centre", starts_at=at(visit, 10))
+    response = client.get(f"/visits/{visit.slug}/itinerary.ics")
+    assert "RDATE" not in response.content.decode()
+    start = read_calendar(response.content.decode()).vevent.dtstart.value
+    assert (start.hour, start.minute) == (10, 0)
+    assert start.utcoffset() == timedelta(hours=offset_hours)
+
+
+def test_visitor_calendar_keeps_multi_line_practical_notes(client, draw):
+    visit = draw.contest.visit
+    visit.practical_notes = "Bring an identity document.\nWear closed shoes."
+    visit.save()
+    TourStopFactory(visit=visit, notes="Helmet\nprovided")
+    profile = visitor(draw)
+    response = client.get(profile_path(profile, "visits:visitor_calendar"))
+    assert response.status_code == 200
+    calendar = read_calendar(response.content.decode())
+    assert calendar.x_wr_caldesc.value == "Bring an identity document.\nWear closed shoes."
+    assert "Helmet\nprovided" in calendar.vevent.description.value
 
 
 def test_visitor_calendar_adds_the_meeting_point(client, draw):
@@ -239,6 +284,18 @@ def test_question_is_sent_and_waits_for_moderation(client, visit):
     question = Question.objects.get()
     assert question.status == Question.Status.PENDING
     assert "How cold is it?" not in client.get(stop.get_absolute_url()).content.decode()
+
+
+def test_stop_page_of_a_past_visit_says_questions_are_closed(client, visit):
+    visit.date = timezone.localdate() - timedelta(days=3)
+    visit.save()
+    stop = TourStopFactory(visit=visit)
+    page = client.get(stop.get_absolute_url()).content.decode()
+    assert 'id="questions-closed"' in page and 'id="question-form"' not in page
+    response = client.post(stop.get_absolute_url(), {"text": "Still open?"})
+    assert response.status_code == 400
+    assert "questions are closed" in response.content.decode()
+    assert not Question.objects.exists()
 
 
 def test_honeypot_question_is_dropped_quietly(client, visit):

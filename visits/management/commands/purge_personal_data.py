@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from visits import services
 
@@ -7,7 +7,8 @@ from visits import services
 class Command(BaseCommand):
     help = (
         "Remove the personal data of entries that were not chosen, some days after their "
-        "contest's draw, and visitors' private data some days after their visit."
+        "contest's draw, and visitors' private data some days after their visit, with the "
+        "address and text of the mail the site wrote to them."
     )
 
     def add_arguments(self, parser):
@@ -27,9 +28,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, entry_days=None, visitor_days=None, **options):
-        entries = services.entries_personal_data_remove(days=entry_days)
-        visitors = services.visitors_private_data_remove(days=visitor_days)
+        try:
+            removed = services.personal_data_remove(
+                entry_days=entry_days, visitor_days=visitor_days
+            )
+        except services.VisitError as exc:
+            raise CommandError(str(exc)) from exc
         self.stdout.write(
-            f"Personal data removed from {entries} entries not chosen "
-            f"and {visitors} visitor profiles."
+            f"Personal data removed from {removed['entries']} entries not chosen "
+            f"and {removed['visitors']} visitor profiles "
+            f"({removed['entry_mails']} mails to entrants cleared)."
         )
