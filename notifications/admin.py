@@ -38,6 +38,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         "last_error",
         "created_at",
         "last_attempt_at",
+        "next_attempt_at",
         "sent_at",
     ]
 

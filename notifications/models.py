@@ -37,6 +37,12 @@ class OutboxMessage(models.Model):
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+    next_attempt_at = models.DateTimeField(
+        _("next attempt at"),
+        null=True,
+        blank=True,
+        help_text=_("After a failure, when the periodic task tries this mail again."),
+    )
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:

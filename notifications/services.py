@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -82,17 +83,19 @@ def queue_send(message_id: int) -> None:
 
 
 def message_send(*, message_id: int) -> bool:
-    """Send one outbox row unless it was already sent.
+    """Send one outbox row if it is still pending.
 
-    Locks the row so two workers never send it twice. Returns True when this
-    call sent it, False when there was nothing to do. An SMTP or network error
+    Locks the row so two workers never send it twice. A row already sent, or
+    failed for good (given up, or its personal data removed), is left alone
+    until an organizer resends it. Returns True when this call sent it, False
+    when there was nothing to do. An SMTP or network error
     is recorded on the row (attempts, last error) and raised again so the task
     can retry it.
     """
     try:
         with transaction.atomic():
             message = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
-            if message is None or message.status == OutboxMessage.Status.SENT:
+            if message is None or message.status != OutboxMessage.Status.PENDING:
                 return False
             email = EmailMultiAlternatives(
                 subject=message.subject,
@@ -110,8 +113,16 @@ def message_send(*, message_id: int) -> bool:
             message.last_attempt_at = now
             message.attempts += 1
             message.last_error = ""
+            message.next_attempt_at = None
             message.save(
-                update_fields=["status", "sent_at", "last_attempt_at", "attempts", "last_error"]
+                update_fields=[
+                    "status",
+                    "sent_at",
+                    "last_attempt_at",
+                    "attempts",
+                    "last_error",
+                    "next_attempt_at",
+                ]
             )
             return True
     except Exception as exc:
@@ -119,24 +130,48 @@ def message_send(*, message_id: int) -> bool:
         raise
 
 
+def retry_delay(attempts: int) -> timedelta:
+    """How long the sweep waits after the given number of failed attempts.
+
+    Doubles from OUTBOX_RETRY_AFTER up to OUTBOX_RETRY_MAX, so that an SMTP
+    server down for hours still gets the mail once it is back.
+    """
+    first = settings.OUTBOX_RETRY_AFTER
+    return min(first * 2 ** min(max(attempts - 1, 0), 30), settings.OUTBOX_RETRY_MAX)
+
+
 def _record_failure(message_id: int, exc: Exception) -> None:
-    message = OutboxMessage.objects.filter(pk=message_id).first()
-    if message is None:
-        return
-    message.attempts += 1
-    message.last_attempt_at = timezone.now()
-    message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-    if message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-        message.status = OutboxMessage.Status.FAILED
-    message.save(update_fields=["attempts", "last_attempt_at", "last_error", "status"])
+    with transaction.atomic():
+        message = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
+        if message is None or message.status != OutboxMessage.Status.PENDING:
+            return
+        now = timezone.now()
+        message.attempts += 1
+        message.last_attempt_at = now
+        message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+            message.status = OutboxMessage.Status.FAILED
+            message.next_attempt_at = None
+        else:
+            message.next_attempt_at = now + retry_delay(message.attempts)
+        message.save(
+            update_fields=["attempts", "last_attempt_at", "last_error", "status", "next_attempt_at"]
+        )
 
 
 def unsent_message_ids(*, limit: int = 500) -> list[int]:
-    """Rows never sent whose last try (if any) is old enough to try again."""
-    cutoff = timezone.now() - settings.OUTBOX_RETRY_AFTER
+    """Pending rows due for a try: never tried, or whose retry delay has passed.
+
+    A row younger than OUTBOX_RETRY_AFTER is left to the task queued after
+    its commit.
+    """
+    now = timezone.now()
     return list(
-        OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING, created_at__lt=cutoff)
-        .filter(Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lt=cutoff))
+        OutboxMessage.objects.filter(
+            status=OutboxMessage.Status.PENDING,
+            created_at__lt=now - settings.OUTBOX_RETRY_AFTER,
+        )
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         .order_by("created_at")
         .values_list("pk", flat=True)[:limit]
     )
@@ -147,7 +182,7 @@ def messages_resend(*, message_ids: Iterable[int]) -> int:
     ids = list(message_ids)
     with transaction.atomic():
         count = OutboxMessage.objects.filter(pk__in=ids).update(
-            status=OutboxMessage.Status.PENDING, sent_at=None
+            status=OutboxMessage.Status.PENDING, sent_at=None, next_attempt_at=None
         )
         for message_id in ids:
             queue_send(message_id)

@@ -10,9 +10,10 @@ from . import services
     retry_backoff=5,
     retry_backoff_max=600,
     retry_jitter=True,
-    max_retries=7,
+    max_retries=3,
 )
 def send_outbox_message(message_id: int) -> bool:
+    """Send one outbox row; a few quick retries, then the sweep's longer backoff."""
     return services.message_send(message_id=message_id)
 
 

@@ -157,26 +157,82 @@ def test_unreachable_smtp_fails_the_row_after_max_attempts(settings, unreachable
     assert services.unsent_message_ids() == []
 
 
-def test_unsent_message_ids_lists_pending_rows_whose_last_try_is_old_enough(settings):
+def test_unsent_message_ids_lists_pending_rows_that_are_due(settings):
     settings.OUTBOX_RETRY_AFTER = timedelta(minutes=1)
     contest = ContestFactory()
-    old = timezone.now() - timedelta(minutes=5)
+    now = timezone.now()
+    old = now - timedelta(minutes=5)
     never_tried = enqueue("a", contest=contest)
-    tried_long_ago = enqueue("b", contest=contest)
-    tried_just_now = enqueue("c", contest=contest)
+    retry_due = enqueue("b", contest=contest)
+    retry_later = enqueue("c", contest=contest)
     too_new = enqueue("d", contest=contest)
     sent = enqueue("e", contest=contest)
     failed = enqueue("f", contest=contest)
     OutboxMessage.objects.exclude(pk=too_new.pk).update(created_at=old)
-    OutboxMessage.objects.filter(pk=tried_long_ago.pk).update(last_attempt_at=old, attempts=1)
-    OutboxMessage.objects.filter(pk=tried_just_now.pk).update(
-        last_attempt_at=timezone.now(), attempts=1
+    OutboxMessage.objects.filter(pk=retry_due.pk).update(
+        last_attempt_at=old, attempts=1, next_attempt_at=now - timedelta(seconds=1)
+    )
+    OutboxMessage.objects.filter(pk=retry_later.pk).update(
+        last_attempt_at=old, attempts=3, next_attempt_at=now + timedelta(minutes=1)
     )
     OutboxMessage.objects.filter(pk=sent.pk).update(status=OutboxMessage.Status.SENT, sent_at=old)
     OutboxMessage.objects.filter(pk=failed.pk).update(status=OutboxMessage.Status.FAILED)
 
-    assert services.unsent_message_ids() == [never_tried.pk, tried_long_ago.pk]
+    assert services.unsent_message_ids() == [never_tried.pk, retry_due.pk]
     assert services.unsent_message_ids(limit=1) == [never_tried.pk]
+
+
+def test_each_failure_doubles_the_wait_before_the_sweep_tries_again(settings, unreachable_smtp):
+    settings.OUTBOX_RETRY_AFTER = timedelta(minutes=1)
+    settings.OUTBOX_RETRY_MAX = timedelta(hours=1)
+    settings.OUTBOX_MAX_ATTEMPTS = 20
+    message = enqueue()
+    waits = []
+    for _attempt in range(8):
+        with pytest.raises(OSError):
+            services.message_send(message_id=message.pk)
+        message.refresh_from_db()
+        assert message.status == OutboxMessage.Status.PENDING
+        waits.append(message.next_attempt_at - message.last_attempt_at)
+        assert services.unsent_message_ids() == []  # not due yet
+    minutes = [int(wait.total_seconds() // 60) for wait in waits]
+    assert minutes == [1, 2, 4, 8, 16, 32, 60, 60]
+
+
+def test_an_smtp_outage_longer_than_the_task_retries_still_ends_with_the_mail_sent(
+    settings, unreachable_smtp, smtp_server
+):
+    """The task gives up after its quick retries; the row stays pending for the sweep."""
+    settings.OUTBOX_RETRY_AFTER = timedelta(minutes=1)
+    message = enqueue()
+    tasks.send_outbox_message.delay(message.pk)  # eager: its retries run at once
+    message.refresh_from_db()
+    assert message.status == OutboxMessage.Status.PENDING
+    assert 1 < message.attempts < settings.OUTBOX_MAX_ATTEMPTS
+    assert message.next_attempt_at > timezone.now()
+    assert services.unsent_message_ids() == []
+
+    # Hours later the server is back and the row is due.
+    settings.MAILERS = smtp_server.mailers
+    hours_ago = timezone.now() - timedelta(hours=3)
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        created_at=hours_ago, next_attempt_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert tasks.send_unsent_messages.delay().get() == 1
+    [received] = smtp_server.sink.wait_for(1, timeout=5)
+    assert received["X-TweetUp-Key"] == message.key
+    message.refresh_from_db()
+    assert message.status == OutboxMessage.Status.SENT and message.next_attempt_at is None
+
+
+def test_a_row_failed_for_good_is_not_sent_by_a_late_task(settings):
+    """A stale retry must not send a row given up on or emptied by the privacy purge."""
+    message = enqueue()
+    OutboxMessage.objects.filter(pk=message.pk).update(status=OutboxMessage.Status.FAILED)
+    assert services.message_send(message_id=message.pk) is False
+    assert mail.outbox == []
+    message.refresh_from_db()
+    assert message.status == OutboxMessage.Status.FAILED and message.attempts == 0
 
 
 def test_sweep_task_sends_rows_left_unsent(django_capture_on_commit_callbacks):
