@@ -84,6 +84,9 @@ def test_confirming_sends_the_itinerary_once(draw, django_capture_on_commit_call
     assert len(mail.outbox) == 1
     assert "Computing Centre" in mail.outbox[0].body
     assert draw.contest.visit.meeting_point in mail.outbox[0].body
+    zone = f"Times are in the {draw.contest.visit.time_zone} time zone."
+    assert zone in mail.outbox[0].body
+    assert zone in mail.outbox[0].alternatives[0][0]
 
 
 def test_profile_languages_keep_known_codes_and_levels_once(draw):
