@@ -198,8 +198,27 @@ class LocationAdmin(admin.ModelAdmin):
     search_fields = ["name", "address"]
 
 
+class QuestionAnswerForm(forms.ModelForm):
+    """The guide's answer; refused on the form, with the reason, when it cannot be recorded."""
+
+    class Meta:
+        model = Question
+        fields = ["answer"]
+
+    def clean_answer(self) -> str:
+        answer = (self.cleaned_data.get("answer") or "").strip()
+        if "answer" not in self.changed_data:
+            return answer
+        if not answer:
+            raise ValidationError(_("An answer cannot be removed."))
+        if self.instance.status not in Question.PUBLIC_STATUSES:
+            raise ValidationError(_("Approve the question before recording the guide's answer."))
+        return answer
+
+
 @admin.register(Question)
 class QuestionAdmin(admin.ModelAdmin):
+    form = QuestionAnswerForm
     list_display = ["text", "stop", "author_name", "status", "votes_total", "created_at"]
     list_filter = ["status", "stop__visit", "stop"]
     list_select_related = ["stop__visit"]
@@ -248,14 +267,12 @@ class QuestionAdmin(admin.ModelAdmin):
         self._moderate(request, queryset, "asked", _("%(count)s questions marked as asked."))
 
     def save_model(self, request, obj, form, change):
-        if "answer" in form.changed_data and obj.answer.strip():
+        if "answer" in form.changed_data:
             try:
                 services.question_answer(question=obj, answer=obj.answer, actor=request.user)
             except services.VisitError as exc:
+                # Moderated in between by someone else: say so rather than pretend.
                 self.message_user(request, str(exc), messages.ERROR)
-            return
-        if "answer" in form.changed_data:
-            self.message_user(request, _("An answer cannot be removed."), messages.WARNING)
 
 
 class LiveUpdateForm(forms.ModelForm):

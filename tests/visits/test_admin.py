@@ -198,3 +198,34 @@ def test_a_live_update_names_a_stop_of_its_own_visit(tour_admin_client, visit):
     assert response.status_code == 200
     assert "“Elsewhere” is a stop of another visit" in response.content.decode()
     assert not LiveUpdate.objects.exists()
+
+
+def test_the_guides_answer_is_recorded_only_for_an_approved_question(tour_admin_client):
+    from tests.visits.factories import QuestionFactory
+    from visits.models import Question
+
+    pending = QuestionFactory(status=Question.Status.PENDING)
+    response = tour_admin_client.post(
+        f"/admin/visits/question/{pending.pk}/change/", {"answer": "Forty-two."}
+    )
+    assert response.status_code == 200
+    assert "Approve the question before recording the guide" in response.content.decode()
+    pending.refresh_from_db()
+    assert (pending.status, pending.answer) == (Question.Status.PENDING, "")
+
+    approved = QuestionFactory(status=Question.Status.APPROVED)
+    response = tour_admin_client.post(
+        f"/admin/visits/question/{approved.pk}/change/", {"answer": "  About 1.9 K.  "}
+    )
+    assert response.status_code == 302
+    approved.refresh_from_db()
+    assert (approved.status, approved.answer) == (Question.Status.ANSWERED, "About 1.9 K.")
+    assert approved.answered_at is not None
+
+    response = tour_admin_client.post(
+        f"/admin/visits/question/{approved.pk}/change/", {"answer": ""}
+    )
+    assert response.status_code == 200
+    assert "An answer cannot be removed." in response.content.decode()
+    approved.refresh_from_db()
+    assert approved.answer == "About 1.9 K."
