@@ -25,6 +25,8 @@ from .forms import LiveUpdateForm, QuestionForm, VisitMessageForm, VisitorProfil
 from .models import LiveUpdate, Question, TourStop, Visit, VisitorProfile
 
 VOTER_SESSION_KEY = "visits_voter"
+# The live page shows this many updates; older ones are on the next pages.
+LIVE_PAGE_SIZE = 50
 
 
 def _base_url(request) -> str:
@@ -257,10 +259,13 @@ def live(request, slug: str):
                 return redirect("visits:live", slug=visit.slug)
     elif request.method == "POST":
         raise PermissionDenied
+    page = Paginator(selectors.live_updates(visit), LIVE_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "visits/live.html",
-        {"visit": visit, "form": form, "updates": selectors.live_updates(visit)[:50]},
+        {"visit": visit, "form": form, "updates": page, "page": page},
         status=400 if form is not None and form.errors else 200,
     )
 
@@ -271,7 +276,9 @@ def live_fragment(request, slug: str):
     """The newest updates as an HTML fragment, for the live page's refresh."""
     visit = get_object_or_404(Visit, slug=slug)
     return render(
-        request, "visits/_live_updates.html", {"updates": selectors.live_updates(visit)[:50]}
+        request,
+        "visits/_live_updates.html",
+        {"updates": selectors.live_updates(visit)[:LIVE_PAGE_SIZE]},
     )
 
 
@@ -291,7 +298,7 @@ class UpdatesFeed(Feed):
         return _("Live from the day of the visit, newest first.")
 
     def items(self, visit: Visit):
-        return selectors.live_updates(visit)[:50]
+        return selectors.live_updates(visit)[:LIVE_PAGE_SIZE]
 
     def item_title(self, item: LiveUpdate) -> str:
         return item.text if len(item.text) <= 80 else f"{item.text[:79]}…"

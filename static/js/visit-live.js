@@ -2,7 +2,8 @@
 (function () {
   "use strict";
   var box = document.getElementById("live-updates");
-  if (!box || !window.fetch) { return; }
+  // Older pages have no source: they do not change.
+  if (!box || !box.dataset.src || !window.fetch) { return; }
   var every = parseInt(box.dataset.refreshMs || "20000", 10);
   function refresh() {
     if (document.hidden) { return; }

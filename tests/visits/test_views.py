@@ -169,6 +169,22 @@ def test_live_page_and_its_fragment_escape_the_updates(client, visit):
         assert "&lt;script&gt;" in page
 
 
+def test_live_page_pages_through_older_updates_and_only_the_first_refreshes(client, visit):
+    start = timezone.now() - timedelta(hours=2)
+    for n in range(55):
+        LiveUpdateFactory(
+            visit=visit, text=f"Update number {n:02}", posted_at=start + timedelta(minutes=n)
+        )
+    first = client.get(reverse("visits:live", args=[visit.slug])).content.decode()
+    assert "Update number 54" in first and "Update number 05" in first
+    assert "Update number 04" not in first
+    assert 'data-src="' in first and "?page=2" in first
+    older = client.get(reverse("visits:live", args=[visit.slug]) + "?page=2").content.decode()
+    assert "Update number 04" in older and "Update number 00" in older
+    assert "Update number 05" not in older and 'data-src="' not in older
+    assert client.get(reverse("visits:live", args=[visit.slug]) + "?page=x").status_code == 200
+
+
 def test_tour_admin_posts_a_live_update_and_the_public_cannot(client, visit, tour_admin):
     url = reverse("visits:live", args=[visit.slug])
     assert client.post(url, {"text": "Hello"}).status_code == 403
