@@ -106,9 +106,14 @@ def test_visitor_completes_the_profile_and_downloads_the_calendar(live_server, b
         page.click("#profile-calendar")
     path = download_info.value.path()
     with open(path, encoding="utf-8") as handle:
+        # Forget the time zones vobject cached from calendars read before.
+        vobject.icalendar.__dict__["__tzidMap"].clear()
         calendar = vobject.readOne(handle.read())
     titles = sorted(event.summary.value for event in calendar.vevent_list)
     assert titles == ["CERN Control Centre", "Computing Centre"]
+    starts = sorted(event.dtstart.value for event in calendar.vevent_list)
+    assert starts == [at(visit, 10), at(visit, 11, 30)]
+    assert [start.utcoffset() for start in starts] == [at(visit, 10).utcoffset()] * 2
 
     page.goto(live_server.url + visit.get_absolute_url())
     assert "Physics teacher <b>and</b> blogger." in page.inner_text("#visitors")
