@@ -23,9 +23,12 @@ class EntryForm(forms.Form):
         max_length=40,
         help_text=_("1 to 15 letters, digits or _, with or without the @."),
     )
-    country = forms.ChoiceField(label=_("Country"))
+    country = forms.ChoiceField(
+        label=_("Country"), error_messages={"required": _("Choose the country you live in.")}
+    )
     languages = forms.MultipleChoiceField(
         label=_("Languages you speak"),
+        error_messages={"required": _("Choose at least one language you speak.")},
         help_text=_("Choose one or more (hold Ctrl or ⌘ to choose several)."),
         widget=forms.SelectMultiple(attrs={"size": 8}),
     )
@@ -47,7 +50,10 @@ class EntryForm(forms.Form):
         label=_("If I win, you may publish my handle (otherwise only my first name)."),
         required=False,
     )
-    accept_rules = forms.BooleanField(label=_("I have read and accept the contest rules."))
+    accept_rules = forms.BooleanField(
+        label=_("I have read and accept the contest rules."),
+        error_messages={"required": _("Accept the rules to enter the contest.")},
+    )
     # Honeypot: hidden from people, filled in by naive bots.
     website = forms.CharField(required=False, label=_("Leave this field empty"))
 

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.decorators import ratelimit
@@ -56,6 +57,7 @@ def contest_detail(request, slug: str):
                 form.add_error(None, str(exc))
             else:
                 return redirect("contests:entry_sent", slug=contest.slug)
+    countdown_target = services.contest_countdown_target(contest)
     return render(
         request,
         "contests/contest_detail.html",
@@ -63,7 +65,12 @@ def contest_detail(request, slug: str):
             "contest": contest,
             "form": form,
             "state": contest.state,
-            "countdown_target": services.contest_countdown_target(contest),
+            "countdown_target": countdown_target,
+            "countdown_seconds": (
+                max(0, int((countdown_target - timezone.now()).total_seconds()))
+                if countdown_target
+                else None
+            ),
         },
         status=400 if request.method == "POST" else 200,
     )
@@ -78,10 +85,20 @@ def entry_confirm(request, token: str):
     try:
         entry = services.entry_confirm(token=token)
     except services.ContestError as exc:
+        contest = services.entry_confirm_contest(token=token)
+        now = timezone.now()
+        # A tampered link names no contest: offer a new link for each open one.
+        open_contests = (
+            []
+            if contest
+            else selectors.contests_public()
+            .filter(opens_at__lte=now, closes_at__gt=now)
+            .order_by("closes_at")[:20]
+        )
         return render(
             request,
             "contests/confirm_failed.html",
-            {"error": str(exc), "contest": services.entry_confirm_contest(token=token)},
+            {"error": str(exc), "contest": contest, "open_contests": open_contests},
             status=400,
         )
     return render(

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contests.models import Entry
+from contests.services.entries import entry_confirm_token
 from notifications.models import OutboxMessage
 from tests.factories import ContestFactory, EntryFactory
 from tests.factories import entry_form_data as entry_data
@@ -98,6 +99,38 @@ def test_tampered_confirmation_link_gets_clear_page(client):
     assert "not valid" in response.content.decode()
 
 
+def test_tampered_confirmation_link_offers_a_new_link_for_each_open_contest(client):
+    """A damaged link names no contest; the entrant picks the one they entered."""
+    first = ContestFactory(title="Open one")
+    second = ContestFactory(title="Open two")
+    closed = ContestFactory(
+        opens_at=timezone.now() - timedelta(days=9), closes_at=timezone.now() - timedelta(days=1)
+    )
+    entry = EntryFactory(contest=first, confirmed_at=None)
+    response = client.get(reverse("contests:confirm", kwargs={"token": f"{entry.pk}:abc:def"}))
+    assert response.status_code == 400
+    content = response.content.decode()
+    assert "This confirmation link is not valid." in content
+    for contest in (first, second):
+        assert reverse("contests:confirm_again", args=[contest.slug]) in content
+    assert reverse("contests:confirm_again", args=[closed.slug]) not in content
+    entry.refresh_from_db()
+    assert entry.confirmed_at is None
+
+
+def test_expired_link_of_a_closed_contest_offers_no_new_link(client):
+    contest = ContestFactory(
+        opens_at=timezone.now() - timedelta(days=9), closes_at=timezone.now() - timedelta(days=1)
+    )
+    entry = EntryFactory(contest=contest, confirmed_at=None)
+    response = client.get(reverse("contests:confirm", args=[entry_confirm_token(entry)]))
+    assert response.status_code == 400
+    content = response.content.decode()
+    assert "closed before the entry was confirmed" in content
+    assert reverse("contests:confirm_again", args=[contest.slug]) not in content
+    assert contest.get_absolute_url() in content
+
+
 def test_contest_list_pages_through_every_contest(client):
     for number in range(23):
         ContestFactory(title=f"Listed contest {number:02d}")
@@ -107,3 +140,41 @@ def test_contest_list_pages_through_every_contest(client):
     second = client.get(reverse("contests:list"), {"page": 2})
     assert second.content.decode().count("card-title") == 3
     assert client.get(reverse("contests:list"), {"page": "x<"}).status_code == 200
+
+
+def test_refused_entry_says_what_to_fix_and_keeps_everything_typed_correctly(client, contest):
+    data = entry_data(
+        name="Zoë <b>Dupont</b>",
+        twitter_handle="@not a handle!",
+        motivation="Bonjour — j'explique la physique aux enfants ✨",
+        language="fr",
+        accept_rules="",
+    )
+    del data["accept_rules"]
+    response = client.post(contest.get_absolute_url(), data)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Enter a handle of 1 to 15 letters, digits or underscores, like @CERN." in page
+    assert "Accept the rules to enter the contest." in page
+    assert 'value="Zoë &lt;b&gt;Dupont&lt;/b&gt;"' in page
+    assert 'value="Lucy@Example.org"' in page
+    assert 'value="@not a handle!"' in page  # shown again so it can be corrected
+    assert re.search(r'<option value="IE"\s+selected>', page)
+    for code in ("en", "ga"):
+        assert re.search(rf'<option value="{code}"\s+selected>', page)
+    assert re.search(r'<option value="communication"\s+selected>', page)
+    assert re.search(r'<option value="fr"\s+selected>', page)
+    assert "Bonjour — j&#x27;explique la physique aux enfants ✨</textarea>" in page
+    assert not Entry.objects.exists()
+
+
+def test_empty_entry_names_each_missing_field(client, contest):
+    response = client.post(contest.get_absolute_url(), {})
+    assert response.status_code == 400
+    page = response.content.decode()
+    for message in (
+        "Choose the country you live in.",
+        "Choose at least one language you speak.",
+        "Accept the rules to enter the contest.",
+    ):
+        assert message in page
