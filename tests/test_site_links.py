@@ -1,0 +1,130 @@
+"""No dead links: every link and asset a page of the site shows leads somewhere.
+
+Starting from the home page, the demo's contests and visit, and a visitor's own
+pages, the crawl follows every internal ``href`` and ``src`` for three kinds of
+user and records any that answers 404 or 500. Links into the admin are checked
+but not followed further (the admin's own links are Django's).
+"""
+
+import io
+from collections import deque
+from html.parser import HTMLParser
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.contrib.staticfiles import finders
+from django.core.cache import cache
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+
+from visits import services as visit_services
+from visits.models import VisitorProfile
+
+MAX_PAGES = 600
+NOT_FOLLOWED = ("/admin/",)
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("href", "src") and value and tag != "form":
+                self.links.append(value)
+
+
+def internal_links(base_url: str, html: str) -> list[str]:
+    parser = _Links()
+    parser.feed(html)
+    links = []
+    for raw in parser.links:
+        url, _fragment = urldefrag(urljoin(base_url, raw))
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or parts.netloc != "testserver":
+            continue
+        links.append(parts.path + (f"?{parts.query}" if parts.query else ""))
+    return links
+
+
+def crawl(client: Client, start: list[str]) -> tuple[dict[str, int], list[str]]:
+    """Breadth-first walk of the site from ``start``; (status by URL, dead links)."""
+    seen: dict[str, int] = {}
+    dead: list[str] = []
+    queue = deque((url, "(start)") for url in start)
+    while queue and len(seen) < MAX_PAGES:
+        url, found_on = queue.popleft()
+        if url in seen:
+            continue
+        if url.startswith(settings.STATIC_URL):
+            # Look the asset up where the static files are, without opening it.
+            path = urlsplit(url).path.removeprefix(settings.STATIC_URL)
+            seen[url] = 200 if finders.find(path) else 404
+            if seen[url] == 404:
+                dead.append(f"{url} is not a static file (linked from {found_on})")
+            continue
+        response = client.get(url)
+        seen[url] = response.status_code
+        if response.status_code in (404, 500):
+            dead.append(f"{url} answers {response.status_code} (linked from {found_on})")
+            continue
+        if (
+            response.status_code != 200
+            or "text/html" not in response.get("Content-Type", "")
+            or url.startswith(NOT_FOLLOWED)
+        ):
+            continue
+        html = b"".join(response.streaming_content) if response.streaming else response.content
+        for link in internal_links("http://testserver" + url, html.decode()):
+            if link not in seen:
+                queue.append((link, url))
+    return seen, dead
+
+
+@pytest.fixture
+def demo_start(db) -> list[str]:
+    cache.clear()
+    call_command("loaddemo", stdout=io.StringIO())
+    profile = VisitorProfile.objects.order_by("pk").first()
+    assert profile is not None, "the demo has no visitor"
+    token = visit_services.visitor_profile_token(profile)
+    return ["/", reverse("visits:profile", kwargs={"token": token})]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("username", [None, "organizer", "touradmin"])
+def test_every_link_the_site_shows_leads_somewhere(demo_start, username):
+    client = Client()
+    client.raise_request_exception = False
+    if username:
+        client.force_login(User.objects.get(username=username))
+    seen, dead = crawl(client, demo_start)
+    # The walk reaches the contests, the results of the drawn one and the visit day.
+    reached = set(seen)
+    for expected in (
+        reverse("contests:detail", kwargs={"slug": "cern-tweetup"}),
+        reverse("contests:results", kwargs={"slug": "first-cern-tweetup-2012"}),
+        reverse("visits:detail", kwargs={"slug": "cern-tweetup-2012"}),
+        reverse("visits:calendar", kwargs={"slug": "cern-tweetup-2012"}),
+        reverse("visits:updates_feed", kwargs={"slug": "cern-tweetup-2012"}),
+    ):
+        assert expected in reached, f"{expected} is not linked from the site"
+    assert len(seen) > 20
+    assert not dead, "\n".join(dead)
+
+
+def test_internal_links_keep_the_path_and_query_and_drop_other_sites():
+    html = (
+        '<a href="/contests/x/">x</a><a href="https://twitter.com/intent/tweet?text=a">t</a>'
+        '<img src="/static/img/a.png"><a href="results/?ticket=A#top">r</a>'
+        '<a href="mailto:a@example.org">m</a>'
+    )
+    assert internal_links("http://testserver/contests/x/", html) == [
+        "/contests/x/",
+        "/static/img/a.png",
+        "/contests/x/results/?ticket=A",
+    ]
