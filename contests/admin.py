@@ -9,6 +9,7 @@ from django.utils.translation import ngettext
 
 from . import draw_algorithm, services
 from .choices import language_choices
+from .forms import EntryAdminForm
 from .forms_draw import InvalidateForm
 from .models import Contest, Entry, Selection, SelectionEvent
 
@@ -179,6 +180,7 @@ class SpokenLanguageFilter(admin.SimpleListFilter):
 
 @admin.register(Entry)
 class EntryAdmin(admin.ModelAdmin):
+    form = EntryAdminForm
     list_display = [
         "ticket",
         "name",

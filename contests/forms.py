@@ -118,3 +118,53 @@ class ConfirmAgainForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.add_input(Submit("submit", _("Send me a new link")))
+
+
+class EntryAdminForm(forms.ModelForm):
+    """An entry edited in the admin keeps its normalised email and handle in step.
+
+    The database holds one entry per normalised email and handle; the checks
+    here give the friendly message before the constraint would refuse.
+    """
+
+    class Meta:
+        model = Entry
+        # What an organizer may correct; the rest is the entrant's or the draw's.
+        fields = [
+            "name",
+            "email",
+            "twitter_handle",
+            "country",
+            "background",
+            "background_other",
+            "motivation",
+            "language",
+            "publish_handle",
+        ]
+
+    def _others(self):
+        return Entry.objects.filter(contest_id=self.instance.contest_id).exclude(
+            pk=self.instance.pk
+        )
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip()
+        normalized = normalize_email(email)
+        if len(normalized) > Entry._meta.get_field("email_normalized").max_length:
+            raise forms.ValidationError(_("Enter a valid email address."))
+        if self._others().filter(email_normalized=normalized).exists():
+            raise forms.ValidationError(_("Another entry in this contest uses this address."))
+        self.instance.email_normalized = normalized
+        return email
+
+    def clean_twitter_handle(self) -> str:
+        try:
+            handle = clean_handle(self.cleaned_data["twitter_handle"])
+        except ValueError:
+            raise forms.ValidationError(
+                _("Enter a handle of 1 to 15 letters, digits or underscores, like @CERN.")
+            ) from None
+        if self._others().filter(handle_normalized=handle.lower()).exists():
+            raise forms.ValidationError(_("Another entry in this contest uses this handle."))
+        self.instance.handle_normalized = handle.lower()
+        return handle

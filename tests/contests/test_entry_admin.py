@@ -1,0 +1,208 @@
+"""The back office for contests, entries and the outbox, as the staff groups see it."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from contests.models import Contest, Entry
+from contests.services.entries import entry_resend_confirmation
+from notifications.models import OutboxMessage
+from tests.factories import ContestFactory, EntryFactory
+from tweetup.roles import ORGANIZERS, TOUR_ADMINS, groups_ensure
+
+pytestmark = pytest.mark.django_db
+
+ENTRIES = reverse("admin:contests_entry_changelist")
+
+
+def staff(group_name: str, username: str) -> User:
+    groups_ensure()
+    user = User.objects.create_user(username, f"{username}@example.org", "pw", is_staff=True)
+    user.groups.add(Group.objects.get(name=group_name))
+    return user
+
+
+@pytest.fixture
+def organizer_client(client):
+    client.force_login(staff(ORGANIZERS, "orga"))
+    return client
+
+
+def listed(client, **params) -> set[str]:
+    response = client.get(ENTRIES, params)
+    assert response.status_code == 200
+    return {entry.ticket for entry in response.context["cl"].result_list}
+
+
+def test_organizers_search_entries_by_name_email_handle_and_ticket(organizer_client):
+    ada = EntryFactory(
+        name="Ada Lovelace", email="ada@example.org", twitter_handle="ada_l", ticket="AAAA-1111"
+    )
+    EntryFactory(contest=ada.contest, name="Marie Curie", ticket="BBBB-2222")
+    for term in ("Lovelace", "ada@example", "ada_l", "AAAA-1111"):
+        assert listed(organizer_client, q=term) == {"AAAA-1111"}, term
+
+
+def test_organizers_filter_entries_by_contest_confirmed_country_language_and_background(
+    organizer_client,
+):
+    contest = ContestFactory()
+    other = ContestFactory()
+    swiss = EntryFactory(
+        contest=contest,
+        ticket="CH00-0001",
+        country="CH",
+        languages=["fr", "de"],
+        background="science",
+        language="fr",
+    )
+    unconfirmed = EntryFactory(
+        contest=contest,
+        ticket="IE00-0002",
+        country="IE",
+        languages=["en", "ga"],
+        background="other",
+        language="en",
+        confirmed_at=None,
+    )
+    EntryFactory(contest=other, ticket="OT00-0003", country="CH", languages=["de"])
+
+    assert listed(organizer_client, contest__id__exact=contest.pk) == {
+        swiss.ticket,
+        unconfirmed.ticket,
+    }
+    assert listed(organizer_client, contest__id__exact=contest.pk, confirmed="no") == {
+        unconfirmed.ticket
+    }
+    assert listed(organizer_client, contest__id__exact=contest.pk, confirmed="yes") == {
+        swiss.ticket
+    }
+    assert listed(organizer_client, country="CH") == {swiss.ticket, "OT00-0003"}
+    assert listed(organizer_client, speaks="ga") == {unconfirmed.ticket}
+    assert listed(organizer_client, speaks="de") == {swiss.ticket, "OT00-0003"}
+    assert listed(organizer_client, background__exact="other") == {unconfirmed.ticket}
+    assert listed(organizer_client, language__exact="fr") == {swiss.ticket}
+
+
+def change_form_data(client, entry: Entry) -> dict:
+    form = (
+        client.get(reverse("admin:contests_entry_change", args=[entry.pk]))
+        .context["adminform"]
+        .form
+    )
+    data = {}
+    for name in form.fields:
+        value = form[name].value()
+        if value not in (None, False):
+            data[name] = value
+    return data
+
+
+def test_editing_an_entrys_email_and_handle_keeps_the_one_entry_rule(organizer_client):
+    entry = EntryFactory(email="typo@exmaple.org", twitter_handle="lucy_m")
+    other = EntryFactory(contest=entry.contest, email="marie@example.org", twitter_handle="marie")
+    url = reverse("admin:contests_entry_change", args=[entry.pk])
+    data = change_form_data(organizer_client, entry)
+
+    response = organizer_client.post(
+        url, {**data, "email": " Lucy@Example.ORG ", "twitter_handle": "@Lucy_McK"}
+    )
+    assert response.status_code == 302
+    entry.refresh_from_db()
+    assert (entry.email, entry.email_normalized) == ("Lucy@Example.ORG", "lucy@example.org")
+    assert (entry.twitter_handle, entry.handle_normalized) == ("Lucy_McK", "lucy_mck")
+
+    response = organizer_client.post(
+        url, {**data, "email": "MARIE@example.org", "twitter_handle": "MARIE"}
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Another entry in this contest uses this address." in page
+    assert "Another entry in this contest uses this handle." in page
+    entry.refresh_from_db()
+    assert entry.email_normalized == "lucy@example.org"
+    assert other.email_normalized == "marie@example.org"
+
+
+def test_a_contest_made_in_the_admin_gets_a_real_seed_and_commitment(organizer_client):
+    now = timezone.localtime()
+    response = organizer_client.post(
+        reverse("admin:contests_contest_add"),
+        {
+            "title": "Night at the museum",
+            "slug": "night-at-the-museum",
+            "hashtag": "MuseumNight",
+            "description": "A night behind the scenes.",
+            "rules": "One entry per person.",
+            "published": "on",
+            "time_zone": "Europe/Paris",
+            "opens_at_0": now.strftime("%Y-%m-%d"),
+            "opens_at_1": "08:00:00",
+            "closes_at_0": (now + timedelta(days=10)).strftime("%Y-%m-%d"),
+            "closes_at_1": "20:00:00",
+            "winners_count": "5",
+            "alternates_count": "5",
+            "acceptance_hours": "72",
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    contest = Contest.objects.get(slug="night-at-the-museum")
+    assert len(bytes(contest.seed)) == 32
+    assert len(contest.commitment) == 64
+    assert contest.commitment != ContestFactory().commitment
+
+
+def test_staff_groups_have_the_permissions_of_their_role(client):
+    organizer = staff(ORGANIZERS, "orga")
+    tour_admin = staff(TOUR_ADMINS, "guide")
+    for permission in (
+        "contests.add_contest",
+        "contests.change_contest",
+        "contests.change_entry",
+        "contests.view_entry",
+        "notifications.view_outboxmessage",
+        "notifications.change_outboxmessage",
+    ):
+        assert organizer.has_perm(permission), permission
+    assert not organizer.has_perm("contests.delete_contest")
+    assert not organizer.has_perm("visits.change_tourstop")
+    assert tour_admin.has_perm("visits.change_tourstop")
+    assert tour_admin.has_perm("contests.view_contest")
+    for permission in ("contests.view_entry", "notifications.view_outboxmessage"):
+        assert not tour_admin.has_perm(permission), permission
+
+    client.force_login(tour_admin)
+    assert client.get(ENTRIES).status_code == 403
+    assert client.get(reverse("admin:notifications_outboxmessage_changelist")).status_code == 403
+
+
+def test_organizers_filter_the_outbox_by_status_and_resend(
+    organizer_client, django_capture_on_commit_callbacks
+):
+    contest = ContestFactory()
+    pending = EntryFactory(contest=contest, confirmed_at=None)
+    failed = EntryFactory(contest=contest, confirmed_at=None)
+    with django_capture_on_commit_callbacks(execute=False):
+        entry_resend_confirmation(contest=contest, email=pending.email)
+        entry_resend_confirmation(contest=contest, email=failed.email)
+    failed_row = OutboxMessage.objects.get(to_email=failed.email)
+    OutboxMessage.objects.filter(pk=failed_row.pk).update(
+        status=OutboxMessage.Status.FAILED, attempts=12, last_error="SMTPServerDisconnected"
+    )
+    changelist = reverse("admin:notifications_outboxmessage_changelist")
+
+    response = organizer_client.get(changelist, {"status__exact": "failed"})
+    assert [row.pk for row in response.context["cl"].result_list] == [failed_row.pk]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = organizer_client.post(
+            changelist, {"action": "resend", "_selected_action": [failed_row.pk]}
+        )
+    assert response.status_code == 302
+    failed_row.refresh_from_db()
+    assert failed_row.status == OutboxMessage.Status.SENT
+    assert [message.to for message in mail.outbox] == [[failed.email]]
