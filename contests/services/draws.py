@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from .. import draw_algorithm
 from ..models import Contest, Draw, Entry, Selection, SelectionEvent
 from .entries import ContestError
-from .selections import draw_offers_send
+from .selections import Action, draw_offers_send
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,6 @@ logger = logging.getLogger(__name__)
 CAP_FIELDS = ("country", "background")
 # Rows fetched per round trip when streaming tickets.
 CHUNK_SIZE = 20_000
-DRAWN = "drawn"
 
 
 class AlreadyDrawn(ContestError):
@@ -350,7 +349,7 @@ def _create_selections(
     selections = Selection.objects.bulk_create(selections)
     actor = actor if actor is not None and actor.is_authenticated else None
     SelectionEvent.objects.bulk_create(
-        SelectionEvent(selection=selection, at=now, actor=actor, action=DRAWN)
+        SelectionEvent(selection=selection, at=now, actor=actor, action=Action.DRAWN)
         for selection in selections
     )
 

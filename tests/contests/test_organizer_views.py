@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -10,10 +11,11 @@ from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from contests import services
 from contests.models import Entry, Selection
+from contests.services.selections import Action
 from notifications.models import OutboxMessage
 from tests.contests.selection_helpers import (
     alternate,
@@ -121,6 +123,39 @@ def test_dashboard_counts_entries_per_day_in_the_contests_time_zone(client, orga
         (local + timedelta(days=1), 0),
         (local + timedelta(days=2), 1),
     ]
+
+
+def test_dashboard_chart_draws_in_french_too(client, organizer):
+    """SVG coordinates are never localised: "31,5" is no number to a browser."""
+    contest = ContestFactory()
+    at = timezone.now() - timedelta(days=2)
+    for offset in (0, 0, 0, 1):
+        entry = EntryFactory(contest=contest)
+        Entry.objects.filter(pk=entry.pk).update(created_at=at + timedelta(days=offset))
+    content = client.get(dashboard_url(contest), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert 'lang="fr"' in content
+    coordinates = re.findall(
+        r'<rect x="([^"]*)" y="([^"]*)" width="([^"]*)" height="([^"]*)"', content
+    )
+    assert len(coordinates) == 4
+    for value in (value for rect in coordinates for value in rect):
+        assert re.fullmatch(r"\d+(\.\d+)?", value), value
+    assert ("1", "5.0", "8", "90.0") in coordinates
+
+
+def test_dashboard_log_names_each_action_in_the_readers_language(client, organizer):
+    contest, draw = drawn_contest(winners=1, alternates=1, not_chosen=0)
+    services.selection_decline(selection=winner(draw))
+    with translation.override("fr"):
+        labels = {action: str(label) for action, label in Action.choices}
+    response = client.get(dashboard_url(contest), HTTP_ACCEPT_LANGUAGE="fr")
+    events = [
+        event for selection in response.context["selections"] for event in selection.events.all()
+    ]
+    assert {event.action for event in events} == {"declined", "promoted"}
+    for event in events:
+        assert event.action_label == labels[event.action]
+        assert str(event.action_label) in response.content.decode()
 
 
 def dashboard_queries(client, contest) -> int:
