@@ -52,8 +52,8 @@ def test_outsiders_are_refused_every_organizer_page(live_server, browser):
     guide = User.objects.create_user("guide", password="pw", is_staff=True)
     guide.groups.add(Group.objects.get_or_create(name=TOUR_ADMINS)[0])
     pages = [
-        reverse("contests:freeze", kwargs={"slug": contest.slug}),
-        reverse("contests:draw", kwargs={"slug": contest.slug}),
+        reverse(f"contests:{name}", kwargs={"slug": contest.slug})
+        for name in ("freeze", "draw", "dashboard", "export_entries", "export_selections")
     ]
     anonymous = browser.new_page()
     for path in pages:
@@ -66,7 +66,7 @@ def test_outsiders_are_refused_every_organizer_page(live_server, browser):
     for path in pages:
         response = page.goto(live_server.url + path)
         assert response.status == 403
-        assert page.locator("#freeze-form, #draw-form").count() == 0
+        assert page.locator("#freeze-form, #draw-form, #entry-counts").count() == 0
     contest.refresh_from_db()
     assert contest.frozen_at is None
     assert not Draw.objects.exists()
