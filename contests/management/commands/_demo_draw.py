@@ -45,7 +45,9 @@ MOTIVATIONS = (
     "Je suis étudiante en physique et je rêve de voir le centre de contrôle du LHC.",
     "I photograph big machines; the CERN Control Centre is at the top of my list.",
 )
-ENTROPY = "demo beacon round 2012-07-11T10:00Z (not a real beacon value)"
+# A beacon round published after the freeze (10 July) and before the draw
+# (11 July, 09:59 UTC), as the draw's rules ask.
+ENTROPY = "demo beacon round 2012-07-11T09:30Z (not a real beacon value)"
 
 
 def create_drawn_contest(*, visit: Visit | None, organizer: User, rules: str) -> Contest | None:
@@ -173,10 +175,12 @@ def _answer(draw: Draw) -> None:
         s.entry.ticket: {field: str(getattr(s.entry, field)) for field in caps}
         for s in selections.values()
     }
-    holders = [winners[i].entry.ticket for i in (0, 1, 4)]
     used: set[str] = set()
-    at = winners[3].deadline
-    for answer in (Selection.Status.ACCEPTED, Selection.Status.ACCEPTED):
+    # Each free place goes on when it is freed: at the decline (while the
+    # fourth winner still holds a place), then at the fourth's expiry.
+    freed = ((winners[2].answered_at, (0, 1, 3, 4)), (winners[3].deadline, (0, 1, 4)))
+    for at, holding in freed:
+        holders = [winners[i].entry.ticket for i in holding] + sorted(used)
         ticket = draw_algorithm.promotion_candidate(
             alternates=[s.entry.ticket for s in alternates],
             winners_in_place=holders,
@@ -190,10 +194,8 @@ def _answer(draw: Draw) -> None:
         selection.promoted_at = at
         selection.deadline = at + timedelta(hours=draw.contest.acceptance_hours)
         _log(selection, "promoted", at)
-        _settle(selection, answer, at + timedelta(hours=5))
-        holders.append(ticket)
+        _settle(selection, Selection.Status.ACCEPTED, at + timedelta(hours=5))
         used.add(ticket)
-        at += timedelta(hours=1)
 
 
 def _settle(selection: Selection, status: str, at: datetime) -> None:
