@@ -15,7 +15,11 @@ from pathlib import Path
 import redis
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR = BASE_DIR / "var"
+
+
+def var_dir() -> Path:
+    """Where the broker's files, the mail files and beat's schedule go (TWEETUP_VAR_DIR)."""
+    return Path(os.environ.get("TWEETUP_VAR_DIR") or BASE_DIR / "var")
 
 
 def redis_answers(url: str) -> bool:
@@ -27,12 +31,13 @@ def redis_answers(url: str) -> bool:
 
 def configure_environment() -> dict[str, str]:
     env = dict(os.environ)
+    var = var_dir()
     env.setdefault("DJANGO_SETTINGS_MODULE", "tweetup.settings.local")
     port = env.get("PORT", "8000")
     env.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
     broker = env.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
     if broker.startswith("redis") and not redis_answers(broker):
-        folders = {name: VAR / "broker" / name for name in ("in", "processed", "control")}
+        folders = {name: var / "broker" / name for name in ("in", "processed", "control")}
         for folder in folders.values():
             folder.mkdir(parents=True, exist_ok=True)
         env["CELERY_BROKER_URL"] = "filesystem://"
@@ -47,7 +52,7 @@ def configure_environment() -> dict[str, str]:
         )
         print(
             f"No Redis answers at {broker}: Celery tasks go through a file-system broker "
-            f"in {VAR / 'broker'} instead (worker and beat still run). "
+            f"in {var / 'broker'} instead (worker and beat still run). "
             "Start Redis or set CELERY_BROKER_URL to use it.",
             flush=True,
         )
@@ -56,7 +61,7 @@ def configure_environment() -> dict[str, str]:
     if env.get("EMAIL_HOST"):
         print(f"Mail is sent through {env['EMAIL_HOST']}:{env.get('EMAIL_PORT', '25')}.")
     else:
-        mail_dir = env.setdefault("EMAIL_FILE_PATH", str(VAR / "mail"))
+        mail_dir = env.setdefault("EMAIL_FILE_PATH", str(var / "mail"))
         Path(mail_dir).mkdir(parents=True, exist_ok=True)
         print(
             f"Mail is not sent (no EMAIL_HOST): each mail is written to {mail_dir} "
@@ -83,7 +88,7 @@ def main() -> int:
             "-l",
             "INFO",
             "-s",
-            str(VAR / "celerybeat-schedule"),
+            str(var_dir() / "celerybeat-schedule"),
         ],
     ]
     processes = [subprocess.Popen(command, cwd=BASE_DIR, env=env) for command in commands]  # noqa: S603
