@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from contests.views import public as contest_views
 
@@ -13,4 +14,4 @@ urlpatterns = [
 
 admin.site.site_header = "TweetUp"
 admin.site.site_title = "TweetUp"
-admin.site.index_title = "Back office"
+admin.site.index_title = _("Back office")

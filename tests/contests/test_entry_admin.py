@@ -206,3 +206,9 @@ def test_organizers_filter_the_outbox_by_status_and_resend(
     failed_row.refresh_from_db()
     assert failed_row.status == OutboxMessage.Status.SENT
     assert [message.to for message in mail.outbox] == [[failed.email]]
+
+
+def test_the_back_office_speaks_the_staff_members_language(organizer_client, settings):
+    organizer_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    page = organizer_client.get(reverse("admin:index")).content.decode()
+    assert "<title>Administration | TweetUp</title>" in page
