@@ -320,3 +320,13 @@ def test_the_admin_action_asks_for_a_reason_then_disqualifies(client, organizer)
     assert alternate(draw).status == Status.PENDING
     change = reverse("admin:contests_selection_change", args=[place.pk])
     assert "Fake account" in client.get(change).content.decode()
+
+
+def test_the_selection_admin_shows_its_log_with_named_actions(client, organizer):
+    _contest, draw = drawn_contest(winners=1, alternates=1)
+    place = winner(draw)
+    services.selection_disqualify(selection=place, actor=organizer, reason="Fake account")
+    response = client.get(reverse("admin:contests_selection_change", args=[place.pk]))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert str(Action.DISQUALIFIED.label) in content and "Fake account" in content
