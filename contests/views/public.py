@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
+from django_ratelimit.core import is_ratelimited
 from django_ratelimit.decorators import ratelimit
 
 from .. import selectors, services
@@ -24,19 +25,21 @@ def home(request):
 
 
 @require_http_methods(["GET", "POST"])
-@ratelimit(key="ip", rate=_entry_rate, method="POST", block=False, group="entry")
 def contest_detail(request, slug: str):
     contest = get_object_or_404(selectors.contests_public(), slug=slug)
     form = EntryForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST":
-        if getattr(request, "limited", False):
-            form.is_valid()
+    if request.method == "POST" and form.is_valid():
+        if form.is_bot:
+            return redirect("contests:entry_sent", slug=contest.slug)
+        # Only complete submissions count towards the limit: people who fix a
+        # typo, or many people behind one address, are not held back by errors.
+        if is_ratelimited(
+            request, group="entry", key="ip", rate=_entry_rate, method="POST", increment=True
+        ):
             form.add_error(
                 None, _("Too many entries from your network. Please wait an hour and try again.")
             )
-        elif form.is_valid():
-            if form.is_bot:
-                return redirect("contests:entry_sent", slug=contest.slug)
+        else:
             data = form.cleaned_data
             try:
                 services.entry_submit(

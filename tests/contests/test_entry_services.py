@@ -311,6 +311,21 @@ def test_entries_from_one_address_are_rate_limited(client, contest, settings):
     assert client.get(url).status_code == 200
 
 
+def test_forms_sent_back_with_mistakes_do_not_use_up_the_rate_limit(client, contest, settings):
+    """Someone who corrects a typo, or a crowd behind one address, is not held back by errors."""
+    settings.ENTRY_RATE_LIMIT = "2/d"
+    url = contest.get_absolute_url()
+    for _ in range(5):
+        mistake = client.post(url, form_data(email="a@example.org", twitter_handle="not valid!"))
+        assert mistake.status_code == 400
+        assert "Too many entries" not in mistake.content.decode()
+    assert client.post(url, form_data(email="a@example.org", twitter_handle="a")).status_code == 302
+    assert client.post(url, form_data(email="b@example.org", twitter_handle="b")).status_code == 302
+    response = client.post(url, form_data(email="c@example.org", twitter_handle="c"))
+    assert "Too many entries from your network" in response.content.decode()
+    assert Entry.objects.count() == 2
+
+
 def test_entry_page_refuses_entries_before_opening_and_after_closing(client):
     now = timezone.now()
     upcoming = ContestFactory(opens_at=now + timedelta(hours=1), closes_at=now + timedelta(days=1))
