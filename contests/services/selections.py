@@ -393,6 +393,10 @@ def _places(selections: list[Selection]) -> int:
 
 def _fill_free_places(draw: Draw, *, actor, base_url: str | None, now: datetime) -> list[Selection]:
     # The caller holds the lock on the draw.
+    visit = draw.contest.visit
+    if visit is not None and now >= visit.day_start:
+        # A place freed on or after the day cannot be taken up any more.
+        return []
     selections = list(draw.selections.select_related("entry"))
     caps = dict(draw.caps or {})
     promoted = []

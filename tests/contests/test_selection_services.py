@@ -178,6 +178,17 @@ def test_disqualifying_needs_a_reason_logs_who_and_promotes():
 
 
 @pytest.mark.django_db
+def test_a_place_freed_once_the_visit_day_has_begun_is_offered_to_no_one():
+    contest, draw = drawn_contest(winners=1, alternates=1)
+    on_the_day = contest.visit.day_start + timedelta(hours=9)
+    Selection.objects.filter(pk=winner(draw).pk).update(deadline=on_the_day + timedelta(days=1))
+    services.selection_decline(selection=winner(draw), now=on_the_day)
+    assert winner(draw).status == Status.DECLINED
+    assert alternate(draw).status == Status.WAITING
+    assert not OutboxMessage.objects.filter(kind="selection_offer").exists()
+
+
+@pytest.mark.django_db
 def test_disqualifying_a_waiting_alternate_frees_no_place():
     _contest, draw = drawn_contest(winners=1, alternates=2)
     services.selection_disqualify(
