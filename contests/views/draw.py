@@ -31,6 +31,14 @@ def _published_contest(slug: str) -> Contest:
     )
 
 
+PASSED_ON = "passed-on"
+GIVEN_UP = {
+    Selection.Status.DECLINED,
+    Selection.Status.EXPIRED,
+    Selection.Status.DISQUALIFIED,
+}
+
+
 def _chosen(contest: Contest) -> tuple[list[dict], list[dict]]:
     """The winners and alternates of the draw, as shown in public (one query)."""
     selections = (
@@ -40,12 +48,19 @@ def _chosen(contest: Contest) -> tuple[list[dict], list[dict]]:
     )
     winners, alternates = [], []
     for selection in selections:
+        # Why a place was given up (declined, expired, disqualified) is nobody's business
+        # but the organizers'.
+        public_status = PASSED_ON if selection.status in GIVEN_UP else selection.status
         row = {
             "position": selection.position,
             "ticket": selection.entry.ticket,
             "name": public_name(selection.entry),
-            "status": selection.status,
-            "status_label": selection.get_status_display(),
+            "status": public_status,
+            "status_label": (
+                _("Place passed on")
+                if public_status == PASSED_ON
+                else selection.get_status_display()
+            ),
             "promoted": selection.is_promoted,
         }
         (winners if selection.kind == Selection.Kind.WINNER else alternates).append(row)

@@ -248,6 +248,23 @@ def test_results_show_winners_by_handle_or_first_name_only(client):
     assert "verify_draw" in content
 
 
+def test_results_say_a_place_was_passed_on_without_saying_why(client):
+    contest, draw = drawn_contest(12, winners_count=3, alternates_count=1)
+    reasons = [Selection.Status.DECLINED, Selection.Status.EXPIRED, Selection.Status.DISQUALIFIED]
+    for selection, status in zip(
+        draw.selections.filter(kind=Selection.Kind.WINNER).order_by("position"),
+        reasons,
+        strict=True,
+    ):
+        Selection.objects.filter(pk=selection.pk).update(status=status)
+    response = client.get(url("results", contest))
+    content = response.content.decode()
+    assert content.count("Place passed on") == 3
+    for label in ("Declined", "Expired", "Disqualified"):
+        assert label not in content
+    assert "Waiting (alternate)" in content
+
+
 def test_results_page_queries_stay_flat(client, django_assert_max_num_queries):
     contest, _draw = drawn_contest(60, winners_count=5, alternates_count=5)
     with django_assert_max_num_queries(6):
