@@ -46,13 +46,17 @@ run: install messages
 	DJANGO_SETTINGS_MODULE=tweetup.settings.local $(BIN)/python manage.py loaddemo
 	$(BIN)/python -m tweetup.run
 
-# Debian's Chromium for the browser tests, installed when missing and possible.
+# Debian's Chromium for the browser tests and gettext for the catalogue test,
+# installed when missing and possible.
+SYSTEM_PACKAGES := chromium:chromium xgettext:gettext
 browser:
-	@if ! command -v chromium >/dev/null 2>&1; then \
+	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
+		command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			echo "Installing Debian's chromium for the browser tests"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-		else echo "chromium is missing: browser tests will be skipped (they fail under CI=true)"; fi; fi
+			echo "Installing Debian's$$missing for the tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else echo "Missing$$missing: the tests that need them are skipped (they fail under CI=true)"; fi; fi
 
 lint: install-dev
 	$(BIN)/ruff check .
