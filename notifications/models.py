@@ -10,13 +10,25 @@ class OutboxMessage(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
 
+    class Kind(models.TextChoices):
+        ENTRY_CONFIRM = "entry_confirm", _("Entry confirmation")
+        SELECTION_OFFER = "selection_offer", _("Winner's offer")
+        SELECTION_PROMOTED = "selection_promoted", _("Alternate's offer")
+        SELECTION_DECLINED = "selection_declined", _("Place declined")
+        SELECTION_EXPIRED = "selection_expired", _("Offer expired")
+        NOT_CHOSEN = "not_chosen", _("Not chosen notice")
+        VISIT_ITINERARY = "visit_itinerary", _("Visitor's itinerary")
+        VISIT_REMINDER = "visit_reminder", _("Visit reminder")
+        VISIT_CHANGES = "visit_changes", _("Itinerary changes")
+        VISIT_MESSAGE = "visit_message", _("Message to visitors")
+
     key = models.CharField(
         _("key"),
         max_length=200,
         unique=True,
         help_text=_("Kind and object of the notice; the same notice is never queued twice."),
     )
-    kind = models.CharField(_("kind"), max_length=50, db_index=True)
+    kind = models.CharField(_("kind"), max_length=50, choices=Kind.choices, db_index=True)
     contest = models.ForeignKey(
         "contests.Contest",
         verbose_name=_("contest"),

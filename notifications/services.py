@@ -178,9 +178,13 @@ def unsent_message_ids(*, limit: int = 500) -> list[int]:
 
 
 def messages_resend(*, message_ids: Iterable[int]) -> int:
-    """Queue the given rows again, sent or not; returns how many were queued."""
-    ids = list(message_ids)
+    """Queue the given rows again, sent or not; returns how many were queued.
+
+    Rows whose personal data was removed (no recipient left) stay as they are.
+    """
     with transaction.atomic():
+        rows = OutboxMessage.objects.filter(pk__in=list(message_ids)).exclude(to_email="")
+        ids = list(rows.values_list("pk", flat=True))
         count = OutboxMessage.objects.filter(pk__in=ids).update(
             status=OutboxMessage.Status.PENDING, sent_at=None, next_attempt_at=None
         )

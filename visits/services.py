@@ -228,10 +228,10 @@ def visitor_profiles(visit: Visit):
 # Mail to visitors -----------------------------------------------------------
 
 
-ITINERARY_KIND = "visit_itinerary"
-REMINDER_KIND = "visit_reminder"
-CHANGES_KIND = "visit_changes"
-MESSAGE_KIND = "visit_message"
+ITINERARY_KIND = OutboxMessage.Kind.VISIT_ITINERARY
+REMINDER_KIND = OutboxMessage.Kind.VISIT_REMINDER
+CHANGES_KIND = OutboxMessage.Kind.VISIT_CHANGES
+MESSAGE_KIND = OutboxMessage.Kind.VISIT_MESSAGE
 
 
 def _visitor_mail_context(profile: VisitorProfile, visit: Visit, base_url: str | None) -> dict:

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from notifications.models import OutboxMessage
 from notifications.services import absolute_url, mail_enqueue
 
 from .. import draw_algorithm
@@ -49,7 +50,7 @@ def entry_confirm_url(entry: Entry, *, base_url: str | None = None) -> str:
 def _queue_confirmation(entry: Entry, *, key: str, base_url: str | None) -> None:
     mail_enqueue(
         key=key,
-        kind="entry_confirm",
+        kind=OutboxMessage.Kind.ENTRY_CONFIRM,
         to=entry.email,
         language=entry.language,
         template="contests/mail/entry_confirm",

@@ -33,11 +33,11 @@ ANSWER_SALT = "contests.selection-answer"
 # A winner who opens the form just before the deadline may still send it.
 ANSWER_GRACE = timedelta(minutes=15)
 
-OFFER_KIND = "selection_offer"
-PROMOTED_KIND = "selection_promoted"
-DECLINED_KIND = "selection_declined"
-EXPIRED_KIND = "selection_expired"
-NOT_CHOSEN_KIND = "not_chosen"
+OFFER_KIND = OutboxMessage.Kind.SELECTION_OFFER
+PROMOTED_KIND = OutboxMessage.Kind.SELECTION_PROMOTED
+DECLINED_KIND = OutboxMessage.Kind.SELECTION_DECLINED
+EXPIRED_KIND = OutboxMessage.Kind.SELECTION_EXPIRED
+NOT_CHOSEN_KIND = OutboxMessage.Kind.NOT_CHOSEN
 
 Status = Selection.Status
 

@@ -106,6 +106,8 @@ def test_dashboard_shows_counts_breakdowns_selections_and_outbox(client, organiz
         assert text in content, text
     assert alternate(draw).entry.ticket in content
     assert "You declined your place" in content  # the outbox lists the mail
+    assert "Place declined" in content  # by the name of its kind
+    assert "selection_declined" not in content
     assert 'id="entries-per-day"' in content and "<rect" in content
 
 

@@ -286,3 +286,18 @@ def test_messages_resend_sends_rows_again_sent_or_not(
     for message in (failed, sent):
         message.refresh_from_db()
         assert message.status == OutboxMessage.Status.SENT
+
+
+@pytest.mark.django_db
+def test_messages_resend_leaves_rows_whose_personal_data_was_removed(
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        purged = enqueue("purged")
+    OutboxMessage.objects.filter(pk=purged.pk).update(to_email="", body_text="", body_html="")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert services.messages_resend(message_ids=[purged.pk]) == 0
+    assert not callbacks and not mail.outbox
+    purged.refresh_from_db()
+    assert purged.status == OutboxMessage.Status.SENT
