@@ -7,6 +7,7 @@ app_name = "contests"
 urlpatterns = [
     path("", public.contest_list, name="list"),
     path("confirm/<str:token>/", public.entry_confirm, name="confirm"),
+    path("verify_draw.py", draw.verifier_download, name="verifier"),
     path("place/<str:token>/accept/", selections.selection_accept, name="selection_accept"),
     path("place/<str:token>/decline/", selections.selection_decline, name="selection_decline"),
     path("<slug:slug>/", public.contest_detail, name="detail"),

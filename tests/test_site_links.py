@@ -68,6 +68,8 @@ def crawl(client: Client, start: list[str]) -> tuple[dict[str, int], list[str]]:
                 dead.append(f"{url} is not a static file (linked from {found_on})")
             continue
         response = client.get(url)
+        # Reading a stream to its end closes it (and the file behind it).
+        body = b"".join(response.streaming_content) if response.streaming else response.content
         seen[url] = response.status_code
         if response.status_code in (404, 500):
             dead.append(f"{url} answers {response.status_code} (linked from {found_on})")
@@ -78,8 +80,7 @@ def crawl(client: Client, start: list[str]) -> tuple[dict[str, int], list[str]]:
             or url.startswith(NOT_FOLLOWED)
         ):
             continue
-        html = b"".join(response.streaming_content) if response.streaming else response.content
-        for link in internal_links("http://testserver" + url, html.decode()):
+        for link in internal_links("http://testserver" + url, body.decode()):
             if link not in seen:
                 queue.append((link, url))
     return seen, dead

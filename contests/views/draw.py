@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.db.models import Count, Q
-from django.http import Http404, StreamingHttpResponse
+from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from tweetup.permissions import organizer_required
 
-from .. import services
+from .. import draw_algorithm, services
 from ..forms_draw import DrawForm, FreezeForm, TicketCheckForm
 from ..models import Contest, Entry, Selection
 from .public import site_base_url
@@ -206,6 +206,7 @@ def results(request, slug: str):
             "alternates": alternates,
             "form": form,
             "check": check,
+            "verifier_url": reverse("contests:verifier"),
             "json_url": request.build_absolute_uri(
                 reverse("contests:draw_json", kwargs={"slug": contest.slug})
             ),
@@ -225,4 +226,15 @@ def live_draw(request, slug: str):
         request,
         "contests/draw/live.html",
         {"contest": contest, "draw": draw, "winners": winners, "alternates": alternates},
+    )
+
+
+@require_safe
+def verifier_download(request):
+    """The draw's verifier, the very module the site draws with, to run anywhere."""
+    return FileResponse(
+        open(draw_algorithm.__file__, "rb"),  # noqa: SIM115 (FileResponse closes it)
+        as_attachment=True,
+        filename="verify_draw.py",
+        content_type="text/x-python; charset=utf-8",
     )

@@ -246,6 +246,7 @@ def test_results_show_winners_by_handle_or_first_name_only(client):
         assert value in content
     assert url("draw_json", contest) in content
     assert "verify_draw" in content
+    assert reverse("contests:verifier") in content
 
 
 def test_results_say_a_place_was_passed_on_without_saying_why(client):

@@ -192,3 +192,31 @@ def test_verifier_needs_no_django(tmp_path, record):
         check=False,
     )
     assert (script.returncode, script.stdout.strip()) == (0, "OK")
+
+
+def test_the_verifier_downloaded_from_the_site_runs_alone(client, tmp_path, record):
+    response = client.get(reverse("contests:verifier"))
+    assert response.status_code == 200
+    assert 'filename="verify_draw.py"' in response["Content-Disposition"]
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    (folder / "verify_draw.py").write_bytes(b"".join(response.streaming_content))
+    path = write(folder, record)
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "DATABASE", "PYTHON"))
+    }
+
+    def verify() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-I", "verify_draw.py", path],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    assert (verify().returncode, verify().stdout.strip()) == (0, "OK")
+    record["winners"] = list(reversed(record["winners"]))
+    write(folder, record)
+    assert verify().returncode == 1
