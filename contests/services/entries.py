@@ -108,24 +108,63 @@ def entry_submit(
         "publish_handle": publish_handle,
     }
     for _attempt in range(5):
-        _raise_if_already_entered(contest, fields)
+        _raise_if_already_entered(contest, fields, now=now)
         try:
             with transaction.atomic():
+                _release_unconfirmed_handle(contest, fields, now=now)
                 entry = Entry.objects.create(ticket=ticket_generate(), **fields)
                 _queue_confirmation(entry, key=f"entry_confirm:{entry.pk}", base_url=base_url)
             return entry
         except IntegrityError:
             # Either the same person won a race, or (rarely) the ticket collided.
             continue
-    _raise_if_already_entered(contest, fields)
+    _raise_if_already_entered(contest, fields, now=now)
     raise ContestError(_("Your entry could not be saved. Please try again."))
 
 
-def _raise_if_already_entered(contest: Contest, fields: dict) -> None:
+def _unconfirmed_handle_entries(contest: Contest, fields: dict, *, now):
+    """Unconfirmed entries of another address holding this handle for longer than the hold.
+
+    An address that never confirms (mistyped, or not the handle's owner) holds
+    the handle only for ``ENTRY_HANDLE_HOLD``; then a new entry takes it over.
+    """
+    return Entry.objects.filter(
+        contest=contest,
+        handle_normalized=fields["handle_normalized"],
+        confirmed_at__isnull=True,
+        invalidated_at__isnull=True,
+        created_at__lte=now - settings.ENTRY_HANDLE_HOLD,
+    ).exclude(email_normalized=fields["email_normalized"])
+
+
+def _release_unconfirmed_handle(contest: Contest, fields: dict, *, now) -> None:
+    # Lock the stale entries so that a confirmation racing with this entry wins
+    # or loses as a whole: a confirmed entry is never removed.
+    stale = list(
+        _unconfirmed_handle_entries(contest, fields, now=now)
+        .select_for_update()
+        .values_list("pk", flat=True)
+    )
+    if stale:
+        Entry.objects.filter(pk__in=stale, confirmed_at__isnull=True).delete()
+        logger.info("Unconfirmed entries %s gave their handle to a new entry.", stale)
+
+
+def _raise_if_already_entered(contest: Contest, fields: dict, *, now) -> None:
     entries = Entry.objects.filter(contest=contest)
     if entries.filter(email_normalized=fields["email_normalized"]).exists():
         raise ContestError(_("This email address has already entered this contest."))
-    if entries.filter(handle_normalized=fields["handle_normalized"]).exists():
+    holders = entries.filter(handle_normalized=fields["handle_normalized"])
+    if holders.exists() and not _unconfirmed_handle_entries(contest, fields, now=now).exists():
+        if holders.filter(confirmed_at__isnull=True, invalidated_at__isnull=True).exists():
+            raise ContestError(
+                _(
+                    "This Twitter/X handle has entered with another address that is not "
+                    "confirmed yet. If that entry is yours, confirm it with the link in its "
+                    "mail; if the address was mistyped, enter again in %(minutes)s minutes."
+                )
+                % {"minutes": int(settings.ENTRY_HANDLE_HOLD.total_seconds() // 60)}
+            )
         raise ContestError(_("This Twitter/X handle has already entered this contest."))
 
 

@@ -147,11 +147,52 @@ def test_entry_submit_saves_normalised_entry_with_unconfirmed_ticket(contest):
     ],
 )
 def test_second_entry_of_the_same_person_gets_a_clear_message(contest, email, handle, message):
-    services.entry_submit(**submission(contest))
+    first = services.entry_submit(**submission(contest))
+    Entry.objects.filter(pk=first.pk).update(confirmed_at=timezone.now())
     with pytest.raises(services.ContestError, match=message):
         services.entry_submit(**submission(contest, email=email, twitter_handle=handle))
     assert Entry.objects.count() == 1
     assert OutboxMessage.objects.count() == 1
+
+
+def _age(entry: Entry, delta: timedelta) -> None:
+    Entry.objects.filter(pk=entry.pk).update(created_at=timezone.now() - delta)
+
+
+def test_an_unconfirmed_handle_is_held_for_its_address_during_the_hold(contest, settings):
+    settings.ENTRY_HANDLE_HOLD = timedelta(minutes=60)
+    services.entry_submit(**submission(contest, email="lucy@exmaple.org"))
+    with pytest.raises(services.ContestError, match="not confirmed yet.*in 60 minutes"):
+        services.entry_submit(**submission(contest, email="lucy@example.org"))
+    assert list(Entry.objects.values_list("email", flat=True)) == ["lucy@exmaple.org"]
+
+
+def test_after_the_hold_a_new_address_takes_over_an_unconfirmed_handle(
+    contest, settings, django_capture_on_commit_callbacks
+):
+    """A mistyped address (or someone else's) does not keep the handle out of the draw."""
+    settings.ENTRY_HANDLE_HOLD = timedelta(minutes=60)
+    mistyped = services.entry_submit(**submission(contest, email="lucy@exmaple.org"))
+    _age(mistyped, timedelta(minutes=61))
+    with django_capture_on_commit_callbacks(execute=True):
+        entry = services.entry_submit(**submission(contest, email="lucy@example.org"))
+    assert list(Entry.objects.all()) == [entry]
+    assert entry.handle_normalized == "lucy_m"
+    assert [m.to for m in mail.outbox][-1] == ["lucy@example.org"]
+    services.entry_confirm(token=services.entry_confirm_token(entry))
+    with pytest.raises(services.ContestError, match="no longer exists"):
+        services.entry_confirm(token=services.entry_confirm_token(mistyped))
+
+
+@pytest.mark.parametrize("state", ["confirmed", "invalidated"])
+def test_a_confirmed_or_invalidated_entry_keeps_its_handle_after_the_hold(contest, settings, state):
+    settings.ENTRY_HANDLE_HOLD = timedelta(minutes=60)
+    first = services.entry_submit(**submission(contest))
+    Entry.objects.filter(pk=first.pk).update(**{f"{state}_at": timezone.now()})
+    _age(first, timedelta(days=3))
+    with pytest.raises(services.ContestError, match="handle has already entered"):
+        services.entry_submit(**submission(contest, email="other@example.org"))
+    assert list(Entry.objects.all()) == [first]
 
 
 def test_entering_before_the_contest_opens_is_refused():

@@ -204,6 +204,8 @@ OUTBOX_RETRY_MAX = timedelta(seconds=env.int("OUTBOX_RETRY_MAX_SECONDS", default
 # Entries
 ENTRY_CONFIRM_MAX_AGE = timedelta(days=env.int("ENTRY_CONFIRM_DAYS", default=7))
 ENTRY_RATE_LIMIT = env("ENTRY_RATE_LIMIT", default="10/h")
+# An unconfirmed entry holds its handle this long; then a new entry may take it over.
+ENTRY_HANDLE_HOLD = timedelta(minutes=env.int("ENTRY_HANDLE_HOLD_MINUTES", default=60))
 RATELIMIT_VIEW = "tweetup.views.ratelimited"
 # Rate limits count per client address; behind N trusted proxies the address is
 # the Nth from the right of X-Forwarded-For (each proxy appends the one it saw).
