@@ -6,6 +6,7 @@ import secrets
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -151,21 +152,33 @@ def _release_unconfirmed_handle(contest: Contest, fields: dict, *, now) -> None:
 
 
 def _raise_if_already_entered(contest: Contest, fields: dict, *, now) -> None:
-    entries = Entry.objects.filter(contest=contest)
-    if entries.filter(email_normalized=fields["email_normalized"]).exists():
+    # One query, so that an entry committed meanwhile is seen whole: by its
+    # address first, then by its handle.
+    holders = list(
+        Entry.objects.filter(contest=contest)
+        .filter(
+            Q(email_normalized=fields["email_normalized"])
+            | Q(handle_normalized=fields["handle_normalized"])
+        )
+        .values("email_normalized", "confirmed_at", "invalidated_at", "created_at")
+    )
+    if any(h["email_normalized"] == fields["email_normalized"] for h in holders):
         raise ContestError(_("This email address has already entered this contest."))
-    holders = entries.filter(handle_normalized=fields["handle_normalized"])
-    if holders.exists() and not _unconfirmed_handle_entries(contest, fields, now=now).exists():
-        if holders.filter(confirmed_at__isnull=True, invalidated_at__isnull=True).exists():
-            raise ContestError(
-                _(
-                    "This Twitter/X handle has entered with another address that is not "
-                    "confirmed yet. If that entry is yours, confirm it with the link in its "
-                    "mail; if the address was mistyped, enter again in %(minutes)s minutes."
-                )
-                % {"minutes": int(settings.ENTRY_HANDLE_HOLD.total_seconds() // 60)}
-            )
+    if not holders:
+        return
+    held = [h for h in holders if h["confirmed_at"] or h["invalidated_at"]]
+    if held:
         raise ContestError(_("This Twitter/X handle has already entered this contest."))
+    if any(h["created_at"] > now - settings.ENTRY_HANDLE_HOLD for h in holders):
+        raise ContestError(
+            _(
+                "This Twitter/X handle has entered with another address that is not "
+                "confirmed yet. If that entry is yours, confirm it with the link in its "
+                "mail; if the address was mistyped, enter again in %(minutes)s minutes."
+            )
+            % {"minutes": int(settings.ENTRY_HANDLE_HOLD.total_seconds() // 60)}
+        )
+    # Otherwise the unconfirmed holders have had their hour: the entry takes the handle.
 
 
 def entry_confirm(*, token: str) -> Entry:
