@@ -1,7 +1,9 @@
-"""The demo's visit day: CERN's first TweetUp, 25 July 2012.
+"""The demo's visit days: CERN's first TweetUp (25 July 2012) and the next one.
 
 Called by ``loaddemo`` after the demo contests exist; safe to run again.
-Rows are written directly (the day is in the past): no mail is sent.
+Rows are written directly: no mail is sent. The 2012 day has its visitors,
+questions and live updates; the upcoming day only its stops, as nobody has
+been drawn for it yet.
 """
 
 from datetime import datetime, time, timedelta
@@ -21,7 +23,7 @@ LOCATIONS = {
 }
 
 # (location, start, end, title, guide, language, capacity, notes)
-STOPS = (
+STOPS_2012 = (
     ("reception", (9, 30), (10, 0), "Welcome and badges", "CERN Press Office", "en", 10,
      "Coffee at the Reception; badges and safety briefing."),
     ("computing", (10, 0), (11, 30), "The Computing Centre: Tier-0 of the LHC grid",
@@ -33,6 +35,23 @@ STOPS = (
      "AMS collaboration", "en", 400, "Reserved seats in the first row."),
     ("globe", (16, 15), (17, 0), "Wrap-up at the Globe: your questions, answered",
      "CERN Press Office", "fr", 30, ""),
+)  # fmt: skip
+
+# The next visit follows the 2012 day: the Computing Centre in the morning,
+# the CERN Control Centre before lunch, the public's questions in the
+# afternoon and a public talk to close the day.
+STOPS_UPCOMING = (
+    ("reception", (9, 0), (9, 30), "Welcome, badges and safety briefing", "CERN Press Office",
+     "en", 12, "Bring the identity document you entered with."),
+    ("computing", (9, 45), (11, 15), "The Computing Centre: where every collision is kept",
+     "CERN IT guides", "en", 12, "Closed shoes; the server rooms are loud and cold."),
+    ("ccc", (11, 45), (12, 45), "CERN Control Centre: an hour with the accelerator operators",
+     "Operations team", "en", 12, "A shuttle to the Prévessin site leaves Building 33 at 11:20."),
+    ("restaurant", (12, 45), (14, 0), "Lunch with physicists and engineers", "", "fr", 20, ""),
+    ("globe", (14, 15), (15, 30), "Your followers ask: questions from the public, live",
+     "CERN Press Office", "fr", 30, "Questions sent online during the day go to the guides."),
+    ("auditorium", (16, 0), (17, 30), "Public talk: the High-Luminosity LHC",
+     "CERN physicists", "en", 400, "Open to all; the winners have seats in the first row."),
 )  # fmt: skip
 
 QUESTIONS = {
@@ -81,14 +100,19 @@ def _at(visit: Visit, hour_minute: tuple[int, int]) -> datetime:
 
 
 def load_visit_demo(visit: Visit) -> None:
-    """Stops, visitors, questions and live updates of the demo visit, once."""
-    stops = _stops(visit)
+    """Stops, visitors, questions and live updates of the demo's 2012 visit, once."""
+    stops = _stops(visit, STOPS_2012)
     _visitors(visit)
     _questions(visit, stops)
     _updates(visit, stops)
 
 
-def _stops(visit: Visit) -> list[TourStop]:
+def load_upcoming_visit_demo(visit: Visit) -> None:
+    """Stops of the demo's upcoming visit, once; its visitors come from a draw not made yet."""
+    _stops(visit, STOPS_UPCOMING)
+
+
+def _stops(visit: Visit, plan: tuple) -> list[TourStop]:
     if visit.stops.exists():
         return list(visit.stops.order_by("starts_at"))
     locations = {
@@ -107,7 +131,7 @@ def _stops(visit: Visit) -> list[TourStop]:
             capacity=capacity,
             notes=notes,
         )
-        for key, start, end, title, guide, language, capacity, notes in STOPS
+        for key, start, end, title, guide, language, capacity, notes in plan
     ]
     services.stops_validate(
         visit=visit,

@@ -56,6 +56,11 @@ def live_updates(visit: Visit) -> QuerySet[LiveUpdate]:
     return LiveUpdate.objects.filter(visit=visit).select_related("stop", "visit")
 
 
-def visits_for_home() -> list[Visit]:
-    """Visits to show on the home page: upcoming first, then the most recent ones."""
-    return list(Visit.objects.order_by("-date")[:6])
+def visits_for_home(*, limit: int = 6) -> list[Visit]:
+    """Visits to show on the home page: the upcoming ones soonest first, then the most recent."""
+    today = timezone.localdate()
+    upcoming = list(Visit.objects.filter(date__gte=today).order_by("date", "pk")[:limit])
+    if len(upcoming) == limit:
+        return upcoming
+    past = Visit.objects.filter(date__lt=today).order_by("-date", "pk")[: limit - len(upcoming)]
+    return upcoming + list(past)

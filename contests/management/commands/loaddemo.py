@@ -1,5 +1,6 @@
-"""Create the demo: contests modelled on CERN's first TweetUp, and staff logins."""
+"""Create the demo: contests modelled on CERN's first TweetUp, their visits, and staff logins."""
 
+import zoneinfo
 from datetime import date, datetime, timedelta
 
 from django.contrib.auth.models import Group, User
@@ -10,7 +11,7 @@ from django.utils import timezone
 from contests.models import Contest
 from contests.services import contest_create
 from tweetup.roles import ORGANIZERS, TOUR_ADMINS, groups_ensure
-from visits.demo import load_visit_demo
+from visits.demo import load_upcoming_visit_demo, load_visit_demo
 from visits.models import Visit
 
 from ._demo_draw import SLUG as DRAWN_SLUG
@@ -18,7 +19,21 @@ from ._demo_draw import create_drawn_contest
 
 DEMO_PASSWORD = "tweetup-demo"  # noqa: S105 - printed on purpose for the local demo
 
+OPEN_SLUG = "cern-tweetup"
+VISIT_2012_SLUG = "cern-tweetup-2012"
+# The open contest's own visit: its date follows from the contest's closing.
+UPCOMING_VISIT_SLUG = "cern-tweetup"
+VISIT_TIME_ZONE = "Europe/Zurich"
+MEETING_POINT = "CERN Reception, Building 33, Route de Meyrin, Meyrin"
+
 DESCRIPTION = (
+    "Five followers spend a day behind the scenes at CERN: a guided tour of the "
+    "Computing Centre and of the CERN Control Centre, an hour answering the questions "
+    "the public sends online, and a public talk to close the day. Everyone else follows "
+    "the day online and sends questions that the winners ask on the spot."
+)
+# What the open contest said when the demo still led it to the 2012 visit.
+DESCRIPTION_BEFORE = (
     "Five followers spend a day behind the scenes at CERN: a guided tour of the "
     "Computing Centre and of the CERN Control Centre, then the public talk with the "
     "astronauts of STS-134 about the AMS experiment. Everyone else follows online and "
@@ -35,53 +50,110 @@ RULES = (
 )
 
 
+def visit_date_after(closes_at: datetime) -> date:
+    """The first Wednesday three weeks or more after ``closes_at``, outside CERN's closure.
+
+    The weeks leave time for the draw, the winners' answers and the
+    alternates. CERN closes over the end-of-year holidays (here 20 December
+    to 6 January), so a day in them moves to the first Wednesday after.
+    """
+
+    def wednesday_from(day: date) -> date:
+        return day + timedelta(days=(2 - day.weekday()) % 7)
+
+    day = wednesday_from(
+        timezone.localdate(closes_at, zoneinfo.ZoneInfo(VISIT_TIME_ZONE)) + timedelta(weeks=3)
+    )
+    if (day.month, day.day) >= (12, 20) or (day.month, day.day) <= (1, 6):
+        day = wednesday_from(date(day.year + (day.month == 12), 1, 7))
+    return day
+
+
 class Command(BaseCommand):
-    help = "Create the demo contests, visit and staff accounts (safe to run again)."
+    help = "Create the demo contests, visits and staff accounts (safe to run again)."
 
     def handle(self, *args, **options):
         with transaction.atomic():
-            visit = self._visit()
-            self._contests(visit)
+            visit_2012 = self._visit_2012()
+            upcoming = self._contests(visit_2012)
             logins = self._staff()
             create_drawn_contest(
-                visit=visit, organizer=User.objects.get(username="organizer"), rules=RULES
+                visit=visit_2012, organizer=User.objects.get(username="organizer"), rules=RULES
             )
-            load_visit_demo(visit)
+            load_visit_demo(visit_2012)
+            load_upcoming_visit_demo(upcoming)
         self.stdout.write(self.style.SUCCESS("Demo ready."))
+        self.stdout.write(
+            f"  An open contest: /contests/{OPEN_SLUG}/, "
+            f"for the visit of {upcoming.date:%d %B %Y}: {upcoming.get_absolute_url()}"
+        )
         self.stdout.write(f"  A past contest, frozen and drawn: /contests/{DRAWN_SLUG}/results/")
+        self.stdout.write(f"  Its visit, 25 July 2012: {visit_2012.get_absolute_url()}")
         for role, username in logins:
             self.stdout.write(f"  {role}: {username} / {DEMO_PASSWORD}  (log in at /admin/)")
 
-    def _visit(self) -> Visit:
+    def _visit_2012(self) -> Visit:
         visit, _ = Visit.objects.get_or_create(
-            slug="cern-tweetup-2012",
+            slug=VISIT_2012_SLUG,
             defaults={
                 "title": "CERN TweetUp — 25 July 2012",
                 "date": date(2012, 7, 25),
-                "time_zone": "Europe/Zurich",
-                "meeting_point": "CERN Reception, Building 33, Route de Meyrin, Meyrin",
+                "time_zone": VISIT_TIME_ZONE,
+                "meeting_point": MEETING_POINT,
                 "practical_notes": "Bring an identity document. Wear closed shoes.",
             },
         )
         return visit
 
-    def _contests(self, visit: Visit) -> None:
+    def _upcoming_visit(self, closes_at: datetime) -> Visit:
+        """The open contest's visit, dated from the contest's closing (see visit_date_after).
+
+        Running the command again finds the same visit.
+        """
+        day = visit_date_after(closes_at)
+        visit, _ = Visit.objects.get_or_create(
+            slug=UPCOMING_VISIT_SLUG,
+            defaults={
+                "title": f"CERN TweetUp {day.year}",
+                "date": day,
+                "time_zone": VISIT_TIME_ZONE,
+                "meeting_point": MEETING_POINT,
+                "practical_notes": (
+                    "Bring the identity document you entered with. Wear closed shoes. "
+                    "Lunch is offered."
+                ),
+            },
+        )
+        return visit
+
+    def _contests(self, visit_2012: Visit) -> Visit:
+        """Create the open and the closed contest once; return the open one's visit."""
         now = timezone.now()
-        if not Contest.objects.filter(slug="cern-tweetup").exists():
+        contest = Contest.objects.filter(slug=OPEN_SLUG).first()
+        closes_at = contest.closes_at if contest else now + timedelta(days=12)
+        upcoming = self._upcoming_visit(closes_at)
+        if contest is None:
             contest_create(
-                slug="cern-tweetup",
+                slug=OPEN_SLUG,
                 title="CERN TweetUp: a day behind the scenes",
                 description=DESCRIPTION,
                 hashtag="CERNTweetup",
                 rules=RULES,
-                time_zone="Europe/Zurich",
+                time_zone=VISIT_TIME_ZONE,
                 opens_at=now - timedelta(days=2),
-                closes_at=now + timedelta(days=12),
+                closes_at=closes_at,
                 winners_count=5,
                 alternates_count=5,
                 max_winners_per_country=2,
-                visit=visit,
+                visit=upcoming,
             )
+        elif contest.visit_id == visit_2012.pk:
+            # A demo loaded before the open contest had a visit of its own led
+            # it to the 2012 day; give it its own.
+            contest.visit = upcoming
+            if contest.description == DESCRIPTION_BEFORE:
+                contest.description = DESCRIPTION
+            contest.save(update_fields=["visit", "description"])
         if not Contest.objects.filter(slug="lhc-restart-2010").exists():
             tz = timezone.get_fixed_timezone(60)
             contest_create(
@@ -90,12 +162,13 @@ class Command(BaseCommand):
                 description="Watch the beams come back from the CERN Control Centre.",
                 hashtag="LHC",
                 rules=RULES,
-                time_zone="Europe/Zurich",
+                time_zone=VISIT_TIME_ZONE,
                 opens_at=datetime(2010, 3, 1, 9, 0, tzinfo=tz),
                 closes_at=datetime(2010, 3, 20, 23, 59, tzinfo=tz),
                 winners_count=3,
                 alternates_count=2,
             )
+        return upcoming
 
     def _staff(self) -> list[tuple[str, str]]:
         groups_ensure()
