@@ -1,0 +1,671 @@
+"""Benchmark a burst of contest entries through gunicorn, as production serves them.
+
+The public enters in a burst minutes after a tweet. The script sets up, on this
+machine:
+
+- its own PostgreSQL database (``tweetup_bench_entries`` on 127.0.0.1:5432,
+  user postgres), created and migrated here and dropped at the end unless
+  --keep;
+- the machine's Redis as the shared cache that holds the per-address entry
+  limit (database 9; only that one is flushed, before and after);
+- a Celery broker: the machine's Redis (database 10, flushed before and
+  after) with no worker listening, so that each entry's mail is published and
+  waits there (``--broker redis``), or a closed port (``--broker down``): the
+  outbox keeps the mail for the sweep and each publish fails;
+- gunicorn serving ``tweetup.wsgi`` with ``tweetup.settings.production``
+  (sync workers; STATIC_ROOT moved to a temporary folder for collectstatic,
+  SECURE_SSL_REDIRECT=0 for plain HTTP on loopback, and ENTRY_RATE_LIMIT
+  raised, since the whole load comes from one address).
+
+Then, for each round, a fresh open contest and N people entering it from
+--concurrency client threads: each GETs the contest page (CSRF cookie and
+token) and POSTs a valid entry, with its own email and handle. A share of the
+people (--duplicates) submits twice at the same moment (two threads released
+together by a barrier; the second copy types the email in capitals and the
+handle with an @), to show the database's constraints keep one entry per
+person under load.
+
+It prints entries/s, the POST's latency (p50/p95/p99), the answers (every
+5xx is an error), the CPU time spent by gunicorn, PostgreSQL and the load
+generator, and checks in the database that entries and outbox rows equal the
+distinct people. Before the load it counts the SQL queries of one entry
+in-process (Django's test client and CaptureQueriesContext).
+
+Usage (from the project folder)::
+
+    .venv/bin/python bench/bench_entries.py --entries 2000 --concurrency 16
+    .venv/bin/python bench/bench_entries.py --entries 10000 --concurrency 64 --rounds 2
+    .venv/bin/python bench/bench_entries.py --broker down --entries 500
+
+The load generator runs on the same machine as the server and the database.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import queue
+import random
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from collections import Counter
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SERVER = "postgres://postgres@127.0.0.1:5432"
+REDIS = "redis://127.0.0.1:6379"
+CLOSED_PORT_BROKER = "redis://127.0.0.1:9/0"  # the discard port: nothing listens
+SETTINGS_MODULE = "bench_entries_settings"
+TOKEN_RE = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
+COUNTRIES = ("CH", "FR", "DE", "IT", "GB", "US", "JP", "BR", "IN", "ES", "PL", "SE")
+BACKGROUNDS = ("science", "engineering", "student", "teaching", "journalism", "arts")
+LANGUAGES = (("en",), ("fr", "en"), ("de", "en", "it"), ("es",), ("ja", "en"))
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+# The parent: database, server, rounds of load ---------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=2000, help="distinct people per round")
+    parser.add_argument("--concurrency", type=int, default=16, help="client threads")
+    parser.add_argument(
+        "--duplicates", type=float, default=0.05, help="share of people submitting twice at once"
+    )
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--rounds", type=int, default=1, help="rounds, each on a fresh contest")
+    parser.add_argument("--broker", choices=("redis", "down"), default="redis")
+    parser.add_argument("--cache-db", type=int, default=9, help="Redis database for the cache")
+    parser.add_argument("--broker-db", type=int, default=10, help="Redis database for Celery")
+    parser.add_argument("--database", default="tweetup_bench_entries")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--step", choices=("prepare",), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.concurrency < 2:
+        parser.error("--concurrency must be at least 2 (duplicates are sent in pairs)")
+
+    work = Path(os.environ.get("BENCH_ENTRIES_DIR") or tempfile.mkdtemp(prefix="bench-entries-"))
+    environment = server_environment(args, work)
+    os.environ.update(environment)
+    if args.step:
+        print(json.dumps(prepare(args.rounds)))
+        return 0
+
+    import psycopg
+    import redis
+
+    cache = redis.Redis.from_url(f"{REDIS}/{args.cache_db}")
+    broker = redis.Redis.from_url(f"{REDIS}/{args.broker_db}")
+    (work / f"{SETTINGS_MODULE}.py").write_text(
+        "from tweetup.settings.production import *  # noqa: F403\n\n"
+        f"STATIC_ROOT = {str(work / 'static')!r}\n"
+    )
+    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{args.database}"')
+    gunicorn = None
+    try:
+        cache.flushdb()
+        if args.broker == "redis":
+            broker.flushdb()
+        python = sys.executable
+        for command in (["migrate", "-v0"], ["collectstatic", "--noinput", "-v0"]):
+            subprocess.run(
+                [python, "manage.py", *command], cwd=BASE_DIR, check=True, env=os.environ
+            )
+        env = dict(os.environ, BENCH_ENTRIES_DIR=str(work))
+        prepared = subprocess.run(
+            [python, __file__, "--step", "prepare", *sys.argv[1:]],
+            cwd=BASE_DIR,
+            check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        setup = json.loads(prepared.stdout.strip().splitlines()[-1])
+        print_header(args, db_version=setup["postgres"])
+        print_queries(setup["queries"])
+
+        port = free_port()
+        log = work / "gunicorn.log"
+        server_log = (work / "server.log").open("w")
+        gunicorn = subprocess.Popen(
+            [
+                str(Path(python).with_name("gunicorn")),
+                "tweetup.wsgi",
+                f"--workers={args.workers}",
+                "--worker-class=sync",
+                f"--bind=127.0.0.1:{port}",
+                "--log-level=warning",
+                f"--error-logfile={log}",
+            ],
+            cwd=BASE_DIR,
+            env=os.environ,
+            stdout=server_log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for_server(port, gunicorn)
+        # Let each worker load its templates, translations and lists first.
+        warm_up = run_load(port, "bench-warmup", "warmup", 8 * args.workers, 0.0, args.workers)
+        if warm_up["outcomes"].get("entered") != 8 * args.workers:
+            sys.exit(f"warm-up failed: {dict(warm_up['outcomes'])}; see {log}")
+
+        results = []
+        with psycopg.connect(f"{SERVER}/{args.database}", autocommit=True) as db:
+            for number in range(1, args.rounds + 1):
+                slug = f"bench-round-{number}"
+                queued_before = broker.llen("celery") if args.broker == "redis" else 0
+                with CpuSampler(gunicorn.pid, args.database) as cpu:
+                    load = run_load(
+                        port, slug, f"r{number}", args.entries, args.duplicates, args.concurrency
+                    )
+                load["cpu"] = cpu.totals()
+                load["check"] = check_database(db, setup["contests"][slug])
+                if args.broker == "redis":
+                    load["check"]["queued"] = broker.llen("celery") - queued_before
+                load["load_average"] = os.getloadavg()[0]
+                report_round(number, args, load)
+                results.append(load)
+        report_summary(args, results, work)
+        return 0 if all(round_ok(load) for load in results) else 1
+    finally:
+        if gunicorn is not None:
+            stop(gunicorn)
+        cache.flushdb()
+        if args.broker == "redis":
+            broker.flushdb()
+        if not args.keep:
+            with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def server_environment(args, work: Path) -> dict:
+    """What a production deployment would set, for loopback and one client address."""
+    broker = CLOSED_PORT_BROKER if args.broker == "down" else f"{REDIS}/{args.broker_db}"
+    return {
+        "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE,
+        "PYTHONPATH": os.pathsep.join([str(work), str(BASE_DIR)]),
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": f"{SERVER}/{args.database}",
+        "CACHE_URL": f"redis://127.0.0.1:6379/{args.cache_db}",
+        "CELERY_BROKER_URL": broker,
+        # Nothing sends mail during the benchmark: no Celery worker runs.
+        "EMAIL_HOST": "127.0.0.1",
+        "SITE_URL": "http://127.0.0.1",
+        # Plain HTTP on loopback, no proxy in front.
+        "SECURE_SSL_REDIRECT": "0",
+        "TRUSTED_PROXY_COUNT": "0",
+        # The whole load comes from 127.0.0.1: lift the per-address limit.
+        "ENTRY_RATE_LIMIT": "1000000/h",
+        "LOG_LEVEL": "ERROR",
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_server(port: int, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit("gunicorn stopped before answering")
+        try:
+            if request(port, "GET", "/")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    sys.exit("gunicorn did not answer within 60 s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def process_cpu(pid: int) -> tuple[int, float] | None:
+    """A process's parent and CPU seconds so far, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+class CpuSampler(threading.Thread):
+    """CPU time spent by the gunicorn workers, this database's backends and this process.
+
+    Samples twice a second, since backends come and go (CONN_MAX_AGE): a
+    process's share is its last sample minus its first (or its whole time
+    when it started during the run).
+    """
+
+    def __init__(self, master: int, database: str):
+        super().__init__(daemon=True)
+        self.master = master
+        self.database = database
+        self.first: dict[tuple[str, int], float] = {}
+        self.last: dict[tuple[str, int], float] = {}
+        self.done = threading.Event()
+
+    def __enter__(self):
+        import psycopg
+
+        self.db = psycopg.connect(f"{SERVER}/{self.database}", autocommit=True)
+        self.client = sum(os.times()[:2])
+        self.sample(first=True)
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.done.set()
+        self.join()
+        self.sample()
+        self.client = sum(os.times()[:2]) - self.client
+        self.db.close()
+
+    def run(self) -> None:
+        while not self.done.wait(0.5):
+            self.sample()
+
+    def sample(self, *, first: bool = False) -> None:
+        backends = [
+            row[0]
+            for row in self.db.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid()"
+            )
+        ]
+        seen = {("postgres", pid): process_cpu(pid) for pid in backends}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            found = process_cpu(int(stat.parent.name))
+            if found and found[0] == self.master:
+                seen[("gunicorn", int(stat.parent.name))] = found
+        for key, found in seen.items():
+            if found is None:
+                continue
+            self.first.setdefault(key, found[1] if first else 0.0)
+            self.last[key] = found[1]
+
+    def totals(self) -> dict:
+        totals = {"gunicorn": 0.0, "postgres": 0.0, "client": self.client}
+        for key, seconds in self.last.items():
+            totals[key[0]] += seconds - self.first[key]
+        return totals
+
+
+# The load ----------------------------------------------------------------------
+
+
+def request(port: int, method: str, path: str, body: bytes | None = None, headers=None):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    try:
+        started = time.perf_counter()
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        content = response.read()
+        return response.status, response.headers, content, time.perf_counter() - started
+    finally:
+        connection.close()
+
+
+def person(tag: str, number: int) -> dict:
+    return {
+        "name": f"Bench Entrant {tag} {number}",
+        "email": f"{tag}.{number}@tweetup-bench.org",
+        "twitter_handle": f"b_{tag}_{number}",
+        "country": COUNTRIES[number % len(COUNTRIES)],
+        "languages": LANGUAGES[number % len(LANGUAGES)],
+        "background": BACKGROUNDS[number % len(BACKGROUNDS)],
+        "motivation": "I would love to see the Computing Centre and tell my followers.",
+        "language": "fr" if number % 3 == 0 else "en",
+        "accept_rules": "on",
+        "website": "",
+    }
+
+
+def classify(status: int, headers, content: bytes) -> str:
+    if status == 302 and headers.get("Location", "").endswith("/thanks/"):
+        return "entered"
+    if status == 400 and b"already entered" in content:
+        return "already entered"
+    if status == 400 and b"Too many entries" in content:
+        return "rate limited"
+    if status >= 500:
+        return f"server error {status}"
+    return f"other {status}"
+
+
+def submit(port: int, path: str, form: dict, barrier: threading.Barrier | None) -> dict:
+    status, headers, content, get_seconds = request(port, "GET", path)
+    if status != 200:
+        kind = "server error" if status >= 500 else "other"
+        return {"outcome": f"{kind} {status} on GET", "get": get_seconds, "post": None}
+    cookie = next(
+        value.split(";", 1)[0]
+        for value in headers.get_all("Set-Cookie") or ()
+        if value.startswith("csrftoken=")
+    )
+    token = TOKEN_RE.search(content).group(1).decode()
+    body = urllib.parse.urlencode({**form, "csrfmiddlewaretoken": token}, doseq=True).encode()
+    if barrier is not None:
+        # Both copies of a duplicate submission leave at the same moment.
+        barrier.wait(timeout=120)
+    status, headers, content, post_seconds = request(
+        port,
+        "POST",
+        path,
+        body,
+        {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
+    )
+    return {
+        "outcome": classify(status, headers, content),
+        "get": get_seconds,
+        "post": post_seconds,
+    }
+
+
+def run_load(
+    port: int, slug: str, tag: str, people: int, duplicates: float, concurrency: int
+) -> dict:
+    path = f"/contests/{slug}/"
+    rng = random.Random(f"{slug}-{people}")
+    twice = set(rng.sample(range(people), round(people * duplicates)))
+    groups = []
+    for number in range(people):
+        form = person(tag, number)
+        if number in twice:
+            barrier = threading.Barrier(2)
+            again = dict(
+                form, email=form["email"].upper(), twitter_handle="@" + form["twitter_handle"]
+            )
+            groups.append([(number, form, barrier), (number, again, barrier)])
+        else:
+            groups.append([(number, form, None)])
+    rng.shuffle(groups)
+    # A pair's two halves are next to each other in the queue, so a free thread
+    # always takes the second half while the first waits at the barrier.
+    jobs = queue.SimpleQueue()
+    for group in groups:
+        for job in group:
+            jobs.put(job)
+    results = []
+    lock = threading.Lock()
+
+    def client() -> None:
+        while True:
+            try:
+                number, form, barrier = jobs.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                result = submit(port, path, form, barrier)
+            except (OSError, http.client.HTTPException, threading.BrokenBarrierError) as exc:
+                result = {"outcome": f"error {type(exc).__name__}", "get": None, "post": None}
+            result["person"] = number
+            with lock:
+                results.append(result)
+
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    entered = Counter(r["person"] for r in results if r["outcome"] == "entered")
+    return {
+        "people": people,
+        "pairs": len(twice),
+        "posts": sum(1 for r in results if r["post"] is not None),
+        "seconds": seconds,
+        "outcomes": Counter(r["outcome"] for r in results),
+        "entered_once": sum(1 for count in entered.values() if count == 1),
+        "entered_twice": sum(1 for count in entered.values() if count > 1),
+        "post": [r["post"] for r in results if r["post"] is not None],
+        "get": [r["get"] for r in results if r["get"] is not None],
+    }
+
+
+def check_database(db, contest_id: int) -> dict:
+    entries, emails, handles = db.execute(
+        "SELECT count(*), count(DISTINCT email_normalized), count(DISTINCT handle_normalized)"
+        " FROM contests_entry WHERE contest_id = %s",
+        [contest_id],
+    ).fetchone()
+    outbox, keys, pending = db.execute(
+        "SELECT count(*), count(DISTINCT key), count(*) FILTER (WHERE status = 'pending')"
+        " FROM notifications_outboxmessage WHERE contest_id = %s",
+        [contest_id],
+    ).fetchone()
+    (without_mail,) = db.execute(
+        "SELECT count(*) FROM contests_entry e WHERE e.contest_id = %s AND NOT EXISTS"
+        " (SELECT 1 FROM notifications_outboxmessage o WHERE o.key = 'entry_confirm:' || e.id)",
+        [contest_id],
+    ).fetchone()
+    return {
+        "entries": entries,
+        "distinct_emails": emails,
+        "distinct_handles": handles,
+        "outbox": outbox,
+        "distinct_keys": keys,
+        "pending": pending,
+        "entries_without_mail": without_mail,
+    }
+
+
+def round_ok(load: dict) -> bool:
+    check = load["check"]
+    people = load["people"]
+    return (
+        set(load["outcomes"]) <= {"entered", "already entered"}
+        and load["entered_once"] == people
+        and load["entered_twice"] == 0
+        and check["entries"] == check["distinct_emails"] == check["distinct_handles"] == people
+        and check["outbox"] == check["distinct_keys"] == people
+        and check["entries_without_mail"] == 0
+        and check.get("queued", people) == people
+    )
+
+
+# Reports -----------------------------------------------------------------------
+
+
+def percentiles(values: list[float]) -> dict:
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return {"p50": cuts[49], "p95": cuts[94], "p99": cuts[98], "max": max(values)}
+
+
+def print_queries(queries: dict) -> None:
+    print("SQL queries, counted in-process (test client, CaptureQueriesContext):")
+    for label in ("get", "post", "post_again"):
+        print(f"  {queries[label + '_label']:<52} {queries[label]:>3}")
+    print("  queries of one entry:")
+    for sql in queries["post_sql"]:
+        print(f"    {sql}")
+    print()
+
+
+def report_round(number: int, args, load: dict) -> None:
+    post = percentiles(load["post"])
+    get = percentiles(load["get"])
+    check = load["check"]
+    cpu = load["cpu"]
+    people = load["people"]
+    print(
+        f"Round {number}: {people:,} people ({load['pairs']} of them twice at once),"
+        f" {load['posts']:,} POSTs, concurrency {args.concurrency},"
+        f" {args.workers} gunicorn workers, broker {args.broker}"
+    )
+    print(
+        f"  {load['seconds']:.1f} s: {people / load['seconds']:.1f} entries/s,"
+        f" {load['posts'] / load['seconds']:.1f} POSTs/s"
+    )
+    print(
+        "  POST latency ms: "
+        + ", ".join(f"{key} {value * 1000:.0f}" for key, value in post.items())
+    )
+    print(
+        "  GET  latency ms: " + ", ".join(f"{key} {value * 1000:.0f}" for key, value in get.items())
+    )
+    print(f"  answers: {dict(sorted(load['outcomes'].items()))}")
+    print(
+        f"  people entered exactly once: {load['entered_once']:,}/{people:,},"
+        f" twice: {load['entered_twice']}"
+    )
+    print(
+        f"  database: {check['entries']:,} entries ({check['distinct_emails']:,} emails,"
+        f" {check['distinct_handles']:,} handles), {check['outbox']:,} outbox rows"
+        f" ({check['distinct_keys']:,} keys, {check['pending']:,} pending),"
+        f" {check['entries_without_mail']} entries without their mail"
+        + (f", {check['queued']:,} tasks waiting in the broker" if "queued" in check else "")
+    )
+    print(
+        f"  CPU ms per entry: gunicorn {cpu['gunicorn'] * 1000 / people:.1f},"
+        f" PostgreSQL {cpu['postgres'] * 1000 / people:.1f},"
+        f" load generator {cpu['client'] * 1000 / people:.1f};"
+        f" load average {load['load_average']:.1f}"
+    )
+    print(f"  {'OK' if round_ok(load) else 'FAILED'}")
+    print()
+
+
+def print_header(args, *, db_version: str) -> None:
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    broker = os.environ["CELERY_BROKER_URL"]
+    options = os.environ.get("CELERY_BROKER_TRANSPORT_OPTIONS", "{}")
+    print(f"TweetUp at {commit}{' (with uncommitted changes)' if dirty else ''}")
+    print(
+        f"gunicorn tweetup.wsgi, {args.workers} sync workers, settings tweetup.settings.production"
+        f" (STATIC_ROOT moved); {db_version.split(' on ')[0]}, database {args.database};"
+        f" cache {os.environ['CACHE_URL']}; Celery broker {broker}"
+        f" ({'nothing listens' if args.broker == 'down' else 'no worker'},"
+        f" transport options {options}); ENTRY_RATE_LIMIT {os.environ['ENTRY_RATE_LIMIT']}"
+    )
+    print(
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} before the run;"
+        f" the load generator ({args.concurrency} threads) runs on the same machine"
+    )
+    print()
+
+
+def report_summary(args, results: list[dict], work: Path) -> None:
+    print(
+        "| entries | concurrency | workers | broker | entries/s | POST p50 / p95 / p99 ms"
+        " | 5xx | entries = outbox = people |"
+    )
+    for load in results:
+        post = percentiles(load["post"])
+        server_errors = sum(
+            n for outcome, n in load["outcomes"].items() if outcome.startswith("server error")
+        )
+        print(
+            f"| {load['people']:,} | {args.concurrency} | {args.workers} | {args.broker}"
+            f" | {load['people'] / load['seconds']:.0f}"
+            f" | {post['p50'] * 1000:.0f} / {post['p95'] * 1000:.0f} / {post['p99'] * 1000:.0f}"
+            f" | {server_errors} | {'yes' if round_ok(load) else 'NO'} |"
+        )
+    logged = (work / "server.log").read_text() + (work / "gunicorn.log").read_text()
+    tracebacks = logged.count("Traceback (most recent call last)")
+    timeouts = logged.count("WORKER TIMEOUT")
+    print(f"\nserver logs: {tracebacks} tracebacks, {timeouts} worker timeouts")
+    if tracebacks or timeouts:
+        print(logged[-4000:])
+
+
+# Setting up the contests and counting queries, in a child process ---------------
+
+
+def prepare(rounds: int) -> dict:
+    sys.path.insert(0, str(BASE_DIR))
+    import django
+
+    django.setup()
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext, setup_test_environment
+    from django.utils import timezone
+
+    from contests import services
+
+    now = timezone.now()
+    contests = {}
+    for slug in ["bench-queries", "bench-warmup"] + [
+        f"bench-round-{n}" for n in range(1, rounds + 1)
+    ]:
+        contests[slug] = services.contest_create(
+            slug=slug,
+            title="The burst after the tweet",
+            description="Benchmark.",
+            hashtag="Bench",
+            rules="Benchmark.",
+            opens_at=now - timedelta(hours=1),
+            closes_at=now + timedelta(days=7),
+            winners_count=5,
+            alternates_count=5,
+        ).pk
+
+    setup_test_environment()
+    client = Client()
+    path = "/contests/bench-queries/"
+    form = person("q", 1)
+    client.get(path)
+    counted = {}
+    with CaptureQueriesContext(connection) as get:
+        assert client.get(path).status_code == 200
+    with CaptureQueriesContext(connection) as post:
+        response = client.post(path, form)
+        assert response.status_code == 302, response.status_code
+    with CaptureQueriesContext(connection) as again:
+        response = client.post(path, form)
+        assert response.status_code == 400 and b"already entered" in response.content
+    counted.update(
+        get=len(get),
+        get_label="GET the contest page",
+        post=len(post),
+        post_label="POST an entry (302 to the thanks page)",
+        post_again=len(again),
+        post_again_label="POST the same person again (400, already entered)",
+        post_sql=[" ".join(q["sql"].split())[:110] for q in post.captured_queries],
+    )
+    postgres = connection.cursor().connection.execute("SELECT version()").fetchone()[0]
+    return {"contests": contests, "queries": counted, "postgres": postgres}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
