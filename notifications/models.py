@@ -17,6 +17,7 @@ class OutboxMessage(models.Model):
         SELECTION_DECLINED = "selection_declined", _("Place declined")
         SELECTION_EXPIRED = "selection_expired", _("Offer expired")
         NOT_CHOSEN = "not_chosen", _("Not chosen notice")
+        VISIT_WELCOME = "visit_welcome", _("Place accepted")
         VISIT_ITINERARY = "visit_itinerary", _("Visitor's itinerary")
         VISIT_REMINDER = "visit_reminder", _("Visit reminder")
         VISIT_CHANGES = "visit_changes", _("Itinerary changes")

@@ -156,7 +156,7 @@ def _visitors(visit: Visit) -> None:
     )
     arrival = _at(visit, (9, 20))
     for index, selection in enumerate(selections):
-        profile = services.visitor_profile_create(selection=selection)
+        profile = services.visitor_profile_create(selection=selection, notify=False)
         data = VISITORS[index % len(VISITORS)]
         profile.languages = [{"code": code, "level": level} for code, level in data["languages"]]
         profile.bio = data["bio"]

@@ -55,34 +55,40 @@ class VisitError(Exception):
 # Visitor profiles -----------------------------------------------------------
 
 
-def visitor_profile_create(*, selection) -> VisitorProfile:
+def visitor_profile_create(
+    *, selection, notify: bool = True, base_url: str | None = None
+) -> VisitorProfile:
     """The visitor profile of an accepted selection, made from its entry.
 
-    Call it inside the transaction that accepts the place. Safe to call
-    again: the profile of a selection is made once (a one-to-one constraint
-    holds it) and an existing one is returned unchanged.
+    Call it inside the transaction that accepts the place: the welcome mail
+    (the visitor's signed links, and the visit's date and meeting point) is
+    queued in it, unless ``notify`` is False. Safe to call again: the profile
+    of a selection is made once (a one-to-one constraint holds it) and an
+    existing one is returned unchanged; the mail's outbox key names the
+    profile, so it is never queued twice.
     """
-    existing = VisitorProfile.objects.filter(selection=selection).first()
-    if existing is not None:
-        return existing
-    entry = selection.entry
     with transaction.atomic():
-        profile, _created = VisitorProfile.objects.get_or_create(
-            selection=selection,
-            defaults={
-                "email": entry.email,
-                "language": entry.language,
-                "display_name": entry.first_name,
-                "handle": entry.twitter_handle,
-                "background": entry.background,
-                "background_other": entry.background_other,
-                "languages": [
-                    {"code": code, "level": LanguageLevel.FLUENT}
-                    for code in (entry.languages or [])
-                ],
-                "public_consent": bool(entry.publish_handle),
-            },
-        )
+        profile = VisitorProfile.objects.filter(selection=selection).first()
+        if profile is None:
+            entry = selection.entry
+            profile, _created = VisitorProfile.objects.get_or_create(
+                selection=selection,
+                defaults={
+                    "email": entry.email,
+                    "language": entry.language,
+                    "display_name": entry.first_name,
+                    "handle": entry.twitter_handle,
+                    "background": entry.background,
+                    "background_other": entry.background_other,
+                    "languages": [
+                        {"code": code, "level": LanguageLevel.FLUENT}
+                        for code in (entry.languages or [])
+                    ],
+                    "public_consent": bool(entry.publish_handle),
+                },
+            )
+        if notify:
+            welcome_mail_send(profile=profile, base_url=base_url)
     return profile
 
 
@@ -228,32 +234,67 @@ def visitor_profiles(visit: Visit):
 # Mail to visitors -----------------------------------------------------------
 
 
+WELCOME_KIND = OutboxMessage.Kind.VISIT_WELCOME
 ITINERARY_KIND = OutboxMessage.Kind.VISIT_ITINERARY
 REMINDER_KIND = OutboxMessage.Kind.VISIT_REMINDER
 CHANGES_KIND = OutboxMessage.Kind.VISIT_CHANGES
 MESSAGE_KIND = OutboxMessage.Kind.VISIT_MESSAGE
 
 
-def _visitor_mail_context(profile: VisitorProfile, visit: Visit, base_url: str | None) -> dict:
-    return {
+def _visitor_mail_context(
+    profile: VisitorProfile, visit: Visit | None, base_url: str | None
+) -> dict:
+    """What every mail to a visitor shows: the day, and the visitor's signed links.
+
+    Without a scheduled visit there is no itinerary or calendar to link to yet.
+    """
+    token = visitor_profile_token(profile)
+
+    def link(name: str) -> str:
+        return absolute_url(reverse(name, kwargs={"token": token}), base_url=base_url)
+
+    context = {
         "profile": profile,
         "visit": visit,
-        "stops": list(visit.stops.select_related("location")),
-        "time_zone": visit.time_zone,
-        "profile_url": visitor_profile_url(profile, base_url=base_url),
-        "itinerary_url": absolute_url(
-            reverse("visits:visitor_itinerary", kwargs={"token": visitor_profile_token(profile)}),
-            base_url=base_url,
-        ),
-        "calendar_url": absolute_url(
-            reverse("visits:visitor_calendar", kwargs={"token": visitor_profile_token(profile)}),
-            base_url=base_url,
-        ),
+        "profile_url": link("visits:profile"),
+        "badge_url": link("visits:badge"),
     }
+    if visit is not None:
+        context |= {
+            "stops": list(visit.stops.select_related("location")),
+            "time_zone": visit.time_zone,
+            "itinerary_url": link("visits:visitor_itinerary"),
+            "calendar_url": link("visits:visitor_calendar"),
+        }
+    return context
 
 
 def _contest_id(profile: VisitorProfile) -> int:
     return profile.selection.draw.contest_id
+
+
+def welcome_mail_send(*, profile: VisitorProfile, base_url: str | None = None):
+    """Queue the mail that welcomes a winner who accepted; once per visitor.
+
+    It carries the signed links back to the profile, the itinerary, the
+    calendar and the badge, with the visit's date and meeting point, in the
+    visitor's language. Returns the outbox row, or None when the profile has
+    no address left (its private data was removed).
+    """
+    if not profile.email:
+        return None
+    return mail_enqueue(
+        key=f"{WELCOME_KIND}:{profile.pk}",
+        kind=WELCOME_KIND,
+        to=profile.email,
+        language=profile.language,
+        template="visits/mail/welcome",
+        context={
+            **_visitor_mail_context(profile, profile.visit, base_url),
+            "contest": profile.selection.draw.contest,
+        },
+        contest_id=_contest_id(profile),
+    )
 
 
 def itinerary_mail_send(*, profile: VisitorProfile, base_url: str | None = None):

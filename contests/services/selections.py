@@ -264,13 +264,20 @@ def visits_services():
 
 
 def selection_accept(
-    *, selection: Selection, can_attend: bool, actor=None, now: datetime | None = None
+    *,
+    selection: Selection,
+    can_attend: bool,
+    actor=None,
+    base_url: str | None = None,
+    now: datetime | None = None,
 ) -> Selection:
     """Accept a pending place before its deadline, confirming the visit's date.
 
     Creates the visitor profile in the same transaction when the visits app
-    offers it. Raises ContestError when the date is not confirmed, the place
-    was already answered or taken back, or the deadline has passed.
+    offers it; the visits app then queues the winner's mail with the links
+    back to their profile (``base_url`` starts them). Raises ContestError
+    when the date is not confirmed, the place was already answered or taken
+    back, or the deadline has passed.
     """
     if not can_attend:
         raise ContestError(_("Please confirm that you can come on the day of the visit."))
@@ -284,7 +291,7 @@ def selection_accept(
         _log(selection, Action.ACCEPTED, actor=actor, at=now)
         visits = visits_services()
         if visits is not None and hasattr(visits, "visitor_profile_create"):
-            visits.visitor_profile_create(selection=selection)
+            visits.visitor_profile_create(selection=selection, base_url=base_url)
     return selection
 
 

@@ -111,7 +111,9 @@ def selection_accept(request, token: str):
         if form.is_valid():
             try:
                 selection = services.selection_accept(
-                    selection=selection, can_attend=form.cleaned_data["can_attend"]
+                    selection=selection,
+                    can_attend=form.cleaned_data["can_attend"],
+                    base_url=site_base_url(request),
                 )
             except services.ContestError as exc:
                 form.add_error(None, str(exc))

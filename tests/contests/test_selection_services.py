@@ -75,14 +75,21 @@ def test_accepting_records_when_and_creates_the_visitor_profile(monkeypatch):
     monkeypatch.setattr(
         selection_services,
         "visits_services",
-        lambda: SimpleNamespace(visitor_profile_create=lambda selection: created.append(selection)),
+        lambda: SimpleNamespace(
+            visitor_profile_create=lambda selection, base_url=None: created.append(
+                (selection, base_url)
+            )
+        ),
     )
     _contest, draw = drawn_contest(winners=1, alternates=0)
-    place = services.selection_accept(selection=winner(draw), can_attend=True)
+    place = services.selection_accept(
+        selection=winner(draw), can_attend=True, base_url="https://tweetup.example.org/"
+    )
     place.refresh_from_db()
     assert place.status == Status.ACCEPTED and place.answered_at is not None
     assert actions(place) == ["accepted"]
-    assert [s.pk for s in created] == [place.pk]
+    # The profile's mail links start at the address the winner answered from.
+    assert [(s.pk, base) for s, base in created] == [(place.pk, "https://tweetup.example.org/")]
 
 
 @pytest.mark.django_db

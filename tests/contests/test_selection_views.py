@@ -46,7 +46,7 @@ def test_accepting_shows_the_visitor_profile_link_when_there_is_one(client, monk
         selection_services,
         "visits_services",
         lambda: SimpleNamespace(
-            visitor_profile_create=lambda selection: None,
+            visitor_profile_create=lambda selection, base_url=None: None,
             visitor_profile_url=lambda profile, base_url=None: f"/visits/profile/{profile}/",
         ),
     )

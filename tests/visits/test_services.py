@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from contests.models import Entry
 from notifications.models import OutboxMessage
@@ -70,6 +70,128 @@ def test_profile_made_inside_the_accept_flow_of_the_contests_app(visit):
     )
     contest_services.selection_accept(selection=selection, can_attend=True)
     assert VisitorProfile.objects.filter(selection=selection).exists()
+
+
+def _pending_winner(draw, **entry_fields):
+    from contests.models import Selection
+
+    return Selection.objects.create(
+        draw=draw,
+        entry=EntryFactory(contest=draw.contest, in_draw=True, **entry_fields),
+        kind=Selection.Kind.WINNER,
+        position=draw.selections.count() + 1,
+        status=Selection.Status.PENDING,
+        deadline=timezone.now() + timedelta(days=1),
+    )
+
+
+def _token_of(url: str) -> str:
+    """The signed token in a visitor's link such as .../profile/<token>/badge/."""
+    return url.split("/visits/profile/", 1)[1].split("/", 1)[0]
+
+
+def _links(text: str) -> dict[str, str]:
+    """The visitor's links in a text mail, by the page they open."""
+    links = {}
+    for word in text.split():
+        if "/visits/profile/" in word:
+            path = word.split("/visits/profile/", 1)[1].split("/", 1)[1]
+            links[path or "profile"] = word
+    return links
+
+
+def test_accepting_a_place_mails_the_winner_their_links_and_the_day(
+    draw, django_capture_on_commit_callbacks
+):
+    from contests import services as contest_services
+
+    visit = draw.contest.visit
+    TourStopFactory(visit=visit, title="Computing Centre")
+    selection = _pending_winner(draw, name="Ada Lovelace")
+    with django_capture_on_commit_callbacks(execute=True):
+        contest_services.selection_accept(
+            selection=selection, can_attend=True, base_url="https://tweetup.example.org/"
+        )
+    profile = VisitorProfile.objects.get(selection=selection)
+    row = OutboxMessage.objects.get(kind=OutboxMessage.Kind.VISIT_WELCOME)
+    assert (row.key, row.to_email, row.language) == (
+        f"visit_welcome:{profile.pk}",
+        selection.entry.email,
+        "en",
+    )
+    assert len(mail.outbox) == 1
+    sent = mail.outbox[0]
+    assert sent.to == [selection.entry.email]
+    assert visit.title in sent.subject
+    html = sent.alternatives[0][0]
+    for body in (sent.body, html):
+        assert "Ada" in body
+        assert visit.meeting_point in body
+        assert "Computing Centre" in body
+        assert formats.date_format(visit.date, "DATE_FORMAT") in body
+    links = _links(sent.body)
+    assert set(links) == {"profile", "itinerary/", "itinerary.ics", "badge/"}
+    for url in links.values():
+        assert url.startswith("https://tweetup.example.org/visits/profile/")
+        assert services.visitor_profile_from_token(token=_token_of(url)).pk == profile.pk
+        assert f'href="{url}"' in html
+
+
+def test_the_welcome_mail_is_queued_once_and_with_the_acceptance(draw):
+    from contests import services as contest_services
+
+    selection = _pending_winner(draw)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        contest_services.selection_accept(selection=selection, can_attend=True)
+        raise RuntimeError("the acceptance fails after the profile was made")
+    assert not OutboxMessage.objects.exists() and not VisitorProfile.objects.exists()
+
+    contest_services.selection_accept(selection=selection, can_attend=True)
+    selection.refresh_from_db()
+    services.visitor_profile_create(selection=selection)
+    profile = services.visitor_profile_create(selection=selection)
+    services.welcome_mail_send(profile=profile)
+    assert OutboxMessage.objects.filter(kind=OutboxMessage.Kind.VISIT_WELCOME).count() == 1
+
+
+def test_the_welcome_mail_is_in_the_winners_language(draw):
+    from contests import services as contest_services
+
+    selection = _pending_winner(draw, name="Marie Curie", language="fr")
+    contest_services.selection_accept(selection=selection, can_attend=True)
+    row = OutboxMessage.objects.get(kind=OutboxMessage.Kind.VISIT_WELCOME)
+    assert row.language == "fr"
+    assert row.body_text.startswith("Bonjour Marie,")
+    assert f"Point de rendez-vous : {draw.contest.visit.meeting_point}" in row.body_text
+    assert '<html lang="fr">' in row.body_html
+
+
+def test_the_welcome_mail_before_the_visit_is_scheduled_links_profile_and_badge(db):
+    from contests import services as contest_services
+
+    draw = drawn_for(None)
+    selection = _pending_winner(draw)
+    contest_services.selection_accept(selection=selection, can_attend=True)
+    row = OutboxMessage.objects.get(kind=OutboxMessage.Kind.VISIT_WELCOME)
+    assert draw.contest.title in row.subject
+    assert set(_links(row.body_text)) == {"profile", "badge/"}
+
+
+def test_the_demo_makes_its_visitors_without_mail(draw):
+    services.visitor_profile_create(selection=accepted_selection(draw), notify=False)
+    assert VisitorProfile.objects.count() == 1
+    assert not OutboxMessage.objects.exists()
+
+
+def test_the_itinerary_mail_links_the_badge(draw, django_capture_on_commit_callbacks):
+    profile = visitor(draw)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.visitor_profile_update(profile=profile, confirm_attendance=True)
+    (sent,) = [m for m in mail.outbox if m.subject.startswith("Your itinerary")]
+    badge = _links(sent.body)["badge/"]
+    assert services.visitor_profile_from_token(token=_token_of(badge)).pk == profile.pk
+    assert "show its code at the meeting point" in sent.body
+    assert f'href="{badge}"' in sent.alternatives[0][0]
 
 
 def test_confirming_sends_the_itinerary_once(draw, django_capture_on_commit_callbacks):
@@ -379,7 +501,8 @@ def test_message_to_the_unconfirmed_only(draw):
         visit=draw.contest.visit, audience="unconfirmed", subject_en="Please confirm", body_en="."
     )
     assert message.recipients_count == 1
-    assert list(OutboxMessage.objects.values_list("to_email", flat=True)) == [unconfirmed.email]
+    sent = OutboxMessage.objects.filter(kind=OutboxMessage.Kind.VISIT_MESSAGE)
+    assert list(sent.values_list("to_email", flat=True)) == [unconfirmed.email]
 
 
 # The group summary ------------------------------------------------------------------------
