@@ -282,8 +282,21 @@ def live_fragment(request, slug: str):
     )
 
 
+class PlainTextAtom1Feed(Atom1Feed):
+    """Atom whose entry summaries are plain text, exactly as the tour admin typed them.
+
+    Django's Atom feed marks summaries as HTML, so a reader would take
+    "T < 2 K" or an ``<img>`` in a live update for markup.
+    """
+
+    def add_item_elements(self, handler, item):
+        super().add_item_elements(handler, {**item, "description": None})
+        if item["description"] is not None:
+            handler.addQuickElement("summary", item["description"], {"type": "text"})
+
+
 class UpdatesFeed(Feed):
-    feed_type = Atom1Feed
+    feed_type = PlainTextAtom1Feed
 
     def get_object(self, request, slug: str):
         return get_object_or_404(Visit, slug=slug)

@@ -7,7 +7,7 @@ import pytest
 import vobject
 from django.contrib.auth.models import Group, User
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tests.visits.factories import (
     LiveUpdateFactory,
@@ -156,6 +156,26 @@ def test_atom_feed_parses_with_newest_first(client, visit):
     assert not feed.bozo
     assert feed.version == "atom10"
     assert [entry.title for entry in feed.entries] == ["Beams are back!", "Injection started"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"Beams {SCRIPT}",
+        "<img src=x onerror=alert(1)> the magnets",
+        "T < 2 K & rising",
+        "Cooled to 1.9 K &amp; holding\nnext: the Control Centre",
+    ],
+)
+def test_atom_feed_gives_readers_the_update_exactly_as_typed(client, visit, text):
+    LiveUpdateFactory(visit=visit, text=text)
+    response = client.get(f"/visits/{visit.slug}/updates.atom")
+    feed = feedparser.parse(response.content)
+    assert not feed.bozo
+    (entry,) = feed.entries
+    assert entry.summary_detail.type == "text/plain"
+    assert entry.summary == text
+    assert entry.title == text
 
 
 def test_live_page_and_its_fragment_escape_the_updates(client, visit):
@@ -377,6 +397,20 @@ def test_group_summary_is_for_organizers_and_tour_admins(client, draw, organizer
         client.force_login(user)
         page = client.get(url).content.decode()
         assert "Gluten-free" in page and profile.email in page
+
+
+def test_group_page_puts_the_colons_in_the_translation(client, draw, organizer):
+    visitor(draw, background="science", languages=["en"])
+    client.force_login(organizer)
+    url = reverse("visits:group", args=[draw.contest.visit.slug])
+    page = client.get(url, headers={"accept-language": "en"}).content.decode()
+    assert "<li>Science and research: 1</li>" in page
+    assert "Fluent: 1" in page
+    # French puts a space before the colon. The override puts the test's language back after.
+    with translation.override("fr"):
+        page = client.get(url, headers={"accept-language": "fr"}).content.decode()
+    assert "<li>Science et recherche : 1</li>" in page
+    assert "Courant : 1" in page
 
 
 def test_check_in_by_hand_and_by_qr_link(client, draw, tour_admin, organizer):
