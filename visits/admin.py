@@ -66,11 +66,16 @@ class TourStopInline(admin.TabularInline):
     formset = TourStopFormSet
     extra = 1
     fields = ["title", "location", "starts_at", "ends_at", "guide", "language", "capacity", "notes"]
+    # Says once, above the stops, in which time zone their times are.
+    template = "admin/visits/visit/tourstop_inline.html"
     formfield_overrides = {
         TourStop._meta.get_field("notes").__class__: {
-            "widget": forms.Textarea(attrs={"rows": 2, "cols": 30})
+            "widget": forms.Textarea(attrs={"rows": 2, "cols": 20})
         }
     }
+
+    class Media:
+        css = {"all": ["css/admin-visit.css"]}
 
 
 def _time_zone_of(request, object_id) -> zoneinfo.ZoneInfo | None:
@@ -116,12 +121,14 @@ class VisitAdmin(admin.ModelAdmin):
         )
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        # Stop times are typed and shown in the visit's time zone, not the server's.
+        # Stop times are typed and shown in the visit's time zone, not the server's;
+        # the stops' inline names it once.
         zone = _time_zone_of(request, object_id)
         extra_context = {
             **(extra_context or {}),
-            "subtitle": _("Stop times are in the visit's time zone (%(zone)s).")
-            % {"zone": zone or timezone.get_current_timezone_name()},
+            "stops_time_zone": zone,
+            # The stops' table needs the page's width more than the admin's menu.
+            "is_nav_sidebar_enabled": False,
         }
         if zone is None:
             return super().changeform_view(request, object_id, form_url, extra_context)
@@ -248,23 +255,44 @@ class QuestionAdmin(admin.ModelAdmin):
     def votes_total(self, question: Question) -> int:
         return question.votes_count
 
-    def _moderate(self, request, queryset, action: str, done_message: str):
-        count = services.questions_moderate(
+    def _moderate(self, request, queryset, action: str) -> int:
+        return services.questions_moderate(
             questions=list(queryset), action=action, actor=request.user
         )
-        self.message_user(request, done_message % {"count": count}, messages.SUCCESS)
 
     @admin.action(description=_("Approve the chosen questions"), permissions=["change"])
     def approve(self, request, queryset):
-        self._moderate(request, queryset, "approve", _("%(count)s questions approved."))
+        count = self._moderate(request, queryset, "approve")
+        self.message_user(
+            request,
+            ngettext("%(count)s question approved.", "%(count)s questions approved.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
 
     @admin.action(description=_("Reject the chosen questions"), permissions=["change"])
     def reject(self, request, queryset):
-        self._moderate(request, queryset, "reject", _("%(count)s questions rejected."))
+        count = self._moderate(request, queryset, "reject")
+        self.message_user(
+            request,
+            ngettext("%(count)s question rejected.", "%(count)s questions rejected.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
 
     @admin.action(description=_("Mark the chosen questions as asked"), permissions=["change"])
     def mark_asked(self, request, queryset):
-        self._moderate(request, queryset, "asked", _("%(count)s questions marked as asked."))
+        count = self._moderate(request, queryset, "asked")
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)s question marked as asked.",
+                "%(count)s questions marked as asked.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )
 
     def save_model(self, request, obj, form, change):
         if "answer" in form.changed_data:

@@ -4,10 +4,11 @@ from datetime import date
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.utils import translation
 
-from tests.visits.factories import LocationFactory, TourStopFactory, at, visitor
+from tests.visits.factories import LocationFactory, QuestionFactory, TourStopFactory, at, visitor
 from tweetup.roles import TOUR_ADMINS
-from visits.models import LiveUpdate, StopChange, TourStop, Visit
+from visits.models import LiveUpdate, Question, StopChange, TourStop, Visit
 
 pytestmark = pytest.mark.django_db
 
@@ -229,3 +230,68 @@ def test_the_guides_answer_is_recorded_only_for_an_approved_question(tour_admin_
     assert "An answer cannot be removed." in response.content.decode()
     approved.refresh_from_db()
     assert approved.answer == "About 1.9 K."
+
+
+def test_the_visit_edit_page_keeps_its_title_and_names_the_time_zone_once(tour_admin_client):
+    visit = Visit.objects.create(
+        slug="v",
+        title="CERN TweetUp",
+        date=date(2031, 7, 25),
+        time_zone="Asia/Tokyo",
+        meeting_point="B33",
+    )
+    TourStopFactory(visit=visit, title="Talk")
+    page = tour_admin_client.get(f"/admin/visits/visit/{visit.pk}/change/").content.decode()
+    title = page.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert title.startswith("CERN TweetUp | Change visit")
+    assert "<h2>CERN TweetUp</h2>" in page
+    assert page.count("Stop times are in the visit's time zone (Asia/Tokyo).") == 1
+    add_page = tour_admin_client.get("/admin/visits/visit/add/").content.decode()
+    assert add_page.split("<title>", 1)[1].startswith("Add visit |")
+    assert add_page.count("Stop times are in the visit's time zone, chosen above.") == 1
+
+
+@pytest.mark.parametrize(
+    ("action", "status", "one", "two"),
+    [
+        ("approve", Question.Status.PENDING, "1 question approved.", "2 questions approved."),
+        ("reject", Question.Status.PENDING, "1 question rejected.", "2 questions rejected."),
+        (
+            "mark_asked",
+            Question.Status.APPROVED,
+            "1 question marked as asked.",
+            "2 questions marked as asked.",
+        ),
+    ],
+)
+def test_question_actions_count_with_the_right_plural(tour_admin_client, action, status, one, two):
+    questions = [QuestionFactory(status=status) for _ in range(3)]
+
+    def run(chosen) -> str:
+        response = tour_admin_client.post(
+            "/admin/visits/question/",
+            {"action": action, "_selected_action": [str(q.pk) for q in chosen]},
+            follow=True,
+        )
+        return response.content.decode()
+
+    assert one in run(questions[:1])
+    assert two in run(questions[1:])
+
+
+def test_question_actions_count_in_french(tour_admin_client):
+    questions = [QuestionFactory(status=Question.Status.PENDING) for _ in range(3)]
+
+    def approve(chosen) -> str:
+        # The override puts the test's language back once the French request is over.
+        with translation.override("fr"):
+            response = tour_admin_client.post(
+                "/admin/visits/question/",
+                {"action": "approve", "_selected_action": [str(q.pk) for q in chosen]},
+                headers={"accept-language": "fr"},
+                follow=True,
+            )
+        return response.content.decode()
+
+    assert "1 question approuvée." in approve(questions[:1])
+    assert "2 questions approuvées." in approve(questions[1:])

@@ -168,3 +168,58 @@ def test_public_question_is_approved_by_a_tour_admin_and_shows(live_server, brow
     texts = live.locator(".live-update-text").all_inner_texts()
     assert texts[0] == "Stable beams declared"
     live.screenshot(path=f"{SHOTS}/visit_live.png", full_page=True)
+
+
+def test_the_itinerary_reads_on_a_phone_without_scrolling_sideways(live_server, browser):
+    visit = VisitFactory(title="CERN TweetUp")
+    place = LocationFactory(name="CERN Computing Centre, Building 513", address="Meyrin site")
+    TourStopFactory(
+        visit=visit,
+        location=place,
+        title="The Computing Centre: Tier-0 of the LHC grid",
+        starts_at=at(visit, 10),
+        ends_at=at(visit, 11, 30),
+        guide="Computing Centre team",
+        language="fr",
+    )
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(live_server.url + visit.get_absolute_url())
+    table = page.locator("#stops")
+    page.screenshot(path=f"{SHOTS}/visit_itinerary_phone.png", full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    wrapper = "document.querySelector('#stops').parentElement"
+    assert page.evaluate(f"{wrapper}.scrollWidth <= {wrapper}.clientWidth")
+    row = table.locator("tbody tr").first
+    assert row.is_visible()
+    seen = row.inner_text()
+    for text in ("10:00–11:30", "Tier-0", "Building 513", "Computing Centre team", "French"):
+        assert text in seen
+    box = row.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    headers = table.locator("thead th:visible").all_inner_texts()
+    assert headers == ["When", "Stop", "Where", "Guide", "Language"]
+
+
+def test_the_visit_admin_fits_a_laptop_and_names_the_time_zone_once(live_server, browser):
+    tour_admin()
+    visit = VisitFactory(title="CERN TweetUp", time_zone="Europe/Zurich")
+    TourStopFactory(visit=visit, title="Computing Centre", notes="Closed shoes.")
+    # A browser in another time zone than the visit's: the admin would warn under every field.
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, timezone_id="America/New_York"
+    )
+    page = context.new_page()
+    log_in(page, live_server, "touradmin")
+    page.goto(live_server.url + reverse("admin:visits_visit_change", args=[visit.pk]))
+    page.screenshot(path=f"{SHOTS}/visit_admin_stops.png", full_page=True)
+    assert page.title().startswith("CERN TweetUp | ")
+    assert page.locator("#stops-time-zone").inner_text() == (
+        "Stop times are in the visit's time zone (Europe/Zurich)."
+    )
+    assert page.locator(".timezonewarning:visible").count() == 0
+    wrapper = "document.querySelector('#stops-group .wrapper')"
+    assert page.evaluate(f"{wrapper}.scrollWidth <= {wrapper}.clientWidth")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    context.close()
