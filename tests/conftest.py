@@ -37,3 +37,14 @@ def contest(db):
 @pytest.fixture
 def entry(contest):
     return EntryFactory(contest=contest)
+
+
+@pytest.fixture(autouse=True)
+def _english_by_default():
+    """Each test starts in English: a French request made by an earlier test
+    leaves its language active in this thread."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
