@@ -1,12 +1,19 @@
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Div, Field, Layout, Submit
 from django import forms
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from .choices import Background, MailLanguage, language_choices_grouped
 from .models import Entry
 from .normalize import clean_handle, is_disposable_email, normalize_email
+
+
+def page_mail_language() -> str:
+    """The mail language matching the active page language, English when none does."""
+    language = (get_language() or "")[:2]
+    return language if language in MailLanguage.values else MailLanguage.EN.value
 
 
 class EntryForm(forms.Form):
@@ -41,11 +48,8 @@ class EntryForm(forms.Form):
         max_length=1000,
         min_length=10,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("Up to 1000 characters."),
     )
-    language = forms.ChoiceField(
-        label=_("Language for our emails"), choices=MailLanguage.choices, initial="en"
-    )
+    language = forms.ChoiceField(label=_("Language for our emails"), choices=MailLanguage.choices)
     publish_handle = forms.BooleanField(
         label=_("If I win, you may publish my handle (otherwise only my first name)."),
         required=False,
@@ -61,6 +65,13 @@ class EntryForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["country"].choices = [("", "---------"), *countries]
         self.fields["languages"].choices = language_choices_grouped()
+        motivation = self.fields["motivation"]
+        motivation.help_text = gettext("Between %(min)d and %(max)d characters.") % {
+            "min": motivation.min_length,
+            "max": motivation.max_length,
+        }
+        # Mail in the language of the page the person reads, unless they choose.
+        self.fields["language"].initial = page_mail_language()
         self.helper = FormHelper()
         self.helper.form_id = "entry-form"
         self.helper.attrs = {"novalidate": ""}

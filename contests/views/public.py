@@ -115,6 +115,17 @@ def entry_confirm(request, token: str):
 @ratelimit(key="ip", rate=_entry_rate, method="POST", block=False, group="entry")
 def confirm_again(request, slug: str):
     contest = get_object_or_404(selectors.contests_public(), slug=slug)
+    state = contest.state
+    if state != contest.State.OPEN:
+        # Only an open contest's entries can still be confirmed: no form to fill in vain.
+        closed = (
+            _("This contest is not open yet: there is no entry to confirm.")
+            if state == contest.State.UPCOMING
+            else _("This contest is closed: entries can no longer be confirmed.")
+        )
+        return render(
+            request, "contests/confirm_again.html", {"contest": contest, "closed": closed}
+        )
     form = ConfirmAgainForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if getattr(request, "limited", False):

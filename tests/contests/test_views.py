@@ -6,9 +6,10 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from contests.models import Entry
+from contests.forms import EntryForm
+from contests.models import Contest, Entry
 from contests.services.entries import entry_confirm_token
 from notifications.models import OutboxMessage
 from tests.factories import ContestFactory, EntryFactory
@@ -178,3 +179,63 @@ def test_empty_entry_names_each_missing_field(client, contest):
         "Accept the rules to enter the contest.",
     ):
         assert message in page
+
+
+@pytest.mark.parametrize(("page_language", "mail_language"), [("fr", "fr"), ("en", "en")])
+def test_mail_language_starts_as_the_language_of_the_page(
+    client, contest, settings, page_language, mail_language
+):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = page_language
+    response = client.get(contest.get_absolute_url())
+    assert response.context["form"]["language"].value() == mail_language
+    assert f'<option value="{mail_language}" selected>' in response.content.decode()
+
+
+def test_mail_language_is_english_when_the_page_language_is_neither(contest):
+    with translation.override("de"):
+        assert EntryForm()["language"].value() == "en"
+
+
+def test_mail_language_chosen_by_the_entrant_stands(client, contest, settings):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    client.post(contest.get_absolute_url(), entry_data(language="en"))
+    assert Entry.objects.get().language == "en"
+
+
+def test_motivation_help_gives_its_minimum_and_maximum_length(client, contest):
+    field = EntryForm().fields["motivation"]
+    assert (field.min_length, field.max_length) == (10, 1000)
+    page = client.get(contest.get_absolute_url()).content.decode()
+    assert "Between 10 and 1000 characters." in page
+
+
+def closed_contest() -> Contest:
+    return ContestFactory(
+        opens_at=timezone.now() - timedelta(days=9), closes_at=timezone.now() - timedelta(days=1)
+    )
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_new_link_page_of_a_closed_contest_says_so_and_offers_no_form(client, method):
+    contest = closed_contest()
+    entry = EntryFactory(contest=contest, confirmed_at=None)
+    url = reverse("contests:confirm_again", args=[contest.slug])
+    response = getattr(client, method)(url, {"email": entry.email})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "This contest is closed: entries can no longer be confirmed." in page
+    assert 'name="email"' not in page
+    assert contest.get_absolute_url() in page
+    assert not OutboxMessage.objects.exists()
+
+
+def test_new_link_page_of_an_upcoming_contest_offers_no_form(client):
+    contest = ContestFactory(opens_at=timezone.now() + timedelta(days=1))
+    page = client.get(reverse("contests:confirm_again", args=[contest.slug])).content.decode()
+    assert "This contest is not open yet: there is no entry to confirm." in page
+    assert 'name="email"' not in page
+
+
+def test_new_link_page_of_an_open_contest_offers_the_form(client, contest):
+    page = client.get(reverse("contests:confirm_again", args=[contest.slug])).content.decode()
+    assert 'name="email"' in page
