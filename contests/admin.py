@@ -1,13 +1,17 @@
+import re
+
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import display_for_value
 from django.db.models import Count, Q
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django_countries import countries
 
-from . import draw_algorithm, services
+from . import draw_algorithm, selectors, services
 from .choices import language_choices
 from .forms import EntryAdminForm
 from .forms_draw import InvalidateForm
@@ -31,15 +35,14 @@ ENTRY_FIELDS_FIXED_AT_FREEZE = ["country", "background"]
 
 @admin.register(Contest)
 class ContestAdmin(admin.ModelAdmin):
+    # Few columns, so that the dashboard link fits a 1280 px screen; the slug,
+    # the opening time and the number of winners are on the contest's own page.
     list_display = [
         "title",
-        "slug",
         "state_label",
-        "opens_at",
         "closes_at",
         "entries_total",
         "entries_confirmed",
-        "winners_count",
         "dashboard_link",
     ]
     list_filter = ["published"]
@@ -88,6 +91,13 @@ class ContestAdmin(admin.ModelAdmin):
                 ),
             )
         )
+
+    def get_list_display(self, request):
+        fields = super().get_list_display(request)
+        # The dashboard is the organizers'; tour admins only read contests.
+        if not request.user.has_perm("contests.change_contest"):
+            fields = [field for field in fields if field != "dashboard_link"]
+        return fields
 
     @admin.display(description=_("state"))
     def state_label(self, obj: Contest) -> str:
@@ -165,12 +175,32 @@ class ConfirmedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class CountryInUseFilter(admin.SimpleListFilter):
+    """The countries of the entries only, not the 250 of the world."""
+
+    title = _("country")
+    parameter_name = "country"
+
+    def lookups(self, request, model_admin):
+        in_use = set(selectors.entry_countries_in_use())
+        # django-countries lists countries sorted by name in the active language.
+        return [(country.code, country.name) for country in countries if country.code in in_use]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(country=self.value())
+        return queryset
+
+
 class SpokenLanguageFilter(admin.SimpleListFilter):
+    """The languages spoken in the entries only, not every ISO 639-1 language."""
+
     title = _("language spoken")
     parameter_name = "speaks"
 
     def lookups(self, request, model_admin):
-        return language_choices()
+        in_use = set(selectors.entry_languages_in_use())
+        return [(code, name) for code, name in language_choices() if code in in_use]
 
     def queryset(self, request, queryset):
         if self.value():
@@ -192,14 +222,14 @@ class EntryAdmin(admin.ModelAdmin):
         "language",
         "created_at",
         "confirmed_at",
-        "in_draw",
+        "in_draw_once_frozen",
         "invalidated_at",
         "contest",
     ]
     list_filter = [
         "contest",
         ConfirmedFilter,
-        "country",
+        CountryInUseFilter,
         SpokenLanguageFilter,
         "background",
         "language",
@@ -215,9 +245,10 @@ class EntryAdmin(admin.ModelAdmin):
         "ticket",
         "email_normalized",
         "handle_normalized",
+        "languages_spoken",
         "created_at",
         "confirmed_at",
-        "in_draw",
+        "in_draw_once_frozen",
         "invalidated_at",
         "invalidated_by",
         "invalid_reason",
@@ -227,6 +258,24 @@ class EntryAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description=_("languages spoken"))
+    def languages_spoken(self, obj: Entry) -> str:
+        names = dict(language_choices())
+        return ", ".join(names.get(code, code) for code in obj.languages) or "—"
+
+    @admin.display(description=_("in the draw"), ordering="in_draw")
+    def in_draw_once_frozen(self, obj: Entry) -> str:
+        # Tickets enter the draw at the freeze: before it, "not in the draw"
+        # would say something false about a confirmed entry.
+        if obj.contest.frozen_at is None:
+            return "—"
+        return display_for_value(obj.in_draw, "", boolean=True)
+
+    def get_search_results(self, request, queryset, search_term):
+        # Handles are stored without their @, but people search for "@CERN".
+        search_term = re.sub(r"(^|\s)@", r"\1", search_term)
+        return super().get_search_results(request, queryset, search_term)
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

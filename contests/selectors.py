@@ -107,6 +107,30 @@ def contest_entries_by_language(contest: Contest) -> list[dict]:
         ]
 
 
+def entry_languages_in_use() -> list[str]:
+    """The languages spoken in at least one entry, as codes, in one query.
+
+    The JSON lists are unnested in SQL, as for contest_entries_by_language.
+    """
+    table = connection.ops.quote_name(Entry._meta.db_table)
+    if connection.vendor == "postgresql":
+        unnest = "jsonb_array_elements_text(e.languages) AS lang(value)"
+    elif connection.vendor == "sqlite":
+        unnest = "json_each(e.languages) AS lang"
+    else:
+        raise NotImplementedError(f"No languages in use on {connection.vendor}.")
+    # Only the quoted table name is interpolated.
+    sql = f"SELECT DISTINCT lang.value FROM {table} AS e, {unnest}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [value for (value,) in cursor.fetchall()]
+
+
+def entry_countries_in_use() -> list[str]:
+    """The countries of at least one entry, as codes, in one query."""
+    return list(Entry.objects.order_by().values_list("country", flat=True).distinct())
+
+
 def contest_selections(contest: Contest) -> list[Selection]:
     """The draw's selections with their entries and their logs (two queries)."""
     events = SelectionEvent.objects.select_related("actor").order_by("at", "pk")

@@ -1,16 +1,20 @@
 """The back office for contests, entries and the outbox, as the staff groups see it."""
 
+import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin.utils import display_for_value
 from django.contrib.auth.models import Group, User
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+from contests import selectors
 from contests.models import Contest, Entry
 from contests.services.entries import entry_resend_confirmation
 from notifications.models import OutboxMessage
+from tests.contests.drawing import frozen_contest
 from tests.factories import ContestFactory, EntryFactory
 from tweetup.roles import ORGANIZERS, TOUR_ADMINS, groups_ensure
 
@@ -212,3 +216,100 @@ def test_the_back_office_speaks_the_staff_members_language(organizer_client, set
     organizer_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
     page = organizer_client.get(reverse("admin:index")).content.decode()
     assert "<title>Administration | TweetUp</title>" in page
+
+
+def filter_choices(response, parameter_name: str) -> list[str]:
+    spec = next(
+        spec
+        for spec in response.context["cl"].filter_specs
+        if getattr(spec, "parameter_name", None) == parameter_name
+    )
+    return [value for value, _label in spec.lookup_choices]
+
+
+def test_country_and_language_filters_offer_only_the_values_in_use(organizer_client):
+    EntryFactory(country="CH", languages=["fr", "de"])
+    EntryFactory(country="IE", languages=["ga", "en"])
+    EntryFactory(country="CH", languages=["fr"], confirmed_at=None)
+    response = organizer_client.get(ENTRIES)
+    # Sorted by name: Ireland before Switzerland; English, French, German, Irish.
+    assert filter_choices(response, "country") == ["IE", "CH"]
+    assert filter_choices(response, "speaks") == ["en", "fr", "de", "ga"]
+    page = response.content.decode()
+    assert "?speaks=ja" not in page and "?country=JP" not in page
+
+
+def test_the_values_in_use_are_read_in_one_query_each(django_assert_num_queries):
+    for number in range(20):
+        EntryFactory(
+            country=("CH", "FR")[number % 2], languages=["fr", "en", "it"][: number % 3 + 1]
+        )
+    with django_assert_num_queries(1):
+        assert sorted(selectors.entry_languages_in_use()) == ["en", "fr", "it"]
+    with django_assert_num_queries(1):
+        assert sorted(selectors.entry_countries_in_use()) == ["CH", "FR"]
+
+
+def test_searching_a_handle_with_its_at_sign_finds_the_entry(organizer_client):
+    ada = EntryFactory(twitter_handle="ada_l", ticket="AAAA-1111")
+    EntryFactory(contest=ada.contest, twitter_handle="marie", ticket="BBBB-2222")
+    assert listed(organizer_client, q="@ada_l") == {"AAAA-1111"}
+    assert listed(organizer_client, q="@ADA_L") == {"AAAA-1111"}
+
+
+def test_an_entrys_page_shows_the_languages_it_speaks(organizer_client):
+    entry = EntryFactory(languages=["fr", "ga"])
+    response = organizer_client.get(reverse("admin:contests_entry_change", args=[entry.pk]))
+    assert "French, Irish" in response.content.decode()
+
+
+def in_draw_cells(client, contest) -> list[str]:
+    page = client.get(ENTRIES, {"contest__id__exact": contest.pk}).content.decode()
+    return re.findall(r'<td class="field-in_draw_once_frozen">(.*?)</td>', page)
+
+
+def test_in_the_draw_says_nothing_before_the_freeze(organizer_client):
+    contest = ContestFactory()
+    EntryFactory(contest=contest)
+    assert in_draw_cells(organizer_client, contest) == ["—"]
+
+
+def test_in_the_draw_says_yes_or_no_once_the_contest_is_frozen(organizer_client):
+    contest = frozen_contest(1)
+    EntryFactory(contest=contest, confirmed_at=contest.closes_at + timedelta(minutes=5))
+    cells = in_draw_cells(organizer_client, contest)
+    assert sorted(cells) == sorted(
+        [display_for_value(True, "", boolean=True), display_for_value(False, "", boolean=True)]
+    )
+
+
+def test_a_contests_page_links_to_its_dashboard_and_once_frozen_its_results(organizer_client):
+    contest = ContestFactory()
+    change = reverse("admin:contests_contest_change", args=[contest.pk])
+    dashboard = reverse("contests:dashboard", kwargs={"slug": contest.slug})
+    results = reverse("contests:results", kwargs={"slug": contest.slug})
+    page = organizer_client.get(change).content.decode()
+    assert f'href="{dashboard}" id="contest-dashboard-link"' in page
+    assert 'id="contest-results-link"' not in page
+
+    frozen = frozen_contest(2)
+    page = organizer_client.get(
+        reverse("admin:contests_contest_change", args=[frozen.pk])
+    ).content.decode()
+    assert f'href="{reverse("contests:results", kwargs={"slug": frozen.slug})}"' in page
+    assert results not in page
+
+
+def test_tour_admins_get_no_dashboard_link_they_could_not_open(client):
+    ContestFactory()
+    client.force_login(staff(TOUR_ADMINS, "guide"))
+    response = client.get(reverse("admin:contests_contest_changelist"))
+    assert "dashboard_link" not in response.context["cl"].list_display
+
+
+def test_an_entrys_page_says_nothing_of_the_draw_before_the_freeze(organizer_client):
+    entry = EntryFactory()
+    response = organizer_client.get(reverse("admin:contests_entry_change", args=[entry.pk]))
+    page = response.content.decode()
+    assert re.search(r'field-in_draw_once_frozen.*?<div class="readonly">—</div>', page, re.S)
+    assert "icon-no.svg" not in page

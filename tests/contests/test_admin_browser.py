@@ -1,0 +1,43 @@
+"""The contests back office at a laptop's width, in a real browser."""
+
+import pytest
+from django.urls import reverse
+
+from tests.browser import SHOTS, log_in
+from tests.contests.drawing import add_entries, closed_contest, organizer
+from tests.factories import ContestFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_the_contest_list_shows_the_dashboard_link_on_a_1280_px_screen(
+    live_server, browser_page, language
+):
+    ContestFactory(title="CERN TweetUp: a day behind the scenes", slug="first-cern-tweetup-2012")
+    organizer()
+    page = browser_page
+    log_in(page, live_server, "orga")
+    page.context.add_cookies(
+        [{"name": "django_language", "value": language, "url": live_server.url}]
+    )
+    page.goto(live_server.url + reverse("admin:contests_contest_changelist"))
+    link = page.locator("td.field-dashboard_link a")
+    box = link.bounding_box()
+    page.screenshot(path=f"{SHOTS}/admin_contest_list_{language}.png")
+    assert box is not None
+    assert box["x"] + box["width"] <= 1280
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+
+
+def test_the_entry_filters_keep_the_page_short(live_server, browser_page):
+    contest = closed_contest()
+    add_entries(contest, 8, languages=["en", "fr", "de"])
+    organizer()
+    page = browser_page
+    log_in(page, live_server, "orga")
+    page.goto(live_server.url + reverse("admin:contests_entry_changelist"))
+    page.screenshot(path=f"{SHOTS}/admin_entry_list.png", full_page=True)
+    assert page.locator("#changelist-filter a[href*='country=']").count() == 8
+    assert page.locator("#changelist-filter a[href*='speaks=']").count() == 3
+    assert page.evaluate("document.documentElement.scrollHeight") < 2000
