@@ -1,11 +1,13 @@
 """The freeze and the draw: organizer pages, public results, audit record, live draw."""
 
 from django.contrib import messages
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_safe
 
 from tweetup.permissions import organizer_required
@@ -79,11 +81,21 @@ def contest_freeze(request, slug: str):
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.contest_freeze(contest=contest, actor=request.user)
+                contest = services.contest_freeze(contest=contest, actor=request.user)
             except services.ContestError as exc:
                 form.add_error(None, str(exc))
             else:
-                messages.success(request, _("The contest is frozen. You can now draw."))
+                messages.success(
+                    request,
+                    ngettext(
+                        "The contest is frozen: %(count)s ticket is in the draw, "
+                        "tickets digest %(digest)s. You can now draw.",
+                        "The contest is frozen: %(count)s tickets are in the draw, "
+                        "tickets digest %(digest)s. You can now draw.",
+                        contest.tickets_count,
+                    )
+                    % {"count": intcomma(contest.tickets_count), "digest": contest.tickets_digest},
+                )
                 return redirect("contests:draw", slug=contest.slug)
         status = 400
     counts = Entry.objects.filter(contest=contest).aggregate(

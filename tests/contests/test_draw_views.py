@@ -18,7 +18,7 @@ from tests.contests.drawing import (
     frozen_contest,
     organizer,
 )
-from tests.factories import ContestFactory
+from tests.factories import ContestFactory, VisitFactory
 from tweetup.roles import TOUR_ADMINS
 
 pytestmark = pytest.mark.django_db
@@ -89,6 +89,34 @@ def test_organizer_freezes_a_closed_contest(organizer_client):
     assert contest.tickets_count == 4 and len(contest.tickets_digest) == 64
     detail = organizer_client.get(contest.get_absolute_url()).content.decode()
     assert contest.tickets_digest in detail
+
+
+def test_freezing_says_how_many_tickets_are_in_the_draw_and_their_digest(organizer_client):
+    contest = closed_contest()
+    add_entries(contest, 3)
+    response = organizer_client.post(url("freeze", contest), {"confirm": "on"}, follow=True)
+    contest.refresh_from_db()
+    assert [str(message) for message in response.context["messages"]] == [
+        f"The contest is frozen: 3 tickets are in the draw, tickets digest "
+        f"{contest.tickets_digest}. You can now draw."
+    ]
+    assert 'role="alert">The contest is frozen: 3 tickets' in response.content.decode()
+
+
+@pytest.mark.parametrize("page", ["freeze", "draw"])
+def test_freeze_and_draw_pages_warn_when_the_contest_leads_to_no_visit(organizer_client, page):
+    contest = frozen_contest(3) if page == "draw" else closed_contest()
+    content = organizer_client.get(url(page, contest)).content.decode()
+    assert 'id="no-visit-warning"' in content
+    assert "This contest leads to no visit yet." in content
+    assert reverse("admin:contests_contest_change", args=[contest.pk]) + "#id_visit" in content
+
+
+@pytest.mark.parametrize("page", ["freeze", "draw"])
+def test_freeze_and_draw_pages_say_nothing_of_the_visit_when_there_is_one(organizer_client, page):
+    visit = VisitFactory()
+    contest = frozen_contest(3, visit=visit) if page == "draw" else closed_contest(visit=visit)
+    assert 'id="no-visit-warning"' not in organizer_client.get(url(page, contest)).content.decode()
 
 
 def test_freeze_without_confirming_changes_nothing(organizer_client):
