@@ -5,7 +5,8 @@ tweetup-draw-v1"): it is enough, alone, to re-run and check a draw from its
 published audit record. It imports nothing but the standard library, so that
 anyone can run it without Django, a database or settings::
 
-    python -m contests.draw_algorithm draw.json   # or "-" for stdin
+    python -m contests.draw_algorithm draw.json   # a path, an http(s) URL, or "-"
+    python3 verify_draw.py https://…/contests/<slug>/draw.json   # as downloaded
 
 Summary of the algorithm:
 
@@ -34,6 +35,7 @@ import json
 import re
 import secrets
 import sys
+import urllib.parse
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,6 +43,8 @@ from typing import Any
 
 ALGORITHM = "tweetup-draw-v1"
 SEED_BYTES = 32
+# A million tickets make about 20 MB; refuse anything absurd.
+MAX_RECORD_BYTES = 1 << 30
 
 # The keys of an audit record, in the order they are written.
 AUDIT_RECORD_KEYS = (
@@ -479,30 +483,111 @@ def load_audit_record(text: str) -> tuple[object, list[str]]:
     return record, problems
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Verify an audit record file; print OK or the differences.
+class SourceError(Exception):
+    """An audit record could not be read; the message says why, for a person."""
 
-    Return 0 when the record checks out, 1 when it does not, 2 when the file
-    cannot be read.
+
+def read_audit_record_source(source: str, *, timeout: float = 60.0) -> str:
+    """The text of an audit record from a file path, an http(s) URL, or "-" (stdin).
+
+    Raises SourceError when the source cannot be read, is not UTF-8, or is
+    another kind of URL.
+    """
+    if source == "-":
+        return sys.stdin.buffer.read().decode("utf-8-sig", errors="replace")
+    if source.startswith(("http://", "https://")):
+        return fetch_audit_record(source, timeout=timeout)
+    if "://" in source:
+        raise SourceError(f"Only http and https URLs can be read, not {source}.")
+    try:
+        with open(source, encoding="utf-8-sig") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(f"Cannot read {source}: {exc}") from exc
+
+
+def fetch_audit_record(url: str, *, timeout: float = 60.0) -> str:
+    """The text served at an http(s) URL; raises SourceError when it cannot be fetched."""
+    if not url.startswith(("http://", "https://")):
+        raise SourceError(f"Only http and https URLs can be read, not {url}.")
+    # Imported here: urllib.request imports the standard library's selectors,
+    # which contests/selectors.py would shadow when this file is run in place.
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
+        url, headers={"Accept": "application/json", "User-Agent": "tweetup-verify-draw"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            data = response.read(MAX_RECORD_BYTES + 1)
+    except urllib.error.HTTPError as exc:
+        hint = " (the contest may not be drawn yet)" if exc.code == 404 else ""
+        raise SourceError(f"Cannot fetch {url}: HTTP {exc.code} {exc.reason}{hint}.") from exc
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise SourceError(f"Cannot fetch {url}: {reason}.") from exc
+    if len(data) > MAX_RECORD_BYTES:
+        raise SourceError(f"{url} is larger than {MAX_RECORD_BYTES} bytes.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"{url} is not UTF-8 text: {exc}") from exc
+
+
+def served_for_problems(source: str, record: object) -> list[str]:
+    """A record served at /contests/<slug>/draw.json must name that contest."""
+    if not source.startswith(("http://", "https://")) or not isinstance(record, dict):
+        return []
+    match = re.search(r"/contests/([^/]+)/draw\.json$", urllib.parse.urlsplit(source).path)
+    if not match:
+        return []
+    slug = urllib.parse.unquote(match[1])
+    if record.get("contest") != slug:
+        return [f"contest is {record.get('contest')!r}, but the record is served for {slug!r}."]
+    return []
+
+
+def _program_name() -> str | None:
+    """The name the usage line gives: how this module was started.
+
+    Run as ``python -m package.module``, argparse's default would name the
+    file alone; run as a script (``python3 verify_draw.py``), the default,
+    taken from ``sys.argv[0]``, is right.
+    """
+    if __name__ == "__main__" and __spec__ is not None:
+        return f"python -m {__spec__.name}"
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Verify an audit record (a file, an http(s) URL or stdin); print OK or the differences.
+
+    Return 0 when the record checks out, 1 when it does not, 2 when the
+    record cannot be read.
     """
     parser = argparse.ArgumentParser(
-        prog="python -m contests.draw_algorithm",
+        prog=_program_name(),
         description=f"Verify a {ALGORITHM} audit record (draw.json).",
     )
-    parser.add_argument("file", help='path to the audit record, or "-" for stdin')
+    parser.add_argument(
+        "source",
+        metavar="FILE_OR_URL",
+        help='path or http(s) URL of the audit record, or "-" for stdin',
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds to wait for a URL (default 60)"
+    )
     args = parser.parse_args(argv)
     try:
-        if args.file == "-":
-            text = sys.stdin.buffer.read().decode("utf-8-sig")
-        else:
-            with open(args.file, encoding="utf-8-sig") as handle:
-                text = handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"Cannot read {args.file}: {exc}", file=sys.stderr)
+        text = read_audit_record_source(args.source, timeout=args.timeout)
+    except SourceError as exc:
+        print(exc, file=sys.stderr)
         return 2
     record, problems = load_audit_record(text)
     if record is not None:
         problems += verify_audit_record(record)
+        problems += served_for_problems(args.source, record)
     if problems:
         for problem in problems:
             print(problem)

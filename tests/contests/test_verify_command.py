@@ -220,3 +220,83 @@ def test_the_verifier_downloaded_from_the_site_runs_alone(client, tmp_path, reco
     record["winners"] = list(reversed(record["winners"]))
     write(folder, record)
     assert verify().returncode == 1
+
+
+def _downloaded_verifier(client, folder: Path) -> Path:
+    response = client.get(reverse("contests:verifier"))
+    folder.mkdir(exist_ok=True)
+    script = folder / "verify_draw.py"
+    script.write_bytes(b"".join(response.streaming_content))
+    return script
+
+
+def _alone_env() -> dict:
+    return {
+        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "DATABASE", "PYTHON"))
+    }
+
+
+def test_the_downloaded_verifier_names_itself_in_its_usage(client, tmp_path):
+    script = _downloaded_verifier(client, tmp_path / "elsewhere")
+    result = subprocess.run(
+        [sys.executable, "-I", script.name],
+        cwd=script.parent,
+        env=_alone_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: verify_draw.py ")
+    assert "contests.draw_algorithm" not in result.stderr
+
+
+def test_the_module_run_with_python_m_names_itself_so():
+    result = subprocess.run(
+        [sys.executable, "-m", "contests.draw_algorithm"],
+        cwd=settings.BASE_DIR,
+        env=_alone_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: python -m contests.draw_algorithm ")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_downloaded_verifier_checks_a_record_from_its_url(client, live_server, tmp_path):
+    contest, _draw = drawn_contest(12)
+    script = _downloaded_verifier(client, tmp_path / "elsewhere")
+    draw_url = live_server.url + reverse("contests:draw_json", kwargs={"slug": contest.slug})
+
+    def verify(source: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-I", script.name, source, "--timeout", "20"],
+            cwd=script.parent,
+            env=_alone_env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    result = verify(draw_url)
+    assert (result.returncode, result.stdout.strip()) == (0, "OK"), result.stderr
+    missing = verify(live_server.url + "/contests/not-drawn/draw.json")
+    assert missing.returncode == 2
+    assert "HTTP 404" in missing.stderr
+
+
+def test_the_verifier_refuses_other_url_schemes_and_says_why(capsys):
+    assert draw_algorithm.main(["file:///etc/passwd"]) == 2
+    assert "Only http and https" in capsys.readouterr().err
+
+
+def test_the_verifier_reads_a_record_from_a_url_as_from_a_file(monkeypatch, record, capsys):
+    served = json.dumps(record)
+    monkeypatch.setattr(draw_algorithm, "fetch_audit_record", lambda url, timeout: served)
+    slug = record["contest"]
+    assert draw_algorithm.main([f"https://tweetup.example.org/contests/{slug}/draw.json"]) == 0
+    assert capsys.readouterr().out.strip() == "OK"
+    assert draw_algorithm.main(["https://tweetup.example.org/contests/other/draw.json"]) == 1
+    assert "served for 'other'" in capsys.readouterr().out
