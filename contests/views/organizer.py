@@ -207,7 +207,8 @@ def csv_cell(value, tz=None) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = value.astimezone(tz).isoformat() if tz else value.isoformat()
+        # ISO 8601 to the second, with its offset, in every export alike.
+        value = (value.astimezone(tz) if tz else value).isoformat(timespec="seconds")
     elif isinstance(value, bool):
         value = "yes" if value else "no"
     elif isinstance(value, list | tuple):

@@ -233,6 +233,29 @@ def test_selections_export_lists_each_place_with_its_state(client, organizer):
     ]
 
 
+ISO_SECONDS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d")
+
+
+def test_both_exports_write_times_alike_to_the_second_with_their_offset(client, organizer):
+    contest, draw = drawn_contest(winners=1, alternates=1)
+    Entry.objects.filter(contest=contest).update(
+        created_at=timezone.now().replace(microsecond=123456)
+    )
+    services.selection_decline(selection=winner(draw))
+    times = []
+    for name, columns in (
+        ("export_entries", ["created_at", "confirmed_at"]),
+        ("export_selections", ["deadline", "answered_at"]),
+    ):
+        rows = read_csv(client.get(reverse(f"contests:{name}", kwargs={"slug": contest.slug})))
+        header = rows[0]
+        times += [row[header.index(column)] for row in rows[1:] for column in columns]
+    times = [time for time in times if time]
+    assert len(times) >= 6
+    for time in times:
+        assert ISO_SECONDS.fullmatch(time), time
+
+
 def test_organizers_disqualify_with_a_reason_and_the_place_goes_on(client, organizer):
     contest, draw = drawn_contest(winners=1, alternates=1)
     url = reverse(
