@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import import_module
 
+from django.conf import settings
 from django.core import signing
 from django.db import models, transaction
 from django.db.models import Q
@@ -109,10 +110,17 @@ def selection_from_token(*, token: str, now: datetime | None = None) -> Selectio
     """The selection a link names, as long as the link is genuine and current.
 
     Raises ContestError when the link was tampered with, belongs to an earlier
-    offer, or its deadline has passed (and its holder did not answer in time).
+    offer, its deadline has passed (and its holder did not answer in time), or
+    it is older than VISITOR_LINK_MAX_AGE.
     """
     try:
-        data = signing.loads(token, salt=ANSWER_SALT)
+        # An answered place's link keeps showing the answer (and the visitor's
+        # profile link), so it must stop working some day like every link in mail.
+        data = signing.loads(token, salt=ANSWER_SALT, max_age=settings.VISITOR_LINK_MAX_AGE)
+    except signing.SignatureExpired as exc:
+        raise ContestError(
+            _("This link has expired. Write to the organizers for a new one.")
+        ) from exc
     except signing.BadSignature as exc:
         raise ContestError(
             _("This link is not valid. Open it exactly as it appears in your mail.")

@@ -131,3 +131,24 @@ def test_a_waiting_alternate_has_no_link_to_answer():
 def test_an_unknown_http_method_is_refused(client):
     _contest, draw = drawn_contest(winners=1, alternates=0)
     assert client.put(url(winner(draw), "accept")).status_code == 405
+
+
+def test_an_answered_places_link_stops_working_after_the_visitor_link_age(client, monkeypatch):
+    """The answer page hands out the visitor's profile link, so an old offer mail must not."""
+    from django.conf import settings
+    from django.core import signing
+
+    _contest, draw = drawn_contest(winners=1, alternates=0)
+    place = winner(draw)
+    fresh = url(place, "accept")
+    now = signing.time.time()
+    age = settings.VISITOR_LINK_MAX_AGE.total_seconds()
+    monkeypatch.setattr(signing.time, "time", lambda: now - age - 60)
+    old = url(place, "accept")
+    monkeypatch.undo()
+    assert client.post(fresh, {"can_attend": "on"}).status_code == 302
+    assert winner(draw).status == Status.ACCEPTED
+    assert client.get(fresh).status_code == 200
+    response = client.get(old)
+    assert response.status_code == 400
+    assert "This link has expired" in response.content.decode()
