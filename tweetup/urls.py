@@ -1,14 +1,28 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
+from django_ratelimit.decorators import ratelimit
 
 from contests.views import public as contest_views
+
+
+def _login_rate(group, request) -> str:
+    return settings.LOGIN_RATE_LIMIT
+
+
+# The admin's login form is public: limit password guesses per client address
+# (a 429 page once over the limit). It answers before the admin's own URL.
+admin_login = ratelimit(key="ip", rate=_login_rate, method="POST", block=True, group="login")(
+    admin.site.login
+)
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", contest_views.home, name="home"),
     path("contests/", include("contests.urls")),
     path("visits/", include("visits.urls")),
+    path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
 ]
 

@@ -212,6 +212,8 @@ RATELIMIT_VIEW = "tweetup.views.ratelimited"
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 RATELIMIT_IP_META_KEY = "tweetup.http.client_ip"
 VOTE_RATE_LIMIT = env("VOTE_RATE_LIMIT", default="60/h")
+# Password attempts on the admin's login form, per client address.
+LOGIN_RATE_LIMIT = env("LOGIN_RATE_LIMIT", default="20/10m")
 
 # Visits
 QUESTION_RATE_LIMIT = env("QUESTION_RATE_LIMIT", default="5/10m")

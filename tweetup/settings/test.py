@@ -38,6 +38,7 @@ STORAGES = {
 }
 SITE_URL = "http://testserver"
 ENTRY_RATE_LIMIT = "1000/m"
+LOGIN_RATE_LIMIT = "1000/m"
 OUTBOX_RETRY_AFTER = timedelta(seconds=0)
 # Serve static files from the finders; STATIC_ROOT exists only after collectstatic.
 WHITENOISE_AUTOREFRESH = True
