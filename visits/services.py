@@ -921,7 +921,8 @@ def visit_calendar(*, visit: Visit, private: bool = False, base_url: str | None 
     calendar.add("prodid", "-//TweetUp//Visit itinerary//EN")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", visit.title)
+    # X- properties are not known to be text: escape their line breaks explicitly.
+    calendar.add("x-wr-calname", vText(visit.title))
     calendar.add("x-wr-timezone", visit.time_zone)
     stamp = timezone.now()
     page = absolute_url(visit.get_absolute_url(), base_url=base_url)
@@ -949,7 +950,6 @@ def visit_calendar(*, visit: Visit, private: bool = False, base_url: str | None 
         event.add("url", page)
         calendar.add_component(event)
     if private and visit.practical_notes:
-        # An X- property is not known to be text: escape its line breaks explicitly.
         calendar.add("x-wr-caldesc", vText(visit.practical_notes))
     calendar.subcomponents.insert(0, _vtimezone(visit))
     return calendar.to_ical()

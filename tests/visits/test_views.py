@@ -136,6 +136,19 @@ def test_visitor_calendar_keeps_multi_line_practical_notes(client, draw):
     assert "Helmet\nprovided" in calendar.vevent.description.value
 
 
+def test_a_line_break_in_the_visits_title_stays_text_in_the_calendar(client, visit):
+    """A title typed with a line break neither breaks the public calendar nor adds lines to it."""
+    visit.title = "Open day\r\nBEGIN:VEVENT\r\nSUMMARY:injected"
+    visit.save()
+    TourStopFactory(visit=visit, title="Control Centre\nATTENDEE:mailto:x@example.org")
+    response = client.get(f"/visits/{visit.slug}/itinerary.ics")
+    assert response.status_code == 200
+    calendar = read_calendar(response.content.decode())
+    assert calendar.x_wr_calname.value == "Open day\nBEGIN:VEVENT\nSUMMARY:injected"
+    assert len(calendar.vevent_list) == 1
+    assert not hasattr(calendar.vevent, "attendee")
+
+
 def test_visitor_calendar_adds_the_meeting_point(client, draw):
     TourStopFactory(visit=draw.contest.visit)
     profile = visitor(draw)
