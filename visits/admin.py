@@ -415,6 +415,26 @@ class VisitorProfileAdmin(admin.ModelAdmin):
     def visit_title(self, profile: VisitorProfile) -> str:
         return str(profile.visit or "—")
 
+    def _may_open_profile(self, request) -> bool:
+        # The signed link opens the visitor's own page, where their data and
+        # attendance can be changed: only for those who may change profiles.
+        return request.user.has_perm("visits.change_visitorprofile")
+
+    def get_list_display(self, request):
+        fields = super().get_list_display(request)
+        if self._may_open_profile(request):
+            return fields
+        return [field for field in fields if field != "profile_link"]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if self._may_open_profile(request):
+            return fieldsets
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "profile_link"]})
+            for name, options in fieldsets
+        ]
+
     @admin.display(description=_("profile and badge"))
     def profile_link(self, profile: VisitorProfile):
         token = services.visitor_profile_token(profile)

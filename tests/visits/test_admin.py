@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group, User
 from django.utils import translation
 
 from tests.visits.factories import LocationFactory, QuestionFactory, TourStopFactory, at, visitor
-from tweetup.roles import TOUR_ADMINS
+from tweetup.roles import ORGANIZERS, TOUR_ADMINS
 from visits.models import LiveUpdate, Question, StopChange, TourStop, Visit
 
 pytestmark = pytest.mark.django_db
@@ -295,3 +295,22 @@ def test_question_actions_count_in_french(tour_admin_client):
 
     assert "1 question approuvée." in approve(questions[:1])
     assert "2 questions approuvées." in approve(questions[1:])
+
+
+def test_only_those_who_may_change_profiles_get_the_visitors_signed_link(
+    tour_admin_client, client, draw
+):
+    """Organizers only view profiles; the signed link would let them edit one."""
+    profile = visitor(draw)
+    organizer = User.objects.create_user("organizer", password="pw", is_staff=True)
+    organizer.groups.add(Group.objects.get(name=ORGANIZERS))
+    pages = ["/admin/visits/visitorprofile/", f"/admin/visits/visitorprofile/{profile.pk}/change/"]
+    for page in pages:
+        response = tour_admin_client.get(page)
+        assert response.status_code == 200
+        assert "/visits/profile/" in response.content.decode()
+    client.force_login(organizer)
+    for page in pages:
+        response = client.get(page)
+        assert response.status_code == 200
+        assert "/visits/profile/" not in response.content.decode()
