@@ -73,8 +73,9 @@ class EntryForm(forms.Form):
         # Mail in the language of the page the person reads, unless they choose.
         self.fields["language"].initial = page_mail_language()
         self.helper = FormHelper()
-        self.helper.form_id = "entry-form"
-        self.helper.attrs = {"novalidate": ""}
+        # The page writes the <form> tag and its CSRF token itself, so that the
+        # empty form (some 450 options) can be cached per language.
+        self.helper.form_tag = False
         self.helper.layout = Layout(
             "name",
             "email",
