@@ -154,7 +154,14 @@ SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
 # Celery: Redis broker; `make run` falls back to a file-system broker when no Redis answers.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
-CELERY_BROKER_TRANSPORT_OPTIONS = env.json("CELERY_BROKER_TRANSPORT_OPTIONS", default={})
+# Publishing gives up at the first refused connection instead of retrying for
+# the connection timeout: a web process whose broker is down would otherwise
+# wait 2 s per entry (BENCHMARKS.md). The outbox keeps the mail for the sweep;
+# the worker's own reconnection follows CELERY_BROKER_CONNECTION_MAX_RETRIES.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 0,
+    **env.json("CELERY_BROKER_TRANSPORT_OPTIONS", default={}),
+}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
