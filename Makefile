@@ -69,5 +69,11 @@ check: install-dev messages
 		ALLOWED_HOSTS=tweetup.example.org EMAIL_HOST=smtp.example.org DATABASE_URL=sqlite://:memory: \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING
 
+# The rules the database helps to hold (stops that must not overlap, one entry
+# per person) run a second time on SQLite, the embedded default of `make run`.
+SQLITE_TESTS := tests/visits/test_admin.py tests/visits/test_services.py tests/contests/test_entry_services.py
+
 test: install-dev browser lint check
 	$(BIN)/python -m pytest
+	DATABASE_URL=sqlite:///$(CURDIR)/var/test-sqlite.sqlite3 $(BIN)/python -m pytest -q \
+		-m "not browser and not integration" $(SQLITE_TESTS)
