@@ -161,10 +161,9 @@ def test_public_question_is_approved_by_a_tour_admin_and_shows(live_server, brow
     )
     # The page polls every 20 s; showing the tab again polls at once.
     live.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
-    live.wait_for_function(
-        "document.getElementById('live-updates').innerText.includes('Stable beams declared')",
-        timeout=30000,
-    )
+    # A locator waits from Playwright's own script, which the page's CSP does not
+    # govern (wait_for_function would need 'unsafe-eval').
+    live.locator("#live-updates", has_text="Stable beams declared").wait_for(timeout=30000)
     texts = live.locator(".live-update-text").all_inner_texts()
     assert texts[0] == "Stable beams declared"
     live.screenshot(path=f"{SHOTS}/visit_live.png", full_page=True)
