@@ -129,3 +129,20 @@ def test_internal_links_keep_the_path_and_query_and_drop_other_sites():
         "/static/img/a.png",
         "/contests/x/results/?ticket=A",
     ]
+
+
+@pytest.mark.django_db
+def test_every_page_answers_head_as_it_answers_get(demo_start):
+    """Link checkers and uptime monitors send HEAD: it gets the GET's status, no body."""
+    client = Client()
+    client.raise_request_exception = False
+    seen, _dead = crawl(client, demo_start)
+    pages = [url for url in seen if not url.startswith((settings.STATIC_URL, *NOT_FOLLOWED))]
+    assert len(pages) > 20
+    differ = []
+    for url in pages:
+        head = client.head(url)
+        body = b"".join(head.streaming_content) if head.streaming else head.content
+        if head.status_code != seen[url] or body:
+            differ.append(f"HEAD {url}: {head.status_code}, GET: {seen[url]}")
+    assert not differ, "\n".join(differ)

@@ -1,6 +1,11 @@
 """Helpers about the HTTP request shared by the apps."""
 
 from django.conf import settings
+from django.views.decorators.http import require_http_methods
+
+# A page with a form: shown by GET (and HEAD, which link checkers and monitors
+# send), sent by POST.
+require_form_methods = require_http_methods(["GET", "HEAD", "POST"])
 
 
 def client_ip(request) -> str:

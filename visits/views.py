@@ -15,9 +15,10 @@ from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django_ratelimit.decorators import ratelimit
 
+from tweetup.http import require_form_methods
 from tweetup.permissions import permission_required
 
 from . import selectors, services
@@ -75,7 +76,7 @@ def visit_calendar(request, slug: str):
 
 
 @never_cache
-@require_http_methods(["GET", "POST"])
+@require_form_methods
 def profile_edit(request, token: str):
     profile = _visitor(request, token)
     form = VisitorProfileForm(
@@ -167,7 +168,7 @@ def _question_rate(group, request) -> str:
     return settings.QUESTION_RATE_LIMIT
 
 
-@require_http_methods(["GET", "POST"])
+@require_form_methods
 @ratelimit(key="ip", rate=_question_rate, method="POST", block=False, group="question")
 def stop_detail(request, slug: str, pk: int):
     stop = get_object_or_404(
@@ -239,7 +240,7 @@ def question_vote(request, slug: str, pk: int, question_pk: int):
 # Live updates -------------------------------------------------------------------
 
 
-@require_http_methods(["GET", "POST"])
+@require_form_methods
 def live(request, slug: str):
     visit = get_object_or_404(Visit, slug=slug)
     form = None
@@ -270,7 +271,7 @@ def live(request, slug: str):
     )
 
 
-@require_GET
+@require_safe
 @never_cache
 def live_fragment(request, slug: str):
     """The newest updates as an HTML fragment, for the live page's refresh."""
@@ -348,7 +349,7 @@ def group_summary(request, slug: str):
 
 
 @permission_required("visits.check_in_visitorprofile")
-@require_http_methods(["GET", "POST"])
+@require_form_methods
 def check_in_list(request, slug: str):
     visit = get_object_or_404(Visit, slug=slug)
     if request.method == "POST":
@@ -380,7 +381,7 @@ def check_in_list(request, slug: str):
 
 
 @permission_required("visits.check_in_visitorprofile")
-@require_http_methods(["GET", "POST"])
+@require_form_methods
 def check_in_link(request, token: str):
     """Where a badge's QR code leads: a tour admin confirms the arrival with one tap."""
     try:
@@ -403,7 +404,7 @@ def check_in_link(request, token: str):
 
 
 @permission_required("visits.add_visitmessage")
-@require_http_methods(["GET", "POST"])
+@require_form_methods
 def message_visitors(request, slug: str):
     visit = get_object_or_404(Visit, slug=slug)
     form = VisitMessageForm(request.POST if request.method == "POST" else None)

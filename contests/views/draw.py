@@ -8,8 +8,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_safe
 
+from tweetup.http import require_form_methods
 from tweetup.permissions import organizer_required
 
 from .. import draw_algorithm, services
@@ -72,7 +73,7 @@ def _chosen(contest: Contest) -> tuple[list[dict], list[dict]]:
 # Organizers ----------------------------------------------------------------
 
 
-@require_http_methods(["GET", "POST"])
+@require_form_methods
 @organizer_required
 def contest_freeze(request, slug: str):
     contest = get_object_or_404(Contest.objects.select_related("draw"), slug=slug)
@@ -120,7 +121,7 @@ def contest_freeze(request, slug: str):
     )
 
 
-@require_http_methods(["GET", "POST"])
+@require_form_methods
 @organizer_required
 def draw_run(request, slug: str):
     contest = get_object_or_404(Contest.objects.select_related("draw"), slug=slug)

@@ -4,9 +4,11 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_safe
 from django_ratelimit.core import is_ratelimited
 from django_ratelimit.decorators import ratelimit
+
+from tweetup.http import require_form_methods
 
 from .. import selectors, services
 from ..forms import ConfirmAgainForm, EntryForm
@@ -24,7 +26,7 @@ def home(request):
     return render(request, "contests/home.html", selectors.contests_for_home())
 
 
-@require_http_methods(["GET", "POST"])
+@require_form_methods
 def contest_detail(request, slug: str):
     contest = get_object_or_404(selectors.contests_public(), slug=slug)
     form = EntryForm(request.POST if request.method == "POST" else None)
@@ -111,7 +113,7 @@ def entry_confirm(request, token: str):
     )
 
 
-@require_http_methods(["GET", "POST"])
+@require_form_methods
 @ratelimit(key="ip", rate=_entry_rate, method="POST", block=False, group="entry")
 def confirm_again(request, slug: str):
     contest = get_object_or_404(selectors.contests_public(), slug=slug)
@@ -151,7 +153,7 @@ def confirm_again(request, slug: str):
     return render(request, "contests/confirm_again.html", {"contest": contest, "form": form})
 
 
-@require_http_methods(["GET"])
+@require_safe
 def contest_list(request):
     """Every published contest, newest first, a page at a time."""
     contests = selectors.contests_with_counts().order_by("-closes_at")

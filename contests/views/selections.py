@@ -12,7 +12,8 @@ from django.shortcuts import redirect, render
 from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods
+
+from tweetup.http import require_form_methods
 
 from .. import services
 from ..models import Selection
@@ -95,7 +96,7 @@ def _answered(request, selection: Selection, status: int = 200):
     )
 
 
-@require_http_methods(["GET", "POST"])
+@require_form_methods
 def selection_accept(request, token: str):
     try:
         selection = services.selection_from_token(token=token)
@@ -127,7 +128,7 @@ def selection_accept(request, token: str):
     )
 
 
-@require_http_methods(["GET", "POST"])
+@require_form_methods
 def selection_decline(request, token: str):
     try:
         selection = services.selection_from_token(token=token)
