@@ -146,3 +146,9 @@ def test_every_page_answers_head_as_it_answers_get(demo_start):
         if head.status_code != seen[url] or body:
             differ.append(f"HEAD {url}: {head.status_code}, GET: {seen[url]}")
     assert not differ, "\n".join(differ)
+
+
+def test_the_browsers_favicon_request_leads_to_the_sites_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert finders.find(response["Location"].removeprefix(settings.STATIC_URL))

@@ -6,6 +6,8 @@ from django_ratelimit.decorators import ratelimit
 
 from contests.views import public as contest_views
 
+from . import views
+
 
 def _login_rate(group, request) -> str:
     return settings.LOGIN_RATE_LIMIT
@@ -20,6 +22,7 @@ admin_login = ratelimit(key="ip", rate=_login_rate, method="POST", block=True, g
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", contest_views.home, name="home"),
+    path("favicon.ico", views.favicon),
     path("contests/", include("contests.urls")),
     path("visits/", include("visits.urls")),
     path("admin/login/", admin_login),

@@ -1,4 +1,5 @@
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils.translation import gettext as _
 
 
@@ -24,3 +25,8 @@ def csrf_failure(request, reason=""):
         },
         status=403,
     )
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages without an icon link (the admin's)."""
+    return redirect(static("img/favicon.svg"), permanent=True)
