@@ -80,23 +80,29 @@ def contest_entries_by(contest: Contest, field: str) -> list[dict]:
     )
 
 
-def contest_entries_by_language(contest: Contest) -> list[dict]:
-    """Entries and confirmed entries per language spoken (a JSON list on each entry).
+def _entries_by_language_sql() -> str:
+    """The FROM clause of the entries (``e``) joined to each language they speak (``lang.value``).
 
-    One query: the list is unnested in SQL (jsonb_array_elements_text on
+    The JSON lists are unnested in SQL (jsonb_array_elements_text on
     PostgreSQL, json_each on SQLite), so the cost stays in the database.
     """
     table = connection.ops.quote_name(Entry._meta.db_table)
     if connection.vendor == "postgresql":
-        unnest = "jsonb_array_elements_text(e.languages) AS lang(value)"
-    elif connection.vendor == "sqlite":
-        unnest = "json_each(e.languages) AS lang"
-    else:
-        raise NotImplementedError(f"No language breakdown on {connection.vendor}.")
+        return f"{table} AS e, jsonb_array_elements_text(e.languages) AS lang(value)"
+    if connection.vendor == "sqlite":
+        return f"{table} AS e, json_each(e.languages) AS lang"
+    raise NotImplementedError(f"No languages spoken on {connection.vendor}.")
+
+
+def contest_entries_by_language(contest: Contest) -> list[dict]:
+    """Entries and confirmed entries per language spoken (a JSON list on each entry).
+
+    One query: the list is unnested in SQL (see _entries_by_language_sql).
+    """
     # Only the quoted table name is interpolated; the contest is a parameter.
     sql = (
         f"SELECT lang.value, COUNT(*), COUNT(e.confirmed_at) "  # noqa: S608
-        f"FROM {table} AS e, {unnest} "
+        f"FROM {_entries_by_language_sql()} "
         "WHERE e.contest_id = %s GROUP BY lang.value ORDER BY 2 DESC, 1"
     )
     with connection.cursor() as cursor:
@@ -110,17 +116,10 @@ def contest_entries_by_language(contest: Contest) -> list[dict]:
 def entry_languages_in_use() -> list[str]:
     """The languages spoken in at least one entry, as codes, in one query.
 
-    The JSON lists are unnested in SQL, as for contest_entries_by_language.
+    The JSON lists are unnested in SQL (see _entries_by_language_sql).
     """
-    table = connection.ops.quote_name(Entry._meta.db_table)
-    if connection.vendor == "postgresql":
-        unnest = "jsonb_array_elements_text(e.languages) AS lang(value)"
-    elif connection.vendor == "sqlite":
-        unnest = "json_each(e.languages) AS lang"
-    else:
-        raise NotImplementedError(f"No languages in use on {connection.vendor}.")
     # Only the quoted table name is interpolated.
-    sql = f"SELECT DISTINCT lang.value FROM {table} AS e, {unnest}"  # noqa: S608
+    sql = f"SELECT DISTINCT lang.value FROM {_entries_by_language_sql()}"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql)
         return [value for (value,) in cursor.fetchall()]
