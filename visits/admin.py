@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, ngettext_lazy
 
 from . import services
 from .models import (
@@ -255,43 +255,42 @@ class QuestionAdmin(admin.ModelAdmin):
     def votes_total(self, question: Question) -> int:
         return question.votes_count
 
-    def _moderate(self, request, queryset, action: str) -> int:
-        return services.questions_moderate(
+    def _moderate(self, request, queryset, action: str, done_message) -> None:
+        count = services.questions_moderate(
             questions=list(queryset), action=action, actor=request.user
         )
+        self.message_user(request, done_message % {"count": count}, messages.SUCCESS)
 
     @admin.action(description=_("Approve the chosen questions"), permissions=["change"])
     def approve(self, request, queryset):
-        count = self._moderate(request, queryset, "approve")
-        self.message_user(
+        self._moderate(
             request,
-            ngettext("%(count)s question approved.", "%(count)s questions approved.", count)
-            % {"count": count},
-            messages.SUCCESS,
+            queryset,
+            "approve",
+            # The plural follows the "count" the message is formatted with.
+            ngettext_lazy("%(count)s question approved.", "%(count)s questions approved.", "count"),
         )
 
     @admin.action(description=_("Reject the chosen questions"), permissions=["change"])
     def reject(self, request, queryset):
-        count = self._moderate(request, queryset, "reject")
-        self.message_user(
+        self._moderate(
             request,
-            ngettext("%(count)s question rejected.", "%(count)s questions rejected.", count)
-            % {"count": count},
-            messages.SUCCESS,
+            queryset,
+            "reject",
+            ngettext_lazy("%(count)s question rejected.", "%(count)s questions rejected.", "count"),
         )
 
     @admin.action(description=_("Mark the chosen questions as asked"), permissions=["change"])
     def mark_asked(self, request, queryset):
-        count = self._moderate(request, queryset, "asked")
-        self.message_user(
+        self._moderate(
             request,
-            ngettext(
+            queryset,
+            "asked",
+            ngettext_lazy(
                 "%(count)s question marked as asked.",
                 "%(count)s questions marked as asked.",
-                count,
-            )
-            % {"count": count},
-            messages.SUCCESS,
+                "count",
+            ),
         )
 
     def save_model(self, request, obj, form, change):
