@@ -155,10 +155,8 @@ def test_a_url_before_the_draw_is_a_clear_error(live_server):
 
 
 def test_a_record_served_for_another_contest_fails(monkeypatch, record):
-    from contests.management.commands import verify_draw
-
     monkeypatch.setattr(
-        verify_draw.Command, "_fetch", lambda self, url, timeout: json.dumps(record)
+        draw_algorithm, "fetch_audit_record", lambda url, timeout: json.dumps(record)
     )
     with pytest.raises(CommandError):
         run("https://tweetup.example.org/contests/another-contest/draw.json")

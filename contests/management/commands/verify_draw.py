@@ -43,11 +43,6 @@ class Command(BaseCommand):
     def _read(self, source: str, *, timeout: float) -> str:
         # The verifier the entrants download reads its sources the same way.
         try:
-            if source.startswith(("http://", "https://")):
-                return self._fetch(source, timeout=timeout)
             return draw_algorithm.read_audit_record_source(source, timeout=timeout)
         except draw_algorithm.SourceError as exc:
             raise CommandError(str(exc), returncode=2) from exc
-
-    def _fetch(self, url: str, *, timeout: float) -> str:
-        return draw_algorithm.fetch_audit_record(url, timeout=timeout)
