@@ -3,10 +3,12 @@
 from datetime import timedelta
 
 import factory
+from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from contests import draw_algorithm
 from contests.models import Contest, Entry
+from tweetup.roles import groups_ensure
 from visits.models import Visit
 
 
@@ -73,3 +75,11 @@ def entry_form_data(**overrides) -> dict:
     }
     data.update(overrides)
     return data
+
+
+def staff_user(username: str, group_name: str) -> User:
+    """A staff user in one of the staff groups (made again if a transactional test flushed it)."""
+    groups_ensure()
+    user = User.objects.create_user(username, f"{username}@example.org", "pw", is_staff=True)
+    user.groups.add(Group.objects.get(name=group_name))
+    return user

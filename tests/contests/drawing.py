@@ -2,13 +2,13 @@
 
 from datetime import timedelta
 
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from contests import services
 from contests.models import Contest, Entry
-from tests.factories import ContestFactory, EntryFactory
-from tweetup.roles import ORGANIZERS, groups_ensure
+from tests.factories import ContestFactory, EntryFactory, staff_user
+from tweetup.roles import ORGANIZERS
 
 COUNTRIES = ("CH", "FR", "DE", "IT", "GB", "US", "JP", "BR")
 BACKGROUNDS = ("science", "engineering", "student", "teaching", "arts")
@@ -38,11 +38,7 @@ def add_entries(contest: Contest, count: int, **fields) -> list[Entry]:
 
 def organizer(username: str = "orga") -> User:
     """A staff user in the Organizers group (made again if a transactional test flushed it)."""
-    groups_ensure()
-    group = Group.objects.get(name=ORGANIZERS)
-    user = User.objects.create_user(username, f"{username}@example.org", "pw", is_staff=True)
-    user.groups.add(group)
-    return user
+    return staff_user(username, ORGANIZERS)
 
 
 def frozen_contest(entries: int = 30, **fields) -> Contest:

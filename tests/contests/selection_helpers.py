@@ -3,12 +3,12 @@
 import re
 from datetime import timedelta
 
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core import mail
 from django.utils import timezone
 
 from contests.models import Contest, Draw, Entry, Selection
-from tests.factories import ContestFactory, EntryFactory, VisitFactory
+from tests.factories import ContestFactory, EntryFactory, VisitFactory, staff_user
 from tweetup.roles import ORGANIZERS
 
 
@@ -91,12 +91,7 @@ def alternate(draw: Draw, position: int = 1) -> Selection:
 
 
 def organizer_user(username: str = "orga") -> User:
-    from tweetup.roles import groups_ensure
-
-    groups_ensure()
-    user = User.objects.create_user(username, password="pw", is_staff=True)
-    user.groups.add(Group.objects.get(name=ORGANIZERS))
-    return user
+    return staff_user(username, ORGANIZERS)
 
 
 def mails_to(entry: Entry) -> list:

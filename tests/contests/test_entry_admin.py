@@ -5,7 +5,6 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.admin.utils import display_for_value
-from django.contrib.auth.models import Group, User
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
@@ -15,24 +14,17 @@ from contests.models import Contest, Entry
 from contests.services.entries import entry_resend_confirmation
 from notifications.models import OutboxMessage
 from tests.contests.drawing import frozen_contest
-from tests.factories import ContestFactory, EntryFactory
-from tweetup.roles import ORGANIZERS, TOUR_ADMINS, groups_ensure
+from tests.factories import ContestFactory, EntryFactory, staff_user
+from tweetup.roles import ORGANIZERS, TOUR_ADMINS
 
 pytestmark = pytest.mark.django_db
 
 ENTRIES = reverse("admin:contests_entry_changelist")
 
 
-def staff(group_name: str, username: str) -> User:
-    groups_ensure()
-    user = User.objects.create_user(username, f"{username}@example.org", "pw", is_staff=True)
-    user.groups.add(Group.objects.get(name=group_name))
-    return user
-
-
 @pytest.fixture
 def organizer_client(client):
-    client.force_login(staff(ORGANIZERS, "orga"))
+    client.force_login(staff_user("orga", ORGANIZERS))
     return client
 
 
@@ -161,8 +153,8 @@ def test_a_contest_made_in_the_admin_gets_a_real_seed_and_commitment(organizer_c
 
 
 def test_staff_groups_have_the_permissions_of_their_role(client):
-    organizer = staff(ORGANIZERS, "orga")
-    tour_admin = staff(TOUR_ADMINS, "guide")
+    organizer = staff_user("orga", ORGANIZERS)
+    tour_admin = staff_user("guide", TOUR_ADMINS)
     for permission in (
         "contests.add_contest",
         "contests.change_contest",
@@ -302,7 +294,7 @@ def test_a_contests_page_links_to_its_dashboard_and_once_frozen_its_results(orga
 
 def test_tour_admins_get_no_dashboard_link_they_could_not_open(client):
     ContestFactory()
-    client.force_login(staff(TOUR_ADMINS, "guide"))
+    client.force_login(staff_user("guide", TOUR_ADMINS))
     response = client.get(reverse("admin:contests_contest_changelist"))
     assert "dashboard_link" not in response.context["cl"].list_display
 

@@ -5,10 +5,11 @@ from datetime import date, timedelta
 import feedparser
 import pytest
 import vobject
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from tests.factories import staff_user
 from tests.visits.factories import (
     LiveUpdateFactory,
     QuestionFactory,
@@ -25,23 +26,14 @@ pytestmark = pytest.mark.django_db
 SCRIPT = '<script>alert("x")</script>'
 
 
-def staff(username: str, group_name: str) -> User:
-    from tweetup.roles import groups_ensure
-
-    groups_ensure()
-    user = User.objects.create_user(username, password="pw", is_staff=True)
-    user.groups.add(Group.objects.get(name=group_name))
-    return user
-
-
 @pytest.fixture
 def tour_admin(db):
-    return staff("touradmin", TOUR_ADMINS)
+    return staff_user("touradmin", TOUR_ADMINS)
 
 
 @pytest.fixture
 def organizer(db):
-    return staff("organizer", ORGANIZERS)
+    return staff_user("organizer", ORGANIZERS)
 
 
 def profile_path(profile, name="visits:profile") -> str:
