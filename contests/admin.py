@@ -16,7 +16,6 @@ from .choices import language_choices
 from .forms import EntryAdminForm
 from .forms_draw import InvalidateForm
 from .models import Contest, Entry, Selection, SelectionEvent
-from .services.selections import selection_action_label
 
 # Once a contest is frozen these make its published draw (the audit record
 # and the eligibility of its tickets): changing them would break the record.
@@ -332,15 +331,11 @@ class SelectionEventInline(admin.TabularInline):
     model = SelectionEvent
     extra = 0
     can_delete = False
-    fields = ["at", "action_label", "actor", "note"]
+    fields = ["at", "action", "actor", "note"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
         return False
-
-    @admin.display(description=_("action"))
-    def action_label(self, obj: SelectionEvent) -> str:
-        return selection_action_label(obj.action)
 
 
 @admin.register(Selection)

@@ -314,6 +314,15 @@ class Selection(models.Model):
 class SelectionEvent(models.Model):
     """Who changed a selection, when, and why: the selection's log."""
 
+    class Action(models.TextChoices):
+        DRAWN = "drawn", _("drawn")
+        OFFERED = "offered", _("offered")
+        PROMOTED = "promoted", _("promoted")
+        ACCEPTED = "accepted", _("accepted")
+        DECLINED = "declined", _("declined")
+        EXPIRED = "expired", _("expired")
+        DISQUALIFIED = "disqualified", _("disqualified")
+
     selection = models.ForeignKey(
         Selection, verbose_name=_("selection"), on_delete=models.CASCADE, related_name="events"
     )
@@ -326,7 +335,7 @@ class SelectionEvent(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    action = models.CharField(_("action"), max_length=30)
+    action = models.CharField(_("action"), max_length=30, choices=Action.choices)
     note = models.CharField(_("note"), max_length=300, blank=True)
 
     class Meta:
@@ -336,3 +345,8 @@ class SelectionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} · {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def action_label(self) -> str:
+        """The action as a person reads it, in the active language."""
+        return self.get_action_display()

@@ -14,12 +14,11 @@ from importlib import import_module
 
 from django.conf import settings
 from django.core import signing
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from notifications.models import OutboxMessage
 from notifications.services import absolute_url, mail_enqueue
@@ -43,24 +42,8 @@ NOT_CHOSEN_KIND = OutboxMessage.Kind.NOT_CHOSEN
 Status = Selection.Status
 
 
-class Action(models.TextChoices):
-    """The actions written in a selection's log."""
-
-    DRAWN = "drawn", gettext_lazy("drawn")
-    OFFERED = "offered", gettext_lazy("offered")
-    PROMOTED = "promoted", gettext_lazy("promoted")
-    ACCEPTED = "accepted", gettext_lazy("accepted")
-    DECLINED = "declined", gettext_lazy("declined")
-    EXPIRED = "expired", gettext_lazy("expired")
-    DISQUALIFIED = "disqualified", gettext_lazy("disqualified")
-
-
-def selection_action_label(action: str) -> str:
-    """The action of a selection's log as a person reads it, in the active language."""
-    try:
-        return str(Action(action).label)
-    except ValueError:
-        return action
+# The actions written in a selection's log.
+Action = SelectionEvent.Action
 
 
 @dataclass(frozen=True)

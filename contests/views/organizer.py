@@ -26,7 +26,6 @@ from tweetup.permissions import organizer_required
 from .. import selectors, services
 from ..choices import Background, language_name
 from ..models import Contest, Entry, Selection
-from ..services.selections import selection_action_label
 from .public import site_base_url
 
 OUTBOX_PAGE_SIZE = 25
@@ -80,10 +79,6 @@ def dashboard(request, slug: str):
     counts = selectors.contest_entry_counts(contest)
     total = counts["total"]
     selections = selectors.contest_selections(contest)
-    for selection in selections:
-        # The log is prefetched: the labels stay on the objects the page reads.
-        for event in selection.events.all():
-            event.action_label = selection_action_label(event.action)
     draw = getattr(contest, "draw", None) if contest.is_drawn else None
     places = services.places_state(draw=draw, selections=selections) if draw else None
     outbox = Paginator(
