@@ -550,21 +550,16 @@ def report_round(number: int, args, load: dict) -> None:
     print()
 
 
+def git(*args: str) -> str:
+    """What a git command prints about the checkout, "" when it fails."""
+    return subprocess.run(
+        ["git", *args], cwd=BASE_DIR, capture_output=True, text=True, check=False
+    ).stdout.strip()
+
+
 def print_header(args, *, db_version: str) -> None:
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        cwd=BASE_DIR,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
-        cwd=BASE_DIR,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
+    commit = git("rev-parse", "--short", "HEAD")
+    dirty = git("status", "--porcelain", "--untracked-files=no")
     broker = os.environ["CELERY_BROKER_URL"]
     options = os.environ.get("CELERY_BROKER_TRANSPORT_OPTIONS", "{}")
     print(f"TweetUp at {commit}{' (with uncommitted changes)' if dirty else ''}")
