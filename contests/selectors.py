@@ -1,6 +1,6 @@
 """Read queries shared by several views."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import connection
 from django.db.models import Count, F, Prefetch, Q, QuerySet
@@ -14,11 +14,16 @@ def contests_public() -> QuerySet[Contest]:
     return Contest.objects.filter(published=True).select_related("draw", "visit")
 
 
-def contests_with_counts() -> QuerySet[Contest]:
-    """Published contests, each with its number of confirmed entries."""
-    return contests_public().annotate(
+def contests_with_counts(contests: QuerySet[Contest] | None = None) -> QuerySet[Contest]:
+    """Published contests (or these), each with its number of confirmed entries."""
+    return (contests_public() if contests is None else contests).annotate(
         confirmed_count=Count("entries", filter=Q(entries__confirmed_at__isnull=False))
     )
+
+
+def contests_open(*, now: datetime) -> QuerySet[Contest]:
+    """Published contests taking entries at ``now``, closing soonest first."""
+    return contests_public().filter(opens_at__lte=now, closes_at__gt=now).order_by("closes_at")
 
 
 def contests_for_home() -> dict[str, list[Contest]]:
@@ -26,7 +31,7 @@ def contests_for_home() -> dict[str, list[Contest]]:
     now = timezone.now()
     contests = contests_with_counts()
     return {
-        "open": list(contests.filter(opens_at__lte=now, closes_at__gt=now).order_by("closes_at")),
+        "open": list(contests_with_counts(contests_open(now=now))),
         "upcoming": list(contests.filter(opens_at__gt=now).order_by("opens_at")),
         "past": list(contests.filter(closes_at__lte=now).order_by("-closes_at")[:20]),
     }

@@ -91,15 +91,8 @@ def entry_confirm(request, token: str):
         entry = services.entry_confirm(token=token)
     except services.ContestError as exc:
         contest = services.entry_confirm_contest(token=token)
-        now = timezone.now()
         # A tampered link names no contest: offer a new link for each open one.
-        open_contests = (
-            []
-            if contest
-            else selectors.contests_public()
-            .filter(opens_at__lte=now, closes_at__gt=now)
-            .order_by("closes_at")[:20]
-        )
+        open_contests = [] if contest else selectors.contests_open(now=timezone.now())[:20]
         return render(
             request,
             "contests/confirm_failed.html",
