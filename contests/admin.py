@@ -16,6 +16,7 @@ from .choices import language_choices
 from .forms import EntryAdminForm
 from .forms_draw import InvalidateForm
 from .models import Contest, Entry, Selection, SelectionEvent
+from .services.draws import CAP_FIELDS
 
 # Once a contest is frozen these make its published draw (the audit record
 # and the eligibility of its tickets): changing them would break the record.
@@ -29,7 +30,7 @@ CONTEST_FIELDS_FIXED_AT_FREEZE = [
     "max_winners_per_background",
 ]
 # An entry's capped fields are published in the audit record's attributes.
-ENTRY_FIELDS_FIXED_AT_FREEZE = ["country", "background"]
+ENTRY_FIELDS_FIXED_AT_FREEZE = list(CAP_FIELDS)
 
 
 @admin.register(Contest)
