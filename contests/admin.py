@@ -12,7 +12,7 @@ from django.utils.translation import ngettext
 from django_countries import countries
 
 from . import draw_algorithm, selectors, services
-from .choices import language_choices
+from .choices import language_choices, language_name
 from .forms import EntryAdminForm
 from .forms_draw import InvalidateForm
 from .models import Contest, Entry, Selection, SelectionEvent
@@ -261,8 +261,7 @@ class EntryAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("languages spoken"))
     def languages_spoken(self, obj: Entry) -> str:
-        names = dict(language_choices())
-        return ", ".join(names.get(code, code) for code in obj.languages) or "—"
+        return ", ".join(language_name(code) for code in obj.languages) or "—"
 
     @admin.display(description=_("in the draw"), ordering="in_draw")
     def in_draw_once_frozen(self, obj: Entry) -> str:
