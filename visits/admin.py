@@ -302,7 +302,9 @@ class QuestionAdmin(admin.ModelAdmin):
                 self.message_user(request, str(exc), messages.ERROR)
 
 
-class LiveUpdateForm(forms.ModelForm):
+class LiveUpdateAdminForm(forms.ModelForm):
+    """A live update edited in the admin: its stop must be one of its visit's."""
+
     class Meta:
         model = LiveUpdate
         fields = ["visit", "stop", "text", "posted_at"]
@@ -321,7 +323,7 @@ class LiveUpdateForm(forms.ModelForm):
 
 @admin.register(LiveUpdate)
 class LiveUpdateAdmin(admin.ModelAdmin):
-    form = LiveUpdateForm
+    form = LiveUpdateAdminForm
     list_display = ["text", "visit", "stop", "posted_at", "author"]
     list_filter = ["visit"]
     list_select_related = ["visit", "stop", "author"]
