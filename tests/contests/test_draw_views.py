@@ -28,12 +28,6 @@ def url(name: str, contest: Contest) -> str:
     return reverse(f"contests:{name}", kwargs={"slug": contest.slug})
 
 
-@pytest.fixture
-def organizer_client(client):
-    client.force_login(organizer())
-    return client
-
-
 # Who may freeze and draw ----------------------------------------------------
 
 

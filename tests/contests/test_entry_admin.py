@@ -22,12 +22,6 @@ pytestmark = pytest.mark.django_db
 ENTRIES = reverse("admin:contests_entry_changelist")
 
 
-@pytest.fixture
-def organizer_client(client):
-    client.force_login(staff_user("orga", ORGANIZERS))
-    return client
-
-
 def listed(client, **params) -> set[str]:
     response = client.get(ENTRIES, params)
     assert response.status_code == 200

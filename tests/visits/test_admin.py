@@ -3,9 +3,9 @@
 from datetime import date
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.utils import translation
 
+from tests.factories import staff_user
 from tests.visits.factories import LocationFactory, QuestionFactory, TourStopFactory, at, visitor
 from tweetup.roles import ORGANIZERS, TOUR_ADMINS
 from visits.models import LiveUpdate, Question, StopChange, TourStop, Visit
@@ -15,12 +15,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def tour_admin_client(client, db):
-    from tweetup.roles import groups_ensure
-
-    groups_ensure()
-    user = User.objects.create_user("touradmin", password="pw", is_staff=True)
-    user.groups.add(Group.objects.get(name=TOUR_ADMINS))
-    client.force_login(user)
+    client.force_login(staff_user("touradmin", TOUR_ADMINS))
     return client
 
 
@@ -302,8 +297,7 @@ def test_only_those_who_may_change_profiles_get_the_visitors_signed_link(
 ):
     """Organizers only view profiles; the signed link would let them edit one."""
     profile = visitor(draw)
-    organizer = User.objects.create_user("organizer", password="pw", is_staff=True)
-    organizer.groups.add(Group.objects.get(name=ORGANIZERS))
+    organizer = staff_user("organizer", ORGANIZERS)
     pages = ["/admin/visits/visitorprofile/", f"/admin/visits/visitorprofile/{profile.pk}/change/"]
     for page in pages:
         response = tour_admin_client.get(page)
