@@ -494,7 +494,10 @@ def read_audit_record_source(source: str, *, timeout: float = 60.0) -> str:
     another kind of URL.
     """
     if source == "-":
-        return sys.stdin.buffer.read().decode("utf-8-sig", errors="replace")
+        try:
+            return sys.stdin.buffer.read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise SourceError(f"Cannot read the standard input: {exc}") from exc
     if source.startswith(("http://", "https://")):
         return fetch_audit_record(source, timeout=timeout)
     if "://" in source:

@@ -785,6 +785,22 @@ def test_cli_reads_stdin_and_reports_invalid_json():
     assert "not valid JSON" in bad.stdout
 
 
+def test_cli_says_standard_input_that_is_not_utf8_cannot_be_read():
+    env = dict(os.environ)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    completed = subprocess.run(
+        [sys.executable, "-m", "contests.draw_algorithm", "-"],
+        cwd=MAIN_DIR,
+        env=env,
+        input=b'{"algorithm": "tweetup-draw-v1", "contest": "caf\xe9"}',
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert b"Cannot read the standard input" in completed.stderr + completed.stdout
+
+
 def test_repeated_json_key_is_reported():
     text = json.dumps(capped_record())[:-1] + ', "winners": []}'
     record, problems = draw.load_audit_record(text)
