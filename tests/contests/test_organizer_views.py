@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core import mail
 from django.db import connection
@@ -355,3 +356,7 @@ def test_the_selection_admin_shows_its_log_with_named_actions(client, organizer)
     assert response.status_code == 200
     content = response.content.decode()
     assert str(Action.DISQUALIFIED.label) in content and "Fake account" in content
+    # Named, not stored: in French the log reads the label, not the value.
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    french = client.get(reverse("admin:contests_selection_change", args=[place.pk]))
+    assert "disqualifiée" in french.content.decode()
