@@ -232,6 +232,10 @@ class Draw(models.Model):
         Contest, verbose_name=_("contest"), on_delete=models.PROTECT, related_name="draw"
     )
     external_entropy = models.CharField(_("external entropy"), max_length=500, blank=True)
+    # The numbers drawn for, as they were at the draw: the audit record reads
+    # them here, so that no later edit of the contest can change it.
+    winners_count = models.PositiveSmallIntegerField(_("number of winners"))
+    alternates_count = models.PositiveSmallIntegerField(_("number of alternates"))
     caps = models.JSONField(_("caps"), default=dict, blank=True)
     ranking = models.JSONField(_("ranking"), default=list)
     winners = models.JSONField(_("winners"), default=list)

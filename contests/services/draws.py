@@ -244,6 +244,8 @@ def draw_run(
             draw = Draw.objects.create(
                 contest=contest,
                 external_entropy=external_entropy,
+                winners_count=contest.winners_count,
+                alternates_count=contest.alternates_count,
                 caps=caps,
                 ranking=list(result.ranking),
                 winners=list(result.winners),
@@ -392,8 +394,8 @@ def draw_audit_record_stream(*, draw: Draw) -> Iterator[str]:
     yield from _chunked(dump(ticket) for ticket in tickets_sorted(contest.pk))
     yield "]"
     yield scalar("tickets_digest", contest.tickets_digest)
-    yield scalar("winners_count", contest.winners_count)
-    yield scalar("alternates_count", contest.alternates_count)
+    yield scalar("winners_count", draw.winners_count)
+    yield scalar("alternates_count", draw.alternates_count)
     yield scalar("caps", caps)
     yield ',\n"attributes":{'
     if caps:

@@ -50,6 +50,8 @@ def drawn_contest(
         EntryFactory(contest=contest, in_draw=True)
     draw = Draw.objects.create(
         contest=contest,
+        winners_count=contest.winners_count,
+        alternates_count=contest.alternates_count,
         caps=caps or {},
         winners=[e.ticket for e in winner_entries],
         alternates=[e.ticket for e in alternate_entries],

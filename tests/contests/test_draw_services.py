@@ -313,6 +313,17 @@ def test_streamed_audit_record_equals_the_algorithms(capped):
     assert draw_algorithm.verify_audit_record(record) == []
 
 
+def test_audit_record_keeps_the_numbers_drawn_for_when_the_contest_changes():
+    contest, draw = drawn_contest(20, winners_count=3, alternates_count=2)
+    before = services.draw_audit_record(draw=draw)
+    Contest.objects.filter(pk=contest.pk).update(winners_count=7, alternates_count=0)
+    draw = Draw.objects.select_related("contest").get(pk=draw.pk)
+    after = services.draw_audit_record(draw=draw)
+    assert after == before
+    assert (after["winners_count"], after["alternates_count"]) == (3, 2)
+    assert draw_algorithm.verify_audit_record(after) == []
+
+
 def test_audit_record_lists_tickets_bytewise():
     contest = closed_contest(winners_count=1, alternates_count=0)
     for ticket in ("b-1", "B-2", "a", "Z", "_x", "9"):

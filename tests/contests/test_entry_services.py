@@ -97,7 +97,7 @@ def test_frozen_then_drawn_contest_stays_so_whatever_the_time():
     contest.frozen_at = now - timedelta(days=1)
     contest.save()
     assert contest.state == Contest.State.FROZEN
-    Draw.objects.create(contest=contest, drawn_at=now)
+    Draw.objects.create(contest=contest, winners_count=5, alternates_count=5, drawn_at=now)
     contest = Contest.objects.get(pk=contest.pk)
     assert contest.state == Contest.State.DRAWN
     assert contest.state_at(now + timedelta(days=365)) == Contest.State.DRAWN

@@ -65,7 +65,12 @@ def drawn_for(visit: Visit | None) -> Draw:
         frozen_at=now - timedelta(days=9),
         visit=visit,
     )
-    return Draw.objects.create(contest=contest, drawn_at=now - timedelta(days=9))
+    return Draw.objects.create(
+        contest=contest,
+        winners_count=contest.winners_count,
+        alternates_count=contest.alternates_count,
+        drawn_at=now - timedelta(days=9),
+    )
 
 
 def accepted_selection(draw: Draw, **entry_fields) -> Selection:
