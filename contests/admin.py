@@ -219,8 +219,6 @@ class EntryAdmin(admin.ModelAdmin):
         "email",
         "country",
         "background",
-        "language",
-        "created_at",
         "confirmed_at",
         "in_draw_once_frozen",
         "invalidated_at",
