@@ -269,6 +269,11 @@ class EntryAdmin(admin.ModelAdmin):
             return "—"
         return display_for_value(obj.in_draw, "", boolean=True)
 
+    def changelist_view(self, request, extra_context=None):
+        # The entries' columns need the page's width more than the admin's menu.
+        extra_context = {**(extra_context or {}), "is_nav_sidebar_enabled": False}
+        return super().changelist_view(request, extra_context)
+
     def get_search_results(self, request, queryset, search_term):
         # Handles are stored without their @, but people search for "@CERN".
         search_term = re.sub(r"(^|\s)@", r"\1", search_term)
