@@ -39,7 +39,13 @@ class EntryForm(forms.Form):
         help_text=_("Choose one or more (hold Ctrl or ⌘ to choose several)."),
         widget=forms.SelectMultiple(attrs={"size": 8}),
     )
-    background = forms.ChoiceField(label=_("Background"), choices=Background.choices)
+    # No background is preselected: a default would be recorded for everyone who
+    # skips the field and skew the breakdowns and the caps.
+    background = forms.ChoiceField(
+        label=_("Background"),
+        choices=[("", "---------"), *Background.choices],
+        error_messages={"required": _("Choose the background closest to yours.")},
+    )
     background_other = forms.CharField(
         label=_("Your background, if other"), max_length=100, required=False
     )
@@ -74,8 +80,11 @@ class EntryForm(forms.Form):
         self.fields["language"].initial = page_mail_language()
         self.helper = FormHelper()
         # The page writes the <form> tag and its CSRF token itself, so that the
-        # empty form (some 450 options) can be cached per language.
+        # empty form (some 450 options) can be cached per language: crispy must
+        # not render a token of its own, or every visitor would get the one of
+        # the visitor whose request filled the cache.
         self.helper.form_tag = False
+        self.helper.disable_csrf = True
         self.helper.layout = Layout(
             "name",
             "email",

@@ -239,3 +239,47 @@ def test_new_link_page_of_an_upcoming_contest_offers_no_form(client):
 def test_new_link_page_of_an_open_contest_offers_the_form(client, contest):
     page = client.get(reverse("contests:confirm_again", args=[contest.slug])).content.decode()
     assert 'name="email"' in page
+
+
+def _form_fields(html: str) -> dict[str, list[str]]:
+    """Every named input a browser would submit from the entry form (hidden ones included)."""
+    form = html.split('id="entry-form"', 1)[1].split("</form>", 1)[0]
+    fields: dict[str, list[str]] = {}
+    for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', form):
+        fields.setdefault(name, []).append(value)
+    return fields
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_every_visitor_gets_a_token_of_their_own_when_the_form_is_cached(contest, language):
+    """Several distinct visitors, one after another with the form's cache warm,
+    each get one CSRF token (their own) and each can enter."""
+    from django.core.cache import cache
+    from django.test import Client
+
+    cache.clear()
+    for number in range(3):
+        visitor = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE=language)
+        page = visitor.get(contest.get_absolute_url()).content.decode()
+        tokens = _form_fields(page)["csrfmiddlewaretoken"]
+        assert len(tokens) == 1, f"visitor {number} was given {len(tokens)} tokens"
+        data = entry_data(
+            email=f"visitor{number}@example.org", twitter_handle=f"visitor_{number}"
+        )
+        response = visitor.post(
+            contest.get_absolute_url(), {**data, "csrfmiddlewaretoken": tokens[0]}
+        )
+        assert response.status_code == 302, f"visitor {number} got {response.status_code}"
+    assert Entry.objects.filter(contest=contest).count() == 3
+
+
+def test_background_is_not_chosen_for_the_entrant(client, contest):
+    """The background starts empty, and an entry without one is refused by name."""
+    page = client.get(contest.get_absolute_url()).content.decode()
+    select = page.split('name="background"', 1)[1].split("</select>", 1)[0]
+    assert re.search(r'<option value="" selected>', select)
+    assert len(re.findall(r"\bselected\b", select)) == 1
+    response = client.post(contest.get_absolute_url(), entry_data(background=""))
+    assert response.status_code == 400
+    assert "Choose the background closest to yours." in response.content.decode()
+    assert not Entry.objects.exists()
