@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: help run test lint check python venv install install-dev messages browser
+.PHONY: help run test lint check python venv install install-dev messages browser lock acceptance
 
 help:
 	@echo "make run   - set up and serve the site at http://127.0.0.1:$(PORT) with a Celery worker and beat"
@@ -27,13 +27,24 @@ $(BIN)/python: | python
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+# Installs come from the lock files, every package pinned with its hashes:
+# requirements.lock for the site alone (make run, production), and
+# requirements-dev.lock for the tests on top of it, constrained by the runtime
+# lock so both pin the site's packages alike. `make lock` writes both from
+# requirements.txt and requirements-dev.txt. The acceptance suite builds a
+# virtual environment of its own from requirements.lock alone, so a package
+# that only the test tools bring cannot hide a missing runtime one.
+$(VENV)/.installed: requirements.lock | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements.lock
 	touch $@
 
-$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+$(VENV)/.installed-dev: requirements.lock requirements-dev.lock | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements-dev.lock
 	touch $@ $(VENV)/.installed
+
+lock: install-dev
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras -o requirements.lock requirements.txt
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras -o requirements-dev.lock requirements-dev.txt
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev

@@ -263,9 +263,7 @@ def test_every_visitor_gets_a_token_of_their_own_when_the_form_is_cached(contest
         page = visitor.get(contest.get_absolute_url()).content.decode()
         tokens = _form_fields(page)["csrfmiddlewaretoken"]
         assert len(tokens) == 1, f"visitor {number} was given {len(tokens)} tokens"
-        data = entry_data(
-            email=f"visitor{number}@example.org", twitter_handle=f"visitor_{number}"
-        )
+        data = entry_data(email=f"visitor{number}@example.org", twitter_handle=f"visitor_{number}")
         response = visitor.post(
             contest.get_absolute_url(), {**data, "csrfmiddlewaretoken": tokens[0]}
         )

@@ -200,6 +200,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(hours=6),
     },
 }
+CELERY_BEAT_SCHEDULER = "tweetup.celery:Scheduler"
 CELERY_BEAT_SCHEDULE_FILENAME = env(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "var" / "celerybeat-schedule")
 )
