@@ -9,10 +9,13 @@ from .models import LiveUpdate, Question, QuestionVote, TourStop, Visit, Visitor
 
 def visit_stops(visit: Visit) -> list[TourStop]:
     """The stops of a visit in order, with their place and their public questions counted."""
+    # The count groups the query, and Django then leaves out Meta.ordering.
     return list(
-        visit.stops.select_related("location").annotate(
+        visit.stops.select_related("location")
+        .annotate(
             public_questions=Count("questions", filter=Question.public_filter(prefix="questions__"))
         )
+        .order_by("starts_at", "pk")
     )
 
 
