@@ -106,3 +106,11 @@ def test_every_page_is_sent_with_a_policy_that_refuses_inline_code(demo_clients)
 def test_the_500_page_has_no_inline_style():
     html = render_to_string("500.html")
     assert not INLINE_CODE.search(html)
+
+
+def test_the_500_page_asks_to_send_again_rather_than_promise_nothing_was_lost():
+    """A server error may come before anything was saved (a database or cache
+    outage): the page must not tell the person their form was kept."""
+    html = render_to_string("500.html")
+    assert "lost" not in html
+    assert "send it again" in html and "renvoyez-le" in html

@@ -84,7 +84,33 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://tweetup")}
+
+def cache_settings(default_url: str) -> dict:
+    """CACHES from CACHE_URL, forgiving when the cache is a Redis that stops answering.
+
+    The cache only speeds pages up and counts rate limits: while its Redis is
+    down, reads miss, writes are dropped (and logged) and the limits lapse, so
+    entries and the admin's login still work. Short socket timeouts keep a Redis
+    that hangs from holding a request for long.
+    """
+    cache = env.cache("CACHE_URL", default=default_url)
+    if cache["BACKEND"] == "django_redis.cache.RedisCache":
+        cache.setdefault("OPTIONS", {}).update(
+            {
+                "IGNORE_EXCEPTIONS": True,
+                "SOCKET_CONNECT_TIMEOUT": env.float("CACHE_SOCKET_TIMEOUT", default=0.5),
+                "SOCKET_TIMEOUT": env.float("CACHE_SOCKET_TIMEOUT", default=0.5),
+            }
+        )
+    return {"default": cache}
+
+
+CACHES = cache_settings("locmemcache://tweetup")
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+# A rate limit the cache cannot count lets the request through: the unique
+# constraints keep one entry per person, and a cache outage must not refuse
+# every entrant (or lock organizers out of the admin).
+RATELIMIT_FAIL_OPEN = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,14 +1,14 @@
 """Production: secrets and hosts must come from the environment."""
 
 from .base import *  # noqa: F403
-from .base import env, smtp_mailer
+from .base import cache_settings, env, smtp_mailer
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-CACHES = {"default": env.cache("CACHE_URL", default="rediscache://127.0.0.1:6379/1")}
+CACHES = cache_settings("rediscache://127.0.0.1:6379/1")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Served behind one TLS-terminating proxy unless told otherwise.
