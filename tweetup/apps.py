@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class TweetupConfig(AppConfig):
     name = "tweetup"
     verbose_name = "TweetUp"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401 - registers the system checks

@@ -51,6 +51,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
+    # Last, so that its 400 page goes out with the headers of the others (CSP).
+    "tweetup.middleware.RejectNulInQueryMiddleware",
 ]
 
 ROOT_URLCONF = "tweetup.urls"

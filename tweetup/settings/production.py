@@ -8,6 +8,9 @@ SECRET_KEY = env("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# A connection kept between requests may have been closed by the database (a
+# restart, a failover): test it before reuse rather than fail the next request.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CACHES = cache_settings("rediscache://127.0.0.1:6379/1")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
