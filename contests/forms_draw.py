@@ -82,6 +82,8 @@ class TicketCheckForm(forms.Form):
         self.helper = FormHelper()
         self.helper.form_method = "get"
         self.helper.form_id = "ticket-check"
+        # Sent back, the page opens at the form and its answer, not at the top.
+        self.helper.form_action = "#ticket-check"
         self.helper.add_input(Submit("check", _("Check my ticket"), css_class="btn-primary"))
 
     def clean_ticket(self) -> str:

@@ -3,6 +3,7 @@ keyboard, and after a form sent back with mistakes."""
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from contests import services
 from contests.models import Entry, Selection
@@ -79,3 +80,55 @@ def test_no_public_page_is_wider_than_a_360_px_phone(live_server, browser):
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], (name, width, page.evaluate(WIDER_THAN_THE_PAGE))
         assert page.evaluate(WIDER_THAN_THE_PAGE) == [], name
+
+
+def expect_error_summary_in_sight(page):
+    """The error summary has the focus, at the top of the screen."""
+    summary = page.locator("[data-error-summary]")
+    expect(summary).to_be_focused()
+    expect(summary).to_have_attribute("role", "alert")
+    box = summary.bounding_box()
+    assert box is not None and -1 < box["y"] < 50, box
+    return summary
+
+
+def test_entry_form_sent_back_opens_on_its_error_summary(live_server, browser):
+    """On a phone the first mistake is far down the page: the page reopens at the
+    form, on a summary that names each mistake and leads to its field."""
+    contest = ContestFactory()
+    # Without Bootstrap's smooth scrolling, the page is where it lands at once.
+    page = browser.new_page(viewport=PHONE, reduced_motion="reduce")
+    page.goto(live_server.url + contest.get_absolute_url())
+    form = page.locator("#entry-form")
+    form.locator('[name="email"]').fill("ada@example.org")
+    form.locator('[name="twitter_handle"]').fill("not a handle!")
+    form.locator("[type=submit]").click()
+    page.wait_for_load_state()
+
+    assert page.url.endswith("#entry-form")
+    summary = expect_error_summary_in_sight(page)
+    page.screenshot(path=SHOTS / "phone-entry-error-summary.png")
+    links = summary.locator("a")
+    targets = links.evaluate_all("links => links.map(link => link.getAttribute('href'))")
+    assert targets[:3] == ["#id_name", "#id_twitter_handle", "#id_country"]
+    text = summary.inner_text()
+    assert "Your name: This field is required." in text
+    assert "Accept the rules to enter the contest." in text
+
+    links.nth(1).click()
+    expect(page.locator("#id_twitter_handle")).to_be_focused()
+    expect(page.locator('label[for="id_twitter_handle"]')).to_be_in_viewport()
+
+
+def test_ticket_check_sent_back_opens_on_its_error_summary(live_server, browser):
+    urls = site()
+    page = browser.new_page(viewport=PHONE, reduced_motion="reduce")
+    page.goto(live_server.url + urls["results"])
+    page.fill("#id_ticket", "   ")
+    page.click("#ticket-check [type=submit]")
+    page.wait_for_load_state()
+
+    assert page.url.endswith("#ticket-check")
+    summary = expect_error_summary_in_sight(page)
+    assert summary.locator("a").get_attribute("href") == "#id_ticket"
+    page.screenshot(path=SHOTS / "phone-ticket-error-summary.png")

@@ -271,6 +271,29 @@ def test_every_visitor_gets_a_token_of_their_own_when_the_form_is_cached(contest
     assert Entry.objects.filter(contest=contest).count() == 3
 
 
+def test_a_form_sent_back_opens_on_its_error_summary_which_is_never_cached(client, contest):
+    """The summary leads to each mistake's field and the page reloads at the form;
+    the next visitor gets the cached empty form, without anybody's mistakes."""
+    from django.core.cache import cache
+
+    cache.clear()
+    client.get(contest.get_absolute_url())  # Warms the cache with the empty form.
+    response = client.post(contest.get_absolute_url(), entry_data(name="", twitter_handle="a b"))
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert '<form method="post" id="entry-form" action="#entry-form" novalidate>' in page
+    summary = page.split("data-error-summary", 1)[1].split("</div>", 1)[0]
+    assert 'role="alert" tabindex="-1"' in page.split("data-error-summary", 1)[0][-300:]
+    assert re.findall(r'<a href="#(\w+)">', summary) == ["id_name", "id_twitter_handle"]
+    assert "Your name: This field is required." in summary
+    assert 'value="a b"' in page
+    assert len(_form_fields(page)["csrfmiddlewaretoken"]) == 1
+
+    fresh = client.get(contest.get_absolute_url()).content.decode()
+    assert "data-error-summary" not in fresh and 'value="a b"' not in fresh
+    assert len(_form_fields(fresh)["csrfmiddlewaretoken"]) == 1
+
+
 def test_background_is_not_chosen_for_the_entrant(client, contest):
     """The background starts empty, and an entry without one is refused by name."""
     page = client.get(contest.get_absolute_url()).content.decode()
