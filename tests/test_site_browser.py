@@ -132,3 +132,79 @@ def test_ticket_check_sent_back_opens_on_its_error_summary(live_server, browser)
     summary = expect_error_summary_in_sight(page)
     assert summary.locator("a").get_attribute("href") == "#id_ticket"
     page.screenshot(path=SHOTS / "phone-ticket-error-summary.png")
+
+
+FOCUS_RING = """() => {
+  // The focused element's outline, and the colours it is drawn against: the
+  // background around the element and the element's own (both composited over white).
+  const el = document.activeElement, style = getComputedStyle(el);
+  const rgba = (css) => {
+    const inner = css.match(/rgba?\\(([^)]+)\\)/)[1];
+    const parts = inner.split(/[\\s,\\/]+/).filter(Boolean).map(Number);
+    return parts.length === 3 ? [...parts, 1] : parts;
+  };
+  const background = (node) => {
+    const layers = [];
+    for (; node; node = node.parentElement) {
+      const colour = rgba(getComputedStyle(node).backgroundColor);
+      if (colour[3] > 0) layers.push(colour);
+      if (colour[3] >= 1) break;
+    }
+    let result = [255, 255, 255];
+    for (const [r, g, b, a] of layers.reverse()) {
+      result = result.map((value, i) => [r, g, b][i] * a + value * (1 - a));
+    }
+    return result;
+  };
+  return {
+    element: el.tagName + "#" + el.id + "." + el.className,
+    style: style.outlineStyle,
+    width: parseFloat(style.outlineWidth),
+    offset: parseFloat(style.outlineOffset),
+    ring: rgba(style.outlineColor),
+    around: background(el.parentElement),
+    inside: background(el),
+  };
+}"""
+
+
+def contrast(first, second) -> float:
+    """WCAG 2.2's contrast ratio of two sRGB colours (0-255 channels)."""
+
+    def luminance(rgb) -> float:
+        channels = [c / 255 for c in rgb[:3]]
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    lighter, darker = sorted((luminance(first), luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_contrast_follows_wcag():
+    assert contrast((0, 0, 0), (255, 255, 255)) == pytest.approx(21)
+    assert contrast((118, 118, 118), (255, 255, 255)) == pytest.approx(4.54, abs=0.01)
+
+
+def test_every_focus_ring_stands_out_3_to_1_from_its_surroundings(live_server, browser):
+    """Tabbing through the pages, each link, button and form control shows a solid
+    ring of 2 px or more whose colour has 3:1 contrast or more (WCAG 2.2, 1.4.11)
+    against the colours beside it: the background around the element, and the
+    element itself when the ring touches it."""
+    urls = site()
+    live_draw = urls["results"].replace("/results/", "/live/")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    seen = set()
+    for path in (urls["contest"], urls["results"], live_draw):
+        page.goto(live_server.url + path)
+        for _ in range(40):
+            page.keyboard.press("Tab")
+            ring = page.evaluate(FOCUS_RING)
+            if ring["element"].startswith("BODY") or ring["element"] in seen:
+                continue
+            seen.add(ring["element"])
+            assert ring["style"] == "solid" and ring["width"] >= 2, ring
+            beside = [ring["around"]] + ([ring["inside"]] if ring["offset"] < 1 else [])
+            for colour in beside:
+                assert contrast(ring["ring"], colour) >= 3, (path, ring)
+    kinds = {element.split("#")[0] for element in seen}
+    assert {"A", "BUTTON", "INPUT", "SELECT", "TEXTAREA"} <= kinds, seen
