@@ -1,9 +1,16 @@
 from django.contrib import admin, messages
+from django.template.defaultfilters import linebreaksbr
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from tweetup.signed_links import redact_signed_links
+
 from . import services
 from .models import OutboxMessage
+
+# Staff read the mail as sent, except the tokens of its signed links: a link
+# acts only for the person it was mailed to.
+REDACTED_BODIES = {"body_text": "body_text_redacted", "body_html": "body_html_redacted"}
 
 
 @admin.register(OutboxMessage)
@@ -42,8 +49,23 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         "sent_at",
     ]
 
+    exclude = list(REDACTED_BODIES)
+
     def has_add_permission(self, request):
         return False
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return [REDACTED_BODIES.get(field, field) for field in fields]
+
+    @admin.display(description=_("text body"))
+    def body_text_redacted(self, message: OutboxMessage) -> str:
+        # Escaped, line breaks kept, as the admin shows a text field.
+        return linebreaksbr(redact_signed_links(message.body_text))
+
+    @admin.display(description=_("HTML body"))
+    def body_html_redacted(self, message: OutboxMessage) -> str:
+        return linebreaksbr(redact_signed_links(message.body_html))
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser

@@ -348,7 +348,6 @@ class VisitorProfileAdmin(admin.ModelAdmin):
         "photo_consent",
         "attendance_confirmed_at",
         "checked_in_at",
-        "profile_link",
     ]
     list_filter = ["selection__draw__contest__visit", "public_consent", "photo_consent"]
     list_select_related = ["selection__entry", "selection__draw__contest__visit"]
@@ -361,10 +360,11 @@ class VisitorProfileAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "private_data_removed_at",
-        "profile_link",
     ]
+    # No link to the visitor's own pages: a signed link acts only for the visitor
+    # (tweetup.permissions.addressee_only); staff edit here, on the record.
     fieldsets = [
-        (None, {"fields": ["selection", "profile_link"]}),
+        (None, {"fields": ["selection"]}),
         (
             _("Public, with consent"),
             {
@@ -415,37 +415,6 @@ class VisitorProfileAdmin(admin.ModelAdmin):
     @admin.display(description=_("visit"), ordering="selection__draw__contest__visit__date")
     def visit_title(self, profile: VisitorProfile) -> str:
         return str(profile.visit or "—")
-
-    def _may_open_profile(self, request) -> bool:
-        # The signed link opens the visitor's own page, where their data and
-        # attendance can be changed: only for those who may change profiles.
-        return request.user.has_perm("visits.change_visitorprofile")
-
-    def get_list_display(self, request):
-        fields = super().get_list_display(request)
-        if self._may_open_profile(request):
-            return fields
-        return [field for field in fields if field != "profile_link"]
-
-    def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
-        if self._may_open_profile(request):
-            return fieldsets
-        return [
-            (name, {**options, "fields": [f for f in options["fields"] if f != "profile_link"]})
-            for name, options in fieldsets
-        ]
-
-    @admin.display(description=_("profile and badge"))
-    def profile_link(self, profile: VisitorProfile):
-        token = services.visitor_profile_token(profile)
-        return format_html(
-            '<a href="{}">{}</a> · <a href="{}">{}</a>',
-            reverse("visits:profile", kwargs={"token": token}),
-            _("profile"),
-            reverse("visits:badge", kwargs={"token": token}),
-            _("badge"),
-        )
 
     @admin.action(description=_("Check the chosen visitors in"), permissions=["check_in"])
     def check_in(self, request, queryset):

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST, require_safe
 from django_ratelimit.decorators import ratelimit
 
 from tweetup.http import require_form_methods
-from tweetup.permissions import permission_required
+from tweetup.permissions import addressee_only, permission_required
 
 from . import selectors, services
 from .forms import LiveUpdateForm, QuestionForm, VisitMessageForm, VisitorProfileForm
@@ -76,6 +76,7 @@ def visit_calendar(request, slug: str):
 
 
 @never_cache
+@addressee_only
 @require_form_methods
 def profile_edit(request, token: str):
     profile = _visitor(request, token)
@@ -107,6 +108,7 @@ def profile_edit(request, token: str):
 
 
 @never_cache
+@addressee_only
 def visitor_itinerary(request, token: str):
     profile = _visitor(request, token)
     visit = profile.visit
@@ -121,6 +123,7 @@ def visitor_itinerary(request, token: str):
 
 
 @never_cache
+@addressee_only
 def visitor_itinerary_print(request, token: str):
     profile = _visitor(request, token)
     if profile.visit is None:
@@ -132,6 +135,7 @@ def visitor_itinerary_print(request, token: str):
 
 
 @never_cache
+@addressee_only
 def visitor_calendar(request, token: str):
     profile = _visitor(request, token)
     visit = profile.visit
@@ -142,6 +146,7 @@ def visitor_calendar(request, token: str):
 
 
 @never_cache
+@addressee_only
 def visitor_badge(request, token: str):
     profile = _visitor(request, token)
     check_in_url = services.visitor_check_in_url(profile, base_url=_base_url(request))

@@ -9,6 +9,7 @@ from django_ratelimit.core import is_ratelimited
 from django_ratelimit.decorators import ratelimit
 
 from tweetup.http import require_form_methods
+from tweetup.permissions import addressee_only
 
 from .. import selectors, services
 from ..forms import ConfirmAgainForm, EntryForm
@@ -86,6 +87,7 @@ def entry_sent(request, slug: str):
     return render(request, "contests/entry_sent.html", {"contest": contest})
 
 
+@addressee_only
 def entry_confirm(request, token: str):
     try:
         entry = services.entry_confirm(token=token)

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from tweetup.http import require_form_methods
+from tweetup.permissions import addressee_only
 
 from .. import services
 from ..models import Selection
@@ -96,6 +97,7 @@ def _answered(request, selection: Selection, status: int = 200):
     )
 
 
+@addressee_only
 @require_form_methods
 def selection_accept(request, token: str):
     try:
@@ -128,6 +130,7 @@ def selection_accept(request, token: str):
     )
 
 
+@addressee_only
 @require_form_methods
 def selection_decline(request, token: str):
     try:

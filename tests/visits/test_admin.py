@@ -292,17 +292,15 @@ def test_question_actions_count_in_french(tour_admin_client):
     assert "2 questions approuvées." in approve(questions[1:])
 
 
-def test_only_those_who_may_change_profiles_get_the_visitors_signed_link(
-    tour_admin_client, client, draw
-):
-    """Organizers only view profiles; the signed link would let them edit one."""
+def test_no_staff_member_gets_the_visitors_signed_link(tour_admin_client, client, draw):
+    """The signed link acts for the visitor only: staff edit the profile in the admin."""
     profile = visitor(draw)
     organizer = staff_user("organizer", ORGANIZERS)
     pages = ["/admin/visits/visitorprofile/", f"/admin/visits/visitorprofile/{profile.pk}/change/"]
     for page in pages:
         response = tour_admin_client.get(page)
         assert response.status_code == 200
-        assert "/visits/profile/" in response.content.decode()
+        assert "/visits/profile/" not in response.content.decode()
     client.force_login(organizer)
     for page in pages:
         response = client.get(page)
