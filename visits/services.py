@@ -9,14 +9,14 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import CharField, Exists, Max, OuterRef, QuerySet, Value
-from django.db.models.functions import Cast, Concat, Lower
+from django.db.models import CharField, Exists, Max, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,7 +26,8 @@ from icalendar import Timezone as ICalTimezone
 from icalendar import vText
 
 from contests.choices import language_name
-from contests.models import Selection
+from contests.models import Entry, Selection, SelectionEvent
+from contests.normalize import normalize_email
 from notifications.models import OutboxMessage
 from notifications.services import absolute_url, mail_enqueue
 
@@ -999,29 +1000,69 @@ def _retention_days(days: int | None, setting: str) -> int:
     return days
 
 
-def _entries_to_clear(*, now: datetime, days: int):
-    """Entries not chosen (no selection in the draw), ``days`` after their contest's draw."""
-    from contests.models import Entry
+def _visits_over(now: datetime, *, prefix: str = "") -> Q:
+    """A filter for the visits whose day is over at ``now``, each in its own time zone.
 
-    return Entry.objects.filter(
-        contest__draw__drawn_at__lte=now - timedelta(days=days),
-        personal_data_removed_at__isnull=True,
-    ).exclude(pk__in=Selection.objects.values("entry_id"))
+    Every time zone lies within 14 hours of UTC: a visit dated two days or
+    more before ``now``'s UTC date is over everywhere, and one dated after it
+    nowhere. The visits of the two dates between are read and checked one by one.
+    """
+    today = now.astimezone(UTC).date()
+    edge = Visit.objects.filter(date__range=(today - timedelta(days=1), today))
+    over = [visit.pk for visit in edge if visit.day_end <= now]
+    return Q(**{f"{prefix}date__lt": today - timedelta(days=1)}) | Q(**{f"{prefix}pk__in": over})
+
+
+def _entries_to_forget(*, now: datetime, days: int) -> QuerySet[Entry]:
+    """The entries ``entries_personal_data_remove`` forgets at ``now``; see there who and why."""
+    since = now - timedelta(days=days)
+    Status = Selection.Status
+    holds_place = Selection.objects.filter(
+        entry=OuterRef("pk"), status__in=(Status.PENDING, Status.ACCEPTED)
+    )
+    changed_since = SelectionEvent.objects.filter(selection__entry=OuterRef("pk"), at__gt=since)
+    waiting = Selection.objects.filter(entry=OuterRef("pk"), status=Status.WAITING)
+    return (
+        Entry.objects.filter(
+            contest__draw__drawn_at__lte=since, personal_data_removed_at__isnull=True
+        )
+        .exclude(Exists(holds_place))
+        .exclude(Exists(changed_since))
+        .exclude(
+            Exists(waiting),
+            Q(contest__visit__isnull=False),
+            ~_visits_over(now, prefix="contest__visit__"),
+        )
+    )
 
 
 def entries_personal_data_remove(*, now: datetime | None = None, days: int | None = None) -> int:
-    """Remove the personal data of entries not chosen, ``days`` after their contest's draw.
+    """Forget the entrants whom no place holds or can still reach, ``days`` after the draw.
 
-    An entry not chosen has no selection in the draw. Names, emails, handles
-    and motivations go; the ticket, country, background, languages, whether it
+    An entry of a contest drawn ``days`` ago or more is forgotten when:
+
+    - it never had a place (not chosen, or not in the draw at all);
+    - its place ended (declined, expired, disqualified), ``days`` after that
+      last change, so that the mail telling the person has time to leave;
+    - it is an alternate never offered a place, once no promotion can reach
+      it. A free place goes to an alternate until the visit's day begins
+      (``contests.services.selection_promote``), so the alternate goes once
+      that day is over. A draw without a visit has no such end: its
+      alternates wait as long as entries not chosen are kept, and a later
+      promotion passes over them. Settled places are no end either: a
+      visitor disqualified afterwards frees a place again.
+
+    A pending or accepted place keeps its entry; ``visitors_private_data_remove``
+    forgets the accepted ones after their visit. Names, emails, handles and
+    motivations go; the ticket, country, background, languages, whether it
     was in the draw and when it was confirmed stay, so the counts and the
-    draw's audit record remain verifiable. One UPDATE query. Returns how many
-    entries were cleared. ``personal_data_remove`` also clears their mail in
+    draw's audit record remain verifiable. Two queries. Returns how many
+    entries were forgotten. ``personal_data_remove`` also clears their mail in
     the outbox. Raises VisitError when ``days`` is negative.
     """
     now = _now(now)
     days = _retention_days(days, "PRIVACY_ENTRY_RETENTION_DAYS")
-    return _entries_to_clear(now=now, days=days).update(**_entry_cleared_fields(now))
+    return _entries_to_forget(now=now, days=days).update(**_entry_cleared_fields(now))
 
 
 def _entry_cleared_fields(now: datetime) -> dict:
@@ -1041,94 +1082,131 @@ def _entry_cleared_fields(now: datetime) -> dict:
 
 
 OUTBOX_CLEARED_ERROR = "Personal data removed before the mail was sent."
+# Rows changed per UPDATE: SQLite takes a bounded number of parameters.
+OUTBOX_CLEAR_BATCH = 1000
 
 
-def _outbox_clear(messages) -> int:
+def _outbox_clear(message_ids: Sequence[int]) -> int:
     """Blank the address and text of these outbox rows; their key, kind and dates stay.
 
     The key stays so that the same notice is never queued again; a row still
     waiting is marked failed, as it can no longer reach anyone.
     """
-    pending = OutboxMessage.Status.PENDING
-    messages.filter(status=pending).update(
-        status=OutboxMessage.Status.FAILED, last_error=OUTBOX_CLEARED_ERROR
-    )
-    return messages.update(to_email="", body_text="", body_html="")
-
-
-def _outbox_of(entries) -> QuerySet[OutboxMessage]:
-    """The outbox rows written to these entries' addresses for their contests."""
-    return (
-        OutboxMessage.objects.exclude(to_email="")
-        .annotate(to_normalized=Lower("to_email"))
-        .filter(
-            Exists(
-                entries.filter(
-                    contest_id=OuterRef("contest_id"), email_normalized=OuterRef("to_normalized")
-                )
-            )
+    cleared = 0
+    for start in range(0, len(message_ids), OUTBOX_CLEAR_BATCH):
+        messages = OutboxMessage.objects.filter(
+            pk__in=message_ids[start : start + OUTBOX_CLEAR_BATCH]
         )
+        messages.filter(status=OutboxMessage.Status.PENDING).update(
+            status=OutboxMessage.Status.FAILED, last_error=OUTBOX_CLEARED_ERROR
+        )
+        cleared += messages.update(to_email="", body_text="", body_html="")
+    return cleared
+
+
+def _outbox_to(addresses: Iterable[tuple[int, str]]) -> list[int]:
+    """The outbox rows written to these addresses in these contests, by primary key.
+
+    ``addresses`` are (contest id, address) pairs. Addresses compare as the
+    entries' normalised emails do, lower-cased by Python: SQLite's LOWER (and
+    PostgreSQL's in the C locale) folds ASCII letters only, and would let
+    ``ZOË@EXÄMPLE.ORG`` keep its mail. The contests' rows are read in chunks,
+    their addresses only.
+    """
+    wanted: dict[int, set[str]] = defaultdict(set)
+    for contest_id, address in addresses:
+        if address:
+            wanted[contest_id].add(normalize_email(address))
+    if not wanted:
+        return []
+    rows = (
+        OutboxMessage.objects.filter(contest_id__in=list(wanted))
+        .exclude(to_email="")
+        .values_list("pk", "contest_id", "to_email")
+        .order_by()
     )
+    return [
+        pk
+        for pk, contest_id, to_email in rows.iterator(chunk_size=2000)
+        if normalize_email(to_email) in wanted[contest_id]
+    ]
 
 
 def outbox_personal_data_remove(*, now: datetime | None = None, days: int | None = None) -> int:
-    """Clear the outbox rows of the entries ``entries_personal_data_remove`` is about to clear.
+    """Clear the outbox rows of the entries ``entries_personal_data_remove`` is about to forget.
 
-    Run it first: it finds the rows by the entries' addresses. Returns how
-    many rows were cleared.
+    Run it first, in the same transaction: it finds the rows by the entries'
+    addresses. Returns how many rows were cleared.
     """
     now = _now(now)
     days = _retention_days(days, "PRIVACY_ENTRY_RETENTION_DAYS")
-    rows = _outbox_of(_entries_to_clear(now=now, days=days))
-    return _outbox_clear(OutboxMessage.objects.filter(pk__in=rows.values("pk")))
+    entries = _entries_to_forget(now=now, days=days).values_list("contest_id", "email")
+    return _outbox_clear(_outbox_to(entries.order_by().iterator(chunk_size=2000)))
 
 
 def visitors_private_data_remove(*, now: datetime | None = None, days: int | None = None) -> int:
-    """Remove visitors' private data ``days`` after their visit (email, emergency contact, needs).
+    """Forget what visitors told the site, ``days`` after the date of their visit.
 
-    The public side of a profile the visitor agreed to show stays; their
-    entry's name, email and motivation go too, and so do the address and
-    text of the mail the site wrote to them. Returns how many profiles were
-    cleared. Raises VisitError when ``days`` is negative.
+    Every profile loses its private data (email, needs, emergency contact);
+    a visitor who did not agree to appear on public pages loses the display
+    name, handle, bio and other background too, while those who agreed keep
+    them on the visit's public page. The visitor's entry is forgotten like
+    any other (name, email, handle, motivation), and so is the mail the site
+    wrote to the visitor's or the entry's address. A profile whose place was
+    taken back (disqualified) shows nowhere: it is cleared entirely as soon
+    as ``entries_personal_data_remove`` forgets its entry. A visitor of a
+    contest without a visit keeps everything until the visit is set.
+
+    Returns how many profiles changed. Raises VisitError when ``days`` is
+    negative.
     """
-    from contests.models import Entry
-
     now = _now(now)
     days = _retention_days(days, "PRIVACY_VISITOR_RETENTION_DAYS")
     cutoff = timezone.localdate(now) - timedelta(days=days)
-    profiles = VisitorProfile.objects.filter(
-        private_data_removed_at__isnull=True, selection__draw__contest__visit__date__lt=cutoff
+    holds_place = Q(selection__status=Selection.Status.ACCEPTED)
+    due = VisitorProfile.objects.filter(
+        Q(selection__draw__contest__visit__date__lt=cutoff)
+        | (~holds_place & Q(selection__entry__personal_data_removed_at__isnull=False))
     )
+    public_left = ~Q(display_name="", handle="", bio="", background_other="")
     with transaction.atomic():
-        entry_ids = list(profiles.values_list("selection__entry_id", flat=True))
-        if entry_ids:
-            entries = Entry.objects.filter(pk__in=entry_ids)
-            visitor_mail = OutboxMessage.objects.exclude(to_email="").filter(
-                Exists(
-                    profiles.filter(
-                        selection__draw__contest_id=OuterRef("contest_id"),
-                        email__iexact=OuterRef("to_email"),
-                    )
+        private_ids = list(
+            due.filter(private_data_removed_at__isnull=True).values_list("pk", flat=True)
+        )
+        hidden_ids = list(
+            due.filter(Q(public_consent=False) | ~holds_place)
+            .filter(public_left)
+            .values_list("pk", flat=True)
+        )
+        if private_ids:
+            profiles = VisitorProfile.objects.filter(pk__in=private_ids)
+            mailed = profiles.values_list(
+                "selection__draw__contest_id", "email", "selection__entry__email"
+            )
+            _outbox_clear(
+                _outbox_to(
+                    (contest_id, address)
+                    for contest_id, *addresses in mailed
+                    for address in addresses
                 )
             )
-            row_ids = {
-                *_outbox_of(entries).values_list("pk", flat=True),
-                *visitor_mail.values_list("pk", flat=True),
-            }
-            _outbox_clear(OutboxMessage.objects.filter(pk__in=row_ids))
-        cleared = profiles.update(
-            email="",
-            dietary_needs="",
-            accessibility_needs="",
-            emergency_contact_name="",
-            emergency_contact_phone="",
-            private_data_removed_at=now,
-        )
-        if entry_ids:
-            Entry.objects.filter(pk__in=entry_ids, personal_data_removed_at__isnull=True).update(
-                **_entry_cleared_fields(now)
+            Entry.objects.filter(
+                pk__in=profiles.values("selection__entry_id"),
+                personal_data_removed_at__isnull=True,
+            ).update(**_entry_cleared_fields(now))
+            profiles.update(
+                email="",
+                dietary_needs="",
+                accessibility_needs="",
+                emergency_contact_name="",
+                emergency_contact_phone="",
+                private_data_removed_at=now,
             )
-    return cleared
+        if hidden_ids:
+            VisitorProfile.objects.filter(pk__in=hidden_ids).update(
+                display_name="", handle="", bio="", background_other=""
+            )
+    return len({*private_ids, *hidden_ids})
 
 
 def personal_data_remove(
@@ -1139,9 +1217,12 @@ def personal_data_remove(
 ) -> dict[str, int]:
     """Both purges and the outbox rows they concern; what the beat task and the command run.
 
-    ``entry_days`` and ``visitor_days`` default to the settings
-    PRIVACY_ENTRY_RETENTION_DAYS and PRIVACY_VISITOR_RETENTION_DAYS. Raises
-    VisitError when either is negative, before anything is removed.
+    The entries first (``entries_personal_data_remove``), then the visitors
+    (``visitors_private_data_remove``), which also clears the profiles whose
+    entries the first forgot. ``entry_days`` and ``visitor_days`` default to
+    the settings PRIVACY_ENTRY_RETENTION_DAYS and
+    PRIVACY_VISITOR_RETENTION_DAYS. Raises VisitError when either is
+    negative, before anything is removed.
     """
     now = _now(now)
     entry_days = _retention_days(entry_days, "PRIVACY_ENTRY_RETENTION_DAYS")

@@ -19,5 +19,5 @@ def send_visit_reminders() -> int:
 
 @shared_task
 def remove_personal_data() -> dict[str, int]:
-    """Beat task: remove the personal data kept past its time (entries not chosen, visitors)."""
+    """Beat task: remove the personal data kept past its time (entrants, visitors, their mail)."""
     return services.personal_data_remove()

@@ -371,7 +371,11 @@ def _attributes(selections: list[Selection], caps: dict) -> dict[str, dict[str, 
 
 
 def _candidate(selections: list[Selection], caps: dict) -> Selection | None:
-    """The first waiting alternate, in order, that keeps the caps with the places held."""
+    """The first waiting alternate, in order, that keeps the caps with the places held.
+
+    An alternate whose personal data the privacy purge removed is passed
+    over, as an alternate already used: nobody is left to write to.
+    """
     alternates = sorted(
         (s for s in selections if s.kind == Selection.Kind.ALTERNATE), key=lambda s: s.position
     )
@@ -380,7 +384,11 @@ def _candidate(selections: list[Selection], caps: dict) -> Selection | None:
         winners_in_place=[s.entry.ticket for s in selections if s.holds_place],
         attributes=_attributes(selections, caps),
         caps=caps,
-        used={s.entry.ticket for s in alternates if s.status != Status.WAITING},
+        used={
+            s.entry.ticket
+            for s in alternates
+            if s.status != Status.WAITING or s.entry.personal_data_removed_at is not None
+        },
     )
     return next((s for s in alternates if s.entry.ticket == ticket), None)
 

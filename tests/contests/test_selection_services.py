@@ -196,6 +196,20 @@ def test_a_place_freed_once_the_visit_day_has_begun_is_offered_to_no_one():
 
 
 @pytest.mark.django_db
+def test_an_alternate_the_privacy_purge_forgot_is_never_offered_a_place():
+    """Without a visit to end the promotions, the purge ends an alternate's wait."""
+    _contest, draw = drawn_contest(winners=1, alternates=2, visit=False)
+    forgotten = alternate(draw, 1)
+    forgotten.entry.email = ""
+    forgotten.entry.personal_data_removed_at = timezone.now()
+    forgotten.entry.save(update_fields=["email", "personal_data_removed_at"])
+    services.selection_decline(selection=winner(draw))
+    assert alternate(draw, 1).status == Status.WAITING
+    assert alternate(draw, 2).status == Status.PENDING
+    assert not OutboxMessage.objects.filter(to_email="").exists()
+
+
+@pytest.mark.django_db
 def test_disqualifying_a_waiting_alternate_frees_no_place():
     _contest, draw = drawn_contest(winners=1, alternates=2)
     services.selection_disqualify(

@@ -543,7 +543,8 @@ def test_entries_not_chosen_lose_their_personal_data_after_the_delay(
     tickets = sorted(Entry.objects.filter(contest=draw.contest).values_list("ticket", flat=True))
     drawn_at = draw.drawn_at
     assert services.entries_personal_data_remove(now=drawn_at + timedelta(days=29), days=30) == 0
-    with django_assert_max_num_queries(1):
+    # One query reads the visits whose day ends around now, one UPDATE forgets the entries.
+    with django_assert_max_num_queries(2):
         removed = services.entries_personal_data_remove(now=drawn_at + timedelta(days=31), days=30)
     assert removed == 3
     for entry in Entry.objects.filter(pk__in=[e.pk for e in others]):
@@ -583,14 +584,14 @@ def test_visitors_private_data_goes_after_the_visit(draw):
 
 
 def _outbox_row(key: str, *, to: str, contest_id: int, **fields) -> OutboxMessage:
+    fields.setdefault("body_text", f"Hello, {to}")
+    fields.setdefault("body_html", f"<p>{fields['body_text']}</p>")
     return OutboxMessage.objects.create(
         key=key,
         kind="entry_confirm",
         contest_id=contest_id,
         to_email=to,
         subject="Confirm your entry",
-        body_text=f"Hello, {to}",
-        body_html=f"<p>Hello, {to}</p>",
         **fields,
     )
 
@@ -604,7 +605,8 @@ def test_purge_keeps_the_draws_audit_record_verifiable():
     draw = contest_services.draw_run(contest=contest, actor=None, caps={"country": 1}, notify=False)
     before = contest_services.draw_audit_record(draw=draw)
     removed = services.personal_data_remove(now=draw.drawn_at + timedelta(days=31))
-    assert removed["entries"] == 24 - len(before["winners"]) - len(before["alternates"])
+    # Without a visit, the alternates never offered a place go with the entries not chosen.
+    assert removed["entries"] == 24 - len(before["winners"])
     assert Entry.objects.filter(contest=contest, email="").count() == removed["entries"]
     after = contest_services.draw_audit_record(draw=draw)
     assert after == before
@@ -648,6 +650,260 @@ def test_visitors_purge_clears_the_mail_written_to_them(draw):
     assert (itinerary.to_email, itinerary.body_text) == ("", "")
 
 
+def _place(draw, status: str, *, kind: str = "winner", at=None):
+    """A place of the draw in this state since ``at`` (the draw by default), and a mail to it."""
+    from contests.models import Selection, SelectionEvent
+
+    at = at or draw.drawn_at
+    entry = EntryFactory(contest=draw.contest, in_draw=True)
+    selection = Selection.objects.create(
+        draw=draw,
+        entry=entry,
+        kind=kind,
+        position=draw.selections.filter(kind=kind).count() + 1,
+        status=status,
+        deadline=None if status == "waiting" else at + timedelta(days=3),
+    )
+    SelectionEvent.objects.create(selection=selection, action="drawn", at=draw.drawn_at)
+    if status != "waiting":
+        action = "offered" if status == "pending" else status
+        SelectionEvent.objects.create(selection=selection, action=action, at=at)
+    _outbox_row(f"notice:{entry.pk}", to=entry.email, contest_id=draw.contest_id)
+    return selection
+
+
+def _forgotten(selection) -> bool:
+    """Whether the entry and the mail written to it lost their personal data."""
+    entry = Entry.objects.get(pk=selection.entry_id)
+    row = OutboxMessage.objects.get(key=f"notice:{entry.pk}")
+    entry_gone = (entry.name, entry.email, entry.twitter_handle, entry.motivation) == ("",) * 4
+    assert entry_gone == (entry.personal_data_removed_at is not None)
+    assert entry_gone == ((row.to_email, row.body_text, row.body_html) == ("", "", ""))
+    return entry_gone
+
+
+def test_purge_forgets_the_winners_who_gave_up_or_lost_their_place_and_their_mail(draw):
+    """A declined, expired or disqualified place holds nobody: it goes like an entry not chosen."""
+    drawn_at = draw.drawn_at
+    gone = [
+        _place(draw, "declined", at=drawn_at + timedelta(hours=5)),
+        _place(draw, "expired", at=drawn_at + timedelta(days=3)),
+        _place(draw, "disqualified", at=drawn_at + timedelta(days=1)),
+        _place(draw, "expired", kind="alternate", at=drawn_at + timedelta(days=2)),
+    ]
+    held = [
+        _place(draw, "pending", at=drawn_at + timedelta(days=6)),
+        _place(draw, "accepted", at=drawn_at + timedelta(hours=2)),
+    ]
+    # The visit, 39 days after the draw, is still to come.
+    now = drawn_at + timedelta(days=34)
+    removed = services.personal_data_remove(now=now, entry_days=30, visitor_days=30)
+    assert removed == {"entries": 4, "visitors": 0, "entry_mails": 4}
+    assert all(_forgotten(selection) for selection in gone)
+    assert not any(_forgotten(selection) for selection in held)
+
+
+def test_a_place_given_up_late_is_kept_the_delay_after_it_ended(draw):
+    """Its last mail (the decline's confirmation) has the whole delay to leave."""
+    late = _place(draw, "declined", at=draw.drawn_at + timedelta(days=25))
+    now = draw.drawn_at + timedelta(days=31)
+    assert services.personal_data_remove(now=now, entry_days=30)["entries"] == 0
+    assert not _forgotten(late)
+    now = draw.drawn_at + timedelta(days=56)
+    assert services.personal_data_remove(now=now, entry_days=30)["entries"] == 1
+    assert _forgotten(late)
+
+
+@pytest.mark.parametrize("time_zone", ["Europe/Zurich", "Pacific/Kiritimati", "Pacific/Pago_Pago"])
+def test_alternates_never_offered_are_forgotten_once_their_visits_day_is_over(draw, time_zone):
+    """A free place goes to a waiting alternate until the visit's day begins; the day ends it."""
+    visit = draw.contest.visit
+    visit.time_zone = time_zone
+    visit.save(update_fields=["time_zone"])
+    waiting = _place(draw, "waiting", kind="alternate")
+    for now in (
+        draw.drawn_at + timedelta(days=31),
+        visit.day_start + timedelta(hours=10),
+        visit.day_end - timedelta(minutes=1),
+    ):
+        assert services.personal_data_remove(now=now, entry_days=30)["entries"] == 0
+        assert not _forgotten(waiting)
+    assert services.personal_data_remove(now=visit.day_end, entry_days=30)["entries"] == 1
+    assert _forgotten(waiting)
+
+
+def test_without_a_visit_alternates_wait_as_long_as_entries_not_chosen_are_kept():
+    draw = drawn_for(None)
+    waiting = _place(draw, "waiting", kind="alternate")
+    now = draw.drawn_at + timedelta(days=29)
+    assert services.personal_data_remove(now=now, entry_days=30)["entries"] == 0
+    now = draw.drawn_at + timedelta(days=31)
+    assert services.personal_data_remove(now=now, entry_days=30)["entries"] == 1
+    assert _forgotten(waiting)
+
+
+def test_purge_clears_and_never_sends_mail_to_addresses_only_python_lowercases(draw):
+    """SQLite's LOWER (and a C-locale PostgreSQL's) folds ASCII letters only: not Ë or Ä."""
+    from notifications.services import message_send
+
+    other = EntryFactory(contest=draw.contest, in_draw=True, email="ZOË@EXÄMPLE.ORG")
+    assert other.email_normalized == "zoë@exämple.org"
+    notice = _outbox_row("not_chosen:zoe", to=other.email, contest_id=draw.contest_id)
+    profile = visitor(draw, email="ÅSA@BÜRO.EXAMPLE")
+    message = _outbox_row("visit_message:asa", to="Åsa@Büro.example", contest_id=draw.contest_id)
+    assert OutboxMessage.objects.filter(to_email__in=[profile.email]).count() == 1  # welcome
+    visit = draw.contest.visit
+    now = visit.day_end + timedelta(days=32)
+    removed = services.personal_data_remove(now=now, entry_days=30, visitor_days=30)
+    assert (removed["entries"], removed["visitors"]) == (1, 1)
+    assert not OutboxMessage.objects.exclude(to_email="").exists()
+    assert not OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING).exists()
+    for row in (notice, message):
+        row.refresh_from_db()
+        assert (row.to_email, row.body_text, row.status) == ("", "", OutboxMessage.Status.FAILED)
+    assert not any(
+        message_send(message_id=pk) for pk in OutboxMessage.objects.values_list("pk", flat=True)
+    )
+    assert mail.outbox == []
+
+
+def test_visitors_who_did_not_consent_lose_their_public_profile_after_the_visit(draw):
+    shown, hidden, earlier = visitor(draw), visitor(draw), visitor(draw)
+    for profile, name, consent in (
+        (shown, "Ada", True),
+        (hidden, "Grace", False),
+        (earlier, "Alan", False),
+    ):
+        services.visitor_profile_update(
+            profile=profile, display_name=name, handle=f"{name}_x", bio=f"{name}'s bio",
+            background_other="Museum guide", public_consent=consent,
+        )  # fmt: skip
+    # The purge before this one cleared the private side only.
+    VisitorProfile.objects.filter(pk=earlier.pk).update(
+        email="", private_data_removed_at=timezone.now()
+    )
+    visit = draw.contest.visit
+    assert (
+        services.visitors_private_data_remove(now=visit.day_end + timedelta(days=29), days=30) == 0
+    )
+    assert (
+        services.visitors_private_data_remove(now=visit.day_end + timedelta(days=31), days=30) == 3
+    )
+    for profile in (shown, hidden, earlier):
+        profile.refresh_from_db()
+        assert profile.email == "" and profile.private_data_removed_at is not None
+    assert (shown.display_name, shown.handle, shown.bio) == ("Ada", "Ada_x", "Ada's bio")
+    for profile in (hidden, earlier):
+        fields = (profile.display_name, profile.handle, profile.bio, profile.background_other)
+        assert fields == ("", "", "", "")
+    assert (
+        services.visitors_private_data_remove(now=visit.day_end + timedelta(days=40), days=30) == 0
+    )
+
+
+def test_a_visitor_whose_place_was_taken_back_is_forgotten_with_their_entry(draw):
+    from contests import services as contest_services
+
+    profile = visitor(draw)
+    services.visitor_profile_update(
+        profile=profile, display_name="Eve", handle="eve_x", bio="Not who she said",
+        dietary_needs="Vegan", public_consent=True,
+    )  # fmt: skip
+    contest_services.selection_disqualify(
+        selection=profile.selection, actor=None, reason="Not who she said",
+        now=draw.drawn_at + timedelta(days=1),
+    )  # fmt: skip
+    # Before the visit (39 days after the draw), once the delay after the disqualification.
+    removed = services.personal_data_remove(now=draw.drawn_at + timedelta(days=32))
+    assert (removed["entries"], removed["visitors"]) == (1, 1)
+    profile.refresh_from_db()
+    assert (profile.email, profile.dietary_needs, profile.private_data_removed_at is None) == (
+        "",
+        "",
+        False,
+    )
+    assert (profile.display_name, profile.handle, profile.bio) == ("", "", "")
+    assert not OutboxMessage.objects.exclude(to_email="").exists()  # the welcome mail
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        value = value.values()
+    if isinstance(value, list | type({}.values())):
+        return [text for item in value for text in _strings(item)]
+    return []
+
+
+def test_after_the_purge_the_demo_database_names_nobody_it_forgot(tmp_path, settings):
+    """Everyone the demo no longer needs is gone from every table; the draw stays verifiable."""
+    import io
+    import json
+    import re
+    from unittest import mock
+
+    from django.core.management import call_command
+
+    from contests import services as contest_services
+    from contests.models import Contest, Selection
+    from visits.models import Visit
+
+    call_command("loaddemo", stdout=io.StringIO())
+    draw = Contest.objects.get(slug="first-cern-tweetup-2012").draw
+    record = contest_services.draw_audit_record(draw=draw)
+    entries = list(Entry.objects.filter(contest__draw__isnull=False))
+    statuses = set(Selection.objects.filter(draw=draw).values_list("status", flat=True))
+    assert {"accepted", "declined", "expired", "waiting"} <= statuses
+    # The mail the site wrote to each of them, some still waiting to leave.
+    for entry in entries:
+        _outbox_row(
+            f"entry_confirm:{entry.pk}", to=entry.email, contest_id=entry.contest_id,
+            body_text=f"Dear {entry.name} (@{entry.twitter_handle}): “{entry.motivation}”",
+        )  # fmt: skip
+    profiles = list(VisitorProfile.objects.all())
+    for profile in profiles:
+        services.welcome_mail_send(profile=profile)
+    shown = [profile for profile in profiles if profile.public_consent]
+    hidden = [profile for profile in profiles if not profile.public_consent]
+    assert shown and hidden
+
+    later = max(visit.day_end for visit in Visit.objects.all()) + timedelta(
+        days=max(settings.PRIVACY_ENTRY_RETENTION_DAYS, settings.PRIVACY_VISITOR_RETENTION_DAYS) + 1
+    )
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        call_command("purge_personal_data", stdout=io.StringIO())
+
+    dump = io.StringIO()
+    call_command("dumpdata", stdout=dump)
+    text = "\n".join(_strings(json.loads(dump.getvalue())))
+    lowered = text.lower()
+    public_handles = {profile.handle.lower() for profile in shown}
+    for entry in entries:
+        assert entry.name not in text
+        assert entry.email.lower() not in lowered
+        assert entry.motivation not in text
+        handle = entry.twitter_handle.lower()
+        if handle not in public_handles:
+            assert not re.search(rf"(?<![a-z0-9_]){re.escape(handle)}(?![a-z0-9_])", lowered)
+    for profile in hidden:
+        assert profile.bio not in text
+        profile.refresh_from_db()
+        assert (profile.display_name, profile.handle, profile.bio) == ("", "", "")
+    for profile in shown:
+        profile.refresh_from_db()
+        assert profile.display_name and profile.handle and profile.bio
+    assert not OutboxMessage.objects.exclude(to_email="").exists()
+
+    after = contest_services.draw_audit_record(draw=draw)
+    assert after == record
+    path = tmp_path / "draw.json"
+    path.write_text(json.dumps(after))
+    out = io.StringIO()
+    call_command("verify_draw", str(path), stdout=out)
+    assert "OK" in out.getvalue()
+
+
 @pytest.mark.parametrize("argument", ["--entry-days=-1", "--visitor-days=-3"])
 def test_purge_command_refuses_negative_days_and_removes_nothing(draw, argument):
     from django.core.management import CommandError, call_command
@@ -673,7 +929,7 @@ def test_purge_command_and_beat_task_use_the_configured_delays(draw, settings):
     assert tasks.remove_personal_data.apply().get()["entries"] == 0
     out = StringIO()
     call_command("purge_personal_data", "--entry-days=9", stdout=out)
-    assert "Personal data removed from 1 entries not chosen" in out.getvalue()
+    assert "Personal data removed from 1 entries that hold no place" in out.getvalue()
     other.refresh_from_db()
     assert other.email == "" and other.personal_data_removed_at is not None
     settings.PRIVACY_ENTRY_RETENTION_DAYS = 9

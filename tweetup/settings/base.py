@@ -258,8 +258,8 @@ LOGIN_RATE_LIMIT = env("LOGIN_RATE_LIMIT", default="20/10m")
 QUESTION_RATE_LIMIT = env("QUESTION_RATE_LIMIT", default="5/10m")
 # Edits of the stops within this many quiet minutes reach the visitors as one mail.
 VISIT_CHANGES_QUIET_MINUTES = env.int("VISIT_CHANGES_QUIET_MINUTES", default=5)
-# Privacy: personal data of entries not chosen goes this many days after the draw,
-# visitors' private data this many days after the visit.
+# Privacy: personal data of entries that hold no place goes this many days after the
+# draw (README, "Privacy"), visitors' private data this many days after the visit.
 PRIVACY_ENTRY_RETENTION_DAYS = env.int("PRIVACY_ENTRY_RETENTION_DAYS", default=30)
 PRIVACY_VISITOR_RETENTION_DAYS = env.int("PRIVACY_VISITOR_RETENTION_DAYS", default=30)
 # Visitors' signed profile and check-in links stop working after this long.

@@ -6,9 +6,10 @@ from visits import services
 
 class Command(BaseCommand):
     help = (
-        "Remove the personal data of entries that were not chosen, some days after their "
-        "contest's draw, and visitors' private data some days after their visit, with the "
-        "address and text of the mail the site wrote to them."
+        "Remove the personal data of entries that no place holds or can still reach (not "
+        "chosen, declined, expired, disqualified, alternates never offered a place), some days "
+        "after their contest's draw, and visitors' private data some days after their visit, "
+        "with the address and text of the mail the site wrote to them."
     )
 
     def add_arguments(self, parser):
@@ -35,7 +36,7 @@ class Command(BaseCommand):
         except services.VisitError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(
-            f"Personal data removed from {removed['entries']} entries not chosen "
+            f"Personal data removed from {removed['entries']} entries that hold no place "
             f"and {removed['visitors']} visitor profiles "
             f"({removed['entry_mails']} mails to entrants cleared)."
         )
