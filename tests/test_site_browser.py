@@ -208,3 +208,31 @@ def test_every_focus_ring_stands_out_3_to_1_from_its_surroundings(live_server, b
                 assert contrast(ring["ring"], colour) >= 3, (path, ring)
     kinds = {element.split("#")[0] for element in seen}
     assert {"A", "BUTTON", "INPUT", "SELECT", "TEXTAREA"} <= kinds, seen
+
+
+def test_the_language_switcher_changes_language_only_when_asked(live_server, browser):
+    """Arrowing through the languages does not leave the page; Enter, the Go
+    button or a language picked with the mouse does."""
+    ContestFactory()
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(live_server.url + reverse("home"))
+    navigations = []
+    page.on("framenavigated", lambda frame: navigations.append(frame.url))
+    switcher = page.locator("#language-select")
+    switcher.focus()
+    page.keyboard.press("ArrowDown")
+    page.wait_for_timeout(1000)
+    assert switcher.input_value() == "fr"
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert navigations == []
+    expect(page.locator("#language-switcher [type=submit]")).to_be_visible()
+
+    page.keyboard.press("Enter")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    with page.expect_navigation():
+        switcher.select_option("en")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    switcher.focus()
+    page.keyboard.press("ArrowDown")
+    page.locator("#language-switcher [type=submit]").click()
+    expect(page.locator("html")).to_have_attribute("lang", "fr")

@@ -2,9 +2,20 @@
 // Content-Security-Policy can refuse inline scripts.
 (function () {
   "use strict";
-  // The language switcher (and any select marked so) sends its form on change.
-  document.querySelectorAll("select[data-submit-on-change]").forEach(function (select) {
-    select.addEventListener("change", function () { select.form.submit(); });
+  // The language switcher sends its form when a language is picked with the
+  // mouse or a touch screen's picker. From the keyboard each arrow press changes
+  // the value, so there the choice is sent only by Enter or the Go button
+  // beside it: moving through the options never leaves the page.
+  document.querySelectorAll("select[data-submit-on-pick]").forEach(function (select) {
+    var byKeyboard = false;
+    select.addEventListener("pointerdown", function () { byKeyboard = false; });
+    select.addEventListener("keydown", function (event) {
+      byKeyboard = true;
+      if (event.key === "Enter") { event.preventDefault(); select.form.requestSubmit(); }
+    });
+    select.addEventListener("change", function () {
+      if (!byKeyboard) { select.form.requestSubmit(); }
+    });
   });
   document.querySelectorAll("[data-print]").forEach(function (button) {
     button.addEventListener("click", function () { window.print(); });
