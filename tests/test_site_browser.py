@@ -5,56 +5,15 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from contests import services
-from contests.models import Entry, Selection
 from tests.browser import SHOTS
-from tests.contests.drawing import drawn_contest
-from tests.factories import ContestFactory, VisitFactory
-from tests.visits.factories import LocationFactory, TourStopFactory, at
+from tests.factories import ContestFactory
+from tests.public_site import public_site
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE = {"width": 360, "height": 740}
-# The widest values the pages show: 15-character handles, a beacon value as
-# external entropy, the longest place labels.
-ENTROPY = "drand round 2012-07-11T09:00:00Z (not a real beacon value) 49a27597b0dc2308fefe9945"
-
-
-def site() -> dict[str, str]:
-    """A drawn contest leading to a visit with its stops, and an open contest; their URLs."""
-    visit = VisitFactory(title="The first CERN TweetUp, behind the scenes of the LHC")
-    TourStopFactory(
-        visit=visit,
-        title="Computing Centre: the Worldwide LHC Computing Grid's Tier-0",
-        location=LocationFactory(name="Computing Centre, Building 513"),
-        starts_at=at(visit, 9, 30),
-        ends_at=at(visit, 10, 45),
-    )
-    contest, draw = drawn_contest(
-        30,
-        external_entropy=ENTROPY,
-        title="CERN's first TweetUp, 25 July 2012",
-        slug="first-cern-tweetup-2012",
-        winners_count=5,
-        alternates_count=5,
-        visit=visit,
-    )
-    for number, selection in enumerate(Selection.objects.filter(draw=draw)):
-        handle = f"HannahPetrov{number:03d}"
-        Entry.objects.filter(pk=selection.entry_id).update(
-            twitter_handle=handle, handle_normalized=handle.lower(), publish_handle=True
-        )
-    winners = Selection.objects.filter(draw=draw, kind=Selection.Kind.WINNER).order_by("position")
-    services.selection_accept(selection=winners[0], can_attend=True)
-    # A winner declines: the place is passed on and the first alternate promoted.
-    services.selection_decline(selection=winners[2])
-    open_contest = ContestFactory(visit=visit)
-    return {
-        "home": reverse("home"),
-        "contest": open_contest.get_absolute_url(),
-        "results": reverse("contests:results", kwargs={"slug": contest.slug}),
-        "visit": visit.get_absolute_url(),
-    }
+# The pages people open on a phone, by their name in public_site().
+PHONE_PAGES = ("home", "contest", "results", "visit")
 
 
 WIDER_THAN_THE_PAGE = """() => {
@@ -73,8 +32,10 @@ WIDER_THAN_THE_PAGE = """() => {
 
 def test_no_public_page_is_wider_than_a_360_px_phone(live_server, browser):
     """Long hashes, seeds, handles and place labels wrap; nothing scrolls sideways."""
+    urls = public_site()
     page = browser.new_page(viewport=PHONE)
-    for name, path in site().items():
+    for name in PHONE_PAGES:
+        path = urls[name]
         page.goto(live_server.url + path)
         page.screenshot(path=SHOTS / f"phone-{name}.png", full_page=True)
         width = page.evaluate("document.documentElement.scrollWidth")
@@ -121,7 +82,7 @@ def test_entry_form_sent_back_opens_on_its_error_summary(live_server, browser):
 
 
 def test_ticket_check_sent_back_opens_on_its_error_summary(live_server, browser):
-    urls = site()
+    urls = public_site()
     page = browser.new_page(viewport=PHONE, reduced_motion="reduce")
     page.goto(live_server.url + urls["results"])
     page.fill("#id_ticket", "   ")
@@ -190,11 +151,10 @@ def test_every_focus_ring_stands_out_3_to_1_from_its_surroundings(live_server, b
     ring of 2 px or more whose colour has 3:1 contrast or more (WCAG 2.2, 1.4.11)
     against the colours beside it: the background around the element, and the
     element itself when the ring touches it."""
-    urls = site()
-    live_draw = urls["results"].replace("/results/", "/live/")
+    urls = public_site()
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     seen = set()
-    for path in (urls["contest"], urls["results"], live_draw):
+    for path in (urls["contest"], urls["results"], urls["live_draw"]):
         page.goto(live_server.url + path)
         for _ in range(40):
             page.keyboard.press("Tab")

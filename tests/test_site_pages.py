@@ -1,0 +1,60 @@
+"""The markup of the public pages: headings in order, machine-readable times the
+HTML standard accepts, and the description and card that sharing a link shows."""
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from tests.public_site import public_site
+
+pytestmark = pytest.mark.django_db
+
+# A valid global date and time string of the HTML standard, to the second: the
+# standard allows at most three digits of a fraction, and a page needs none.
+HTML_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:?\d{2})")
+
+
+class _Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.headings: list[int] = []
+        self.times: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if re.fullmatch(r"h[1-6]", tag):
+            self.headings.append(int(tag[1]))
+        if tag == "time":
+            self.times.append(dict(attrs).get("datetime", ""))
+
+
+def read(client, url: str) -> _Page:
+    response = client.get(url)
+    assert response.status_code == 200, url
+    page = _Page()
+    page.feed(response.content.decode())
+    return page
+
+
+@pytest.fixture
+def urls(db) -> dict[str, str]:
+    return public_site()
+
+
+def test_headings_start_at_h1_and_never_skip_a_level(client, urls):
+    """Screen readers list the headings as an outline: /contests/ used to go from h1 to h3."""
+    for name, url in urls.items():
+        levels = read(client, url).headings
+        assert levels and levels[0] == 1, (name, levels)
+        jumps = [(a, b) for a, b in zip(levels, levels[1:], strict=False) if b > a + 1]
+        assert not jumps, (name, levels)
+
+
+def test_times_carry_a_datetime_without_fractions_of_a_second(client, urls):
+    """The countdown and the live updates' times were written to the microsecond,
+    which the HTML standard (and the Nu HTML Checker) refuses."""
+    contest = read(client, urls["contest"]).times
+    live = read(client, urls["visit_live"]).times
+    assert contest and live
+    for value in contest + live:
+        assert HTML_DATETIME.fullmatch(value), value
