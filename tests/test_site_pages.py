@@ -20,12 +20,18 @@ class _Page(HTMLParser):
         super().__init__()
         self.headings: list[int] = []
         self.times: list[str] = []
+        self.meta: dict[str, str] = {}
 
     def handle_starttag(self, tag, attrs):
         if re.fullmatch(r"h[1-6]", tag):
             self.headings.append(int(tag[1]))
         if tag == "time":
             self.times.append(dict(attrs).get("datetime", ""))
+        if tag == "meta":
+            attributes = dict(attrs)
+            key = attributes.get("property") or attributes.get("name")
+            if key:
+                self.meta[key] = attributes.get("content") or ""
 
 
 def read(client, url: str) -> _Page:
@@ -58,3 +64,41 @@ def test_times_carry_a_datetime_without_fractions_of_a_second(client, urls):
     assert contest and live
     for value in contest + live:
         assert HTML_DATETIME.fullmatch(value), value
+
+
+SHARE_CARD = (
+    "description",
+    "og:title",
+    "og:description",
+    "og:url",
+    "og:image",
+    "og:image:alt",
+    "twitter:card",
+    "twitter:title",
+    "twitter:description",
+    "twitter:image",
+    "twitter:image:alt",
+)
+
+
+@pytest.mark.parametrize(
+    "name", ["home", "contests", "contest", "results", "live_draw", "visit", "visit_live"]
+)
+def test_pages_people_share_carry_a_description_and_a_card_with_its_alt_text(client, urls, name):
+    meta = read(client, urls[name]).meta
+    missing = [key for key in SHARE_CARD if not meta.get(key, "").strip()]
+    assert not missing, (name, missing)
+    assert meta["og:image"].startswith("http://testserver/static/img/tweetup-card")
+    assert meta["og:url"] == "http://testserver" + urls[name]
+    assert meta["twitter:card"] == "summary_large_image"
+    assert meta["og:image:alt"] == meta["twitter:image:alt"]
+    assert meta["og:description"] == meta["description"]
+
+
+def test_the_results_card_names_its_contest_and_the_visit_card_its_date(client, urls):
+    assert read(client, urls["results"]).meta["og:title"] == (
+        "Results: CERN's first TweetUp, 25 July 2012"
+    )
+    visit = read(client, urls["visit"]).meta
+    assert visit["og:title"] == "The first CERN TweetUp, behind the scenes of the LHC"
+    assert re.search(r"\d{4}", visit["description"]), visit["description"]
