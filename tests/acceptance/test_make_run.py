@@ -192,15 +192,6 @@ def confirmation_mail(folder: Path, address: str, site: str) -> EmailMessage | N
     return None
 
 
-@pytest.fixture(autouse=True)
-def _each_test_on_a_whole_stack():
-    """`make run` starts its own processes: these tests need none of the suite's stack.
-
-    Overrides the package's autouse fixture of that name, which would start the
-    production stack beside `make run` on the same two cores.
-    """
-
-
 @pytest.fixture
 def machine_redis_broker():
     need(port_answers(*MACHINE_REDIS), "no Redis answers at 127.0.0.1:6379")
