@@ -175,15 +175,26 @@ def celery_publishing_to(broker_url: str, queue: str) -> Iterator[None]:
     from tweetup.celery import app
 
     saved = {
-        key: app.conf[key] for key in ("broker_url", "task_always_eager", "task_default_queue")
+        key: app.conf[key]
+        for key in ("broker_url", "task_always_eager", "task_default_queue", "task_routes")
     }
     reconnect_celery()
-    app.conf.update(broker_url=broker_url, task_always_eager=False, task_default_queue=queue)
+    app.conf.update(
+        broker_url=broker_url,
+        task_always_eager=False,
+        task_default_queue=queue,
+        task_routes={name: {"queue": periodic_queue(queue)} for name in saved["task_routes"]},
+    )
     try:
         yield
     finally:
         reconnect_celery()
         app.conf.update(saved)
+
+
+def periodic_queue(queue: str) -> str:
+    """The queue of beat's tasks that goes with a test's own default queue."""
+    return f"{queue}-periodic"
 
 
 def reconnect_celery() -> None:
@@ -227,7 +238,7 @@ class CeleryWorker:
             "tweetup",
             "worker",
             "--pool=solo",
-            f"--queues={queue}",
+            f"--queues={queue},{periodic_queue(queue)}",
             f"--hostname={queue}@%h",
             "--without-gossip",
             "--without-mingle",
@@ -289,6 +300,7 @@ def celery_worker_factory(tmp_path, smtp_server) -> Iterator[Callable[..., Celer
             # Shown by pytest when the test fails.
             print(f"--- Celery worker log ({worker.queue}) ---\n{worker.log()}")
             forget_queue(worker.broker_url, worker.queue)
+            forget_queue(worker.broker_url, periodic_queue(worker.queue))
 
 
 def forget_queue(broker_url: str, queue: str) -> None:

@@ -15,6 +15,9 @@ from pathlib import Path
 import redis
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# The worker consumes the default queue (mail) and beat's own queue: the
+# settings' CELERY_TASK_DEFAULT_QUEUE and CELERY_PERIODIC_QUEUE.
+WORKER_QUEUES = ("celery", "periodic")
 
 
 def var_dir() -> Path:
@@ -77,7 +80,8 @@ def main() -> int:
     python = sys.executable
     commands = [
         [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        [python, "-m", "celery", "-A", "tweetup", "worker", "-l", "INFO", "-c", "2"],
+        [python, "-m", "celery", "-A", "tweetup", "worker", "-Q", ",".join(WORKER_QUEUES)]
+        + ["-l", "INFO", "-c", "2"],
         [
             python,
             "-m",

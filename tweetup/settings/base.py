@@ -228,6 +228,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(hours=6),
     },
 }
+# Beat's tasks run on a queue of their own, so that a backlog of mail in the
+# default queue never holds back the sweep or the expiry of offers: every
+# worker consumes both (`celery -A tweetup worker -Q celery,periodic`).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_PERIODIC_QUEUE = "periodic"
+CELERY_TASK_ROUTES = {
+    entry["task"]: {"queue": CELERY_PERIODIC_QUEUE} for entry in CELERY_BEAT_SCHEDULE.values()
+}
 CELERY_BEAT_SCHEDULER = "tweetup.celery:Scheduler"
 CELERY_BEAT_SCHEDULE_FILENAME = env(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "var" / "celerybeat-schedule")
