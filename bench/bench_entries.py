@@ -17,13 +17,21 @@ machine:
   SECURE_SSL_REDIRECT=0 for plain HTTP on loopback, and ENTRY_RATE_LIMIT
   raised, since the whole load comes from one address).
 
-Then, for each round, a fresh open contest and N people entering it from
---concurrency client threads: each GETs the contest page (CSRF cookie and
-token) and POSTs a valid entry, with its own email and handle. A share of the
-people (--duplicates) submits twice at the same moment (two threads released
-together by a barrier; the second copy types the email in capitals and the
-handle with an @), to show the database's constraints keep one entry per
-person under load.
+Then, for each round, a fresh open contest, its page already fetched several
+times in English and in French (so the entry form is cached, as it is for
+nearly every real visitor), and N people entering it from --concurrency client
+threads. Each person is a visitor of their own (their own cookies, sent back as
+Chromium does on 127.0.0.1) who GETs the contest page and POSTs what a browser
+posts from it: the page's ``#entry-form`` is parsed (tests/html_forms.py), and
+every named control is sent in document order, hidden fields included, with
+what the person typed, chose and ticked, the honeypot left empty and the
+submit button's value. A name that appears twice is sent twice and Django
+reads the last value, so a stale CSRF token left in the cached form is the one
+the server checks, as it is for a browser. Any POST answered 403 stops the run
+with an error. A share of the people (--duplicates) submits twice at the same
+moment (two threads released together by a barrier; the second copy types the
+email in capitals and the handle with an @), to show the database's
+constraints keep one entry per person under load.
 
 It prints entries/s, the POST's latency (p50/p95/p99), the answers (every
 5xx is an error), the CPU time spent by gunicorn, PostgreSQL and the load
@@ -42,11 +50,11 @@ The load generator runs on the same machine as the server and the database.
 
 import argparse
 import http.client
+import http.cookies
 import json
 import os
 import queue
 import random
-import re
 import secrets
 import shutil
 import signal
@@ -62,11 +70,16 @@ from collections import Counter
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Visitors post the entry form as a browser does, through the tests' form parser.
+sys.path.insert(0, str(BASE_DIR))
+from tests.html_forms import BrowserForm  # noqa: E402
+
 SERVER = "postgres://postgres@127.0.0.1:5432"
 REDIS = "redis://127.0.0.1:6379"
 CLOSED_PORT_BROKER = "redis://127.0.0.1:9/0"  # the discard port: nothing listens
 SETTINGS_MODULE = "bench_entries_settings"
-TOKEN_RE = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
+PAGE_LANGUAGES = {"en": "en-GB,en;q=0.8", "fr": "fr-CH,fr;q=0.9,en;q=0.5"}
+WARM_GETS = 5  # GETs of a round's page per language before the round is timed
 COUNTRIES = ("CH", "FR", "DE", "IT", "GB", "US", "JP", "BR", "IN", "ES", "PL", "SE")
 BACKGROUNDS = ("science", "engineering", "student", "teaching", "journalism", "arts")
 LANGUAGES = (("en",), ("fr", "en"), ("de", "en", "it"), ("es",), ("ja", "en"))
@@ -144,6 +157,9 @@ def main() -> int:
             [
                 str(Path(python).with_name("gunicorn")),
                 "tweetup.wsgi",
+                # The README's settings file (access log to standard output, here
+                # server.log); the options below override its workers and bind.
+                "--config=gunicorn.conf.py",
                 f"--workers={args.workers}",
                 "--worker-class=sync",
                 f"--bind=127.0.0.1:{port}",
@@ -158,6 +174,7 @@ def main() -> int:
         wait_for_server(port, gunicorn)
         # Let each worker load its templates, translations and lists first.
         warm_up = run_load(port, "bench-warmup", "warmup", 8 * args.workers, 0.0, args.workers)
+        refuse_forbidden(warm_up, "the warm-up")
         if warm_up["outcomes"].get("entered") != 8 * args.workers:
             sys.exit(f"warm-up failed: {dict(warm_up['outcomes'])}; see {log}")
 
@@ -166,6 +183,7 @@ def main() -> int:
             for number in range(1, args.rounds + 1):
                 slug = f"bench-round-{number}"
                 queued_before = broker.llen("celery") if args.broker == "redis" else 0
+                warm_page(port, f"/contests/{slug}/")
                 with CpuSampler(gunicorn.pid, args.database) as cpu:
                     load = run_load(
                         port, slug, f"r{number}", args.entries, args.duplicates, args.concurrency
@@ -176,6 +194,7 @@ def main() -> int:
                     load["check"]["queued"] = broker.llen("celery") - queued_before
                 load["load_average"] = os.getloadavg()[0]
                 report_round(number, args, load)
+                refuse_forbidden(load, f"round {number}")
                 results.append(load)
         report_summary(args, results, work)
         return 0 if all(round_ok(load) for load in results) else 1
@@ -330,18 +349,64 @@ def request(port: int, method: str, path: str, body: bytes | None = None, header
 
 
 def person(tag: str, number: int) -> dict:
+    """What one person types, chooses and ticks in the entry form (the honeypot stays empty)."""
     return {
         "name": f"Bench Entrant {tag} {number}",
         "email": f"{tag}.{number}@tweetup-bench.org",
         "twitter_handle": f"b_{tag}_{number}",
         "country": COUNTRIES[number % len(COUNTRIES)],
-        "languages": LANGUAGES[number % len(LANGUAGES)],
+        "languages": list(LANGUAGES[number % len(LANGUAGES)]),
         "background": BACKGROUNDS[number % len(BACKGROUNDS)],
         "motivation": "I would love to see the Computing Centre and tell my followers.",
         "language": "fr" if number % 3 == 0 else "en",
-        "accept_rules": "on",
-        "website": "",
+        "accept_rules": True,
     }
+
+
+class Visitor:
+    """One person's browser: their own cookies and the language of their pages.
+
+    Cookies are kept by name and sent back over plain HTTP, Secure ones too, as
+    Chromium does on 127.0.0.1 (Python's cookie jar would hold back the
+    production settings' Secure CSRF cookie).
+    """
+
+    def __init__(self, port: int, language: str) -> None:
+        self.port = port
+        self.origin = f"http://127.0.0.1:{port}"
+        self.accept_language = PAGE_LANGUAGES[language]
+        self.cookies: dict[str, str] = {}
+
+    def send(self, method: str, path: str, body: bytes | None = None, headers=None):
+        headers = {"Accept-Language": self.accept_language, **(headers or {})}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+        answer = request(self.port, method, path, body, headers)
+        for header in answer[1].get_all("Set-Cookie") or ():
+            for name, morsel in http.cookies.SimpleCookie(header).items():
+                self.cookies[name] = morsel.value
+        return answer
+
+    def post_form(self, path: str, pairs: list[tuple[str, str]]):
+        return self.send(
+            "POST",
+            path,
+            urllib.parse.urlencode(pairs).encode(),
+            {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Origin": self.origin,
+                "Referer": self.origin + path,
+            },
+        )
+
+
+def warm_page(port: int, path: str) -> None:
+    """Fetch a page in each language as several visitors, so its cached parts are filled."""
+    for language in PAGE_LANGUAGES:
+        for _ in range(WARM_GETS):
+            status = Visitor(port, language).send("GET", path)[0]
+            if status != 200:
+                sys.exit(f"warming {path} in {language}: answered {status}")
 
 
 def classify(status: int, headers, content: bytes) -> str:
@@ -351,33 +416,37 @@ def classify(status: int, headers, content: bytes) -> str:
         return "already entered"
     if status == 400 and b"Too many entries" in content:
         return "rate limited"
+    if status == 403:
+        return "forbidden 403"
     if status >= 500:
         return f"server error {status}"
     return f"other {status}"
 
 
-def submit(port: int, path: str, form: dict, barrier: threading.Barrier | None) -> dict:
-    status, headers, content, get_seconds = request(port, "GET", path)
+def refuse_forbidden(load: dict, what: str) -> None:
+    """Stop the run when any POST was refused: people could not enter."""
+    forbidden = load["outcomes"].get("forbidden 403", 0)
+    if forbidden:
+        sys.exit(
+            f"FAILED: {forbidden:,} of {load['posts']:,} POSTs in {what} were answered"
+            " 403 Forbidden: people posting the entry form as their browser does cannot"
+            " enter (is a stale CSRF token cached in the form?)"
+        )
+
+
+def submit(port: int, path: str, filled: dict, barrier: threading.Barrier | None) -> dict:
+    """One person: GET the contest page, then POST what their browser posts from its form."""
+    visitor = Visitor(port, filled["language"])
+    status, headers, content, get_seconds = visitor.send("GET", path)
     if status != 200:
         kind = "server error" if status >= 500 else "other"
         return {"outcome": f"{kind} {status} on GET", "get": get_seconds, "post": None}
-    cookie = next(
-        value.split(";", 1)[0]
-        for value in headers.get_all("Set-Cookie") or ()
-        if value.startswith("csrftoken=")
-    )
-    token = TOKEN_RE.search(content).group(1).decode()
-    body = urllib.parse.urlencode({**form, "csrfmiddlewaretoken": token}, doseq=True).encode()
+    form = BrowserForm.parse(content.decode(), "entry-form")
+    pairs = form.data(filled, submitter="submit")
     if barrier is not None:
         # Both copies of a duplicate submission leave at the same moment.
         barrier.wait(timeout=120)
-    status, headers, content, post_seconds = request(
-        port,
-        "POST",
-        path,
-        body,
-        {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
-    )
+    status, headers, content, post_seconds = visitor.post_form(path, pairs)
     return {
         "outcome": classify(status, headers, content),
         "get": get_seconds,
@@ -420,7 +489,12 @@ def run_load(
                 return
             try:
                 result = submit(port, path, form, barrier)
-            except (OSError, http.client.HTTPException, threading.BrokenBarrierError) as exc:
+            except (
+                OSError,
+                ValueError,  # a page without the entry form, or a choice it does not offer
+                http.client.HTTPException,
+                threading.BrokenBarrierError,
+            ) as exc:
                 result = {"outcome": f"error {type(exc).__name__}", "get": None, "post": None}
             result["person"] = number
             with lock:
@@ -574,6 +648,12 @@ def print_header(args, *, db_version: str) -> None:
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} before the run;"
         f" the load generator ({args.concurrency} threads) runs on the same machine"
     )
+    print(
+        "Each person is a visitor of their own (own cookies, pages in English or French) who"
+        " GETs the contest page and POSTs every named control of its #entry-form as a browser"
+        f" does (a repeated name sent twice, Django reading the last); each round's page is"
+        f" fetched {WARM_GETS} times per language first, so its entry form is cached"
+    )
     print()
 
 
@@ -605,7 +685,6 @@ def report_summary(args, results: list[dict], work: Path) -> None:
 
 
 def prepare(rounds: int) -> dict:
-    sys.path.insert(0, str(BASE_DIR))
     import django
 
     django.setup()
