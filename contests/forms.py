@@ -5,6 +5,8 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
+from tweetup.validators import validate_single_line_text
+
 from .choices import Background, MailLanguage, language_choices_grouped
 from .models import Entry
 from .normalize import clean_handle, is_disposable_email, normalize_email
@@ -19,7 +21,9 @@ def page_mail_language() -> str:
 class EntryForm(forms.Form):
     """The public entry form; its field names are a public contract."""
 
-    name = forms.CharField(label=_("Your name"), max_length=100)
+    name = forms.CharField(
+        label=_("Your name"), max_length=100, validators=[validate_single_line_text]
+    )
     email = forms.EmailField(
         label=_("Email"),
         max_length=254,
@@ -47,7 +51,10 @@ class EntryForm(forms.Form):
         error_messages={"required": _("Choose the background closest to yours.")},
     )
     background_other = forms.CharField(
-        label=_("Your background, if other"), max_length=100, required=False
+        label=_("Your background, if other"),
+        max_length=100,
+        required=False,
+        validators=[validate_single_line_text],
     )
     motivation = forms.CharField(
         label=_("Why should you be there?"),

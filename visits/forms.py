@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contests.choices import Background, MailLanguage, language_choices_grouped
 from contests.normalize import clean_handle
+from tweetup.validators import validate_single_line_text
 
 from .models import LanguageLevel, LiveUpdate, TourStop, Visit, VisitMessage, VisitorProfile
 
@@ -33,11 +34,15 @@ class VisitorProfileForm(forms.Form):
         label=_("Display name"),
         max_length=60,
         help_text=_("How the guides and the other visitors call you."),
+        validators=[validate_single_line_text],
     )
     handle = forms.CharField(label=_("Twitter/X handle"), max_length=40, required=False)
     background = forms.ChoiceField(label=_("Background"), choices=Background.choices)
     background_other = forms.CharField(
-        label=_("Your background, if other"), max_length=100, required=False
+        label=_("Your background, if other"),
+        max_length=100,
+        required=False,
+        validators=[validate_single_line_text],
     )
     bio = forms.CharField(
         label=_("A short bio"),
@@ -51,18 +56,26 @@ class VisitorProfileForm(forms.Form):
         max_length=300,
         required=False,
         help_text=_("Private: only the organizers and tour admins see it."),
+        validators=[validate_single_line_text],
     )
     accessibility_needs = forms.CharField(
         label=_("Accessibility needs"),
         max_length=300,
         required=False,
         help_text=_("Private: only the organizers and tour admins see it."),
+        validators=[validate_single_line_text],
     )
     emergency_contact_name = forms.CharField(
-        label=_("Emergency contact: name"), max_length=100, required=False
+        label=_("Emergency contact: name"),
+        max_length=100,
+        required=False,
+        validators=[validate_single_line_text],
     )
     emergency_contact_phone = forms.CharField(
-        label=_("Emergency contact: phone"), max_length=40, required=False
+        label=_("Emergency contact: phone"),
+        max_length=40,
+        required=False,
+        validators=[validate_single_line_text],
     )
     language = forms.ChoiceField(label=_("Language for our emails"), choices=MailLanguage.choices)
     public_consent = forms.BooleanField(
@@ -189,7 +202,10 @@ class QuestionForm(forms.Form):
         help_text=_("Up to 280 characters. A tour admin reads it before it shows."),
     )
     author_name = forms.CharField(
-        label=_("Your name or handle (optional)"), max_length=60, required=False
+        label=_("Your name or handle (optional)"),
+        max_length=60,
+        required=False,
+        validators=[validate_single_line_text],
     )
     # Honeypot: hidden from people, filled in by naive bots.
     website = forms.CharField(required=False, label=_("Leave this field empty"))
