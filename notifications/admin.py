@@ -40,13 +40,18 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         "subject",
         "body_text",
         "body_html",
+        "concerns",
         "status",
         "attempts",
         "last_error",
         "created_at",
+        "queued_at",
+        "claimed_at",
         "last_attempt_at",
         "next_attempt_at",
         "sent_at",
+        "resend_requested_at",
+        "failure_reported_at",
     ]
 
     exclude = list(REDACTED_BODIES)
@@ -72,10 +77,20 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Resend the selected messages"), permissions=["change"])
     def resend(self, request, queryset):
-        count = services.messages_resend(message_ids=queryset.values_list("pk", flat=True))
+        ids = list(queryset.values_list("pk", flat=True))
+        count = services.messages_resend(message_ids=ids, actor=request.user)
         self.message_user(
             request,
             ngettext("%(count)d message queued again.", "%(count)d messages queued again.", count)
             % {"count": count},
             messages.SUCCESS,
         )
+        if count < len(ids):
+            self.message_user(
+                request,
+                _(
+                    "The others were left alone: on their way already, resent a moment "
+                    "ago, or without an address since their personal data was removed."
+                ),
+                messages.WARNING,
+            )

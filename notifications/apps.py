@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class NotificationsConfig(AppConfig):
     name = "notifications"
     verbose_name = _("Mail outbox")
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401 - registers the system checks

@@ -7,6 +7,7 @@ class OutboxMessage(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
 
@@ -22,6 +23,7 @@ class OutboxMessage(models.Model):
         VISIT_REMINDER = "visit_reminder", _("Visit reminder")
         VISIT_CHANGES = "visit_changes", _("Itinerary changes")
         VISIT_MESSAGE = "visit_message", _("Message to visitors")
+        MAIL_FAILED = "mail_failed", _("Failed mail report")
 
     key = models.CharField(
         _("key"),
@@ -46,9 +48,25 @@ class OutboxMessage(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
-    attempts = models.PositiveIntegerField(_("attempts"), default=0)
-    last_error = models.TextField(_("last error"), blank=True)
+    attempts = models.PositiveIntegerField(
+        _("attempts"), default=0, help_text=_("How many times a worker took it to send.")
+    )
+    last_error = models.TextField(
+        _("last error"), blank=True, help_text=_("The mail server's answer to the last try.")
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    queued_at = models.DateTimeField(
+        _("queued at"),
+        null=True,
+        blank=True,
+        help_text=_("When a send task was last put in the queue; the sweep leaves it there."),
+    )
+    claimed_at = models.DateTimeField(
+        _("claimed at"),
+        null=True,
+        blank=True,
+        help_text=_("When a worker last took it to send."),
+    )
     last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
     next_attempt_at = models.DateTimeField(
         _("next attempt at"),
@@ -56,17 +74,54 @@ class OutboxMessage(models.Model):
         blank=True,
         help_text=_("After a failure, when the periodic task tries this mail again."),
     )
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    sent_at = models.DateTimeField(
+        _("sent at"),
+        null=True,
+        blank=True,
+        help_text=_("When the mail server first accepted it; a resend keeps this date."),
+    )
+    resend_requested_at = models.DateTimeField(_("resend requested at"), null=True, blank=True)
+    failure_reported_at = models.DateTimeField(
+        _("failure reported at"),
+        null=True,
+        blank=True,
+        help_text=_("When the organizers were told by mail that it failed for good."),
+    )
+    concerns = models.CharField(
+        _("concerns"),
+        max_length=100,
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text=_("The person the mail is about, as app_label.model:pk."),
+    )
 
     class Meta:
         verbose_name = _("outbox message")
         verbose_name_plural = _("outbox messages")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "created_at"], name="outbox_status_created")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="outbox_status_created"),
+            # The sweep reads the few rows on their way out, never the sent ones.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status__in=["pending", "sending"]),
+                name="outbox_unsent",
+            ),
+            models.Index(
+                fields=["contest"],
+                condition=models.Q(status="failed"),
+                name="outbox_failed_contest",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(status="sent") | models.Q(sent_at__isnull=False),
                 name="outbox_sent_has_sent_at",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="sending") | models.Q(claimed_at__isnull=False),
+                name="outbox_sending_has_claimed_at",
             ),
         ]
 

@@ -1,26 +1,19 @@
-import smtplib
+"""Celery tasks of the outbox: thin, they take primary keys and call a service."""
 
 from celery import shared_task
 
 from . import services
 
 
-@shared_task(
-    autoretry_for=(smtplib.SMTPException, OSError),
-    retry_backoff=5,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=3,
-)
+@shared_task
 def send_outbox_message(message_id: int) -> bool:
-    """Send one outbox row; a few quick retries, then the sweep's longer backoff."""
+    """Send one outbox row: one attempt; a transient failure waits for the sweep's backoff."""
     return services.message_send(message_id=message_id)
 
 
 @shared_task
 def send_unsent_messages() -> int:
-    """Beat task: queue rows left unsent (broker down at the time, worker crash)."""
-    ids = services.unsent_message_ids()
-    for message_id in ids:
-        send_outbox_message.delay(message_id)
-    return len(ids)
+    """Beat task: queue every row that is due, and tell the organizers of mail that failed."""
+    queued = services.messages_due_queue()
+    services.failures_report()
+    return queued

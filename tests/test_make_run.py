@@ -73,7 +73,7 @@ def test_email_host_alone_sends_mail_through_that_smtp_server(launcher_env, monk
         check=True,
     )
     mailer = json.loads(result.stdout.strip().splitlines()[-1])
-    assert mailer["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert mailer["BACKEND"] == "notifications.mail.SmtpEmailBackend"
     assert (mailer["OPTIONS"]["host"], mailer["OPTIONS"]["port"]) == ("smtp.example.org", 25)
 
 

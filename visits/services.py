@@ -295,6 +295,7 @@ def welcome_mail_send(*, profile: VisitorProfile, base_url: str | None = None):
             "contest": profile.selection.draw.contest,
         },
         contest_id=_contest_id(profile),
+        concerns=profile,
     )
 
 
@@ -311,6 +312,7 @@ def itinerary_mail_send(*, profile: VisitorProfile, base_url: str | None = None)
         template="visits/mail/itinerary",
         context=_visitor_mail_context(profile, visit, base_url),
         contest_id=_contest_id(profile),
+        concerns=profile,
     )
 
 
@@ -341,6 +343,7 @@ def visit_reminders_send(*, now: datetime | None = None, base_url: str | None = 
                     template="visits/mail/reminder",
                     context=_visitor_mail_context(profile, visit, base_url),
                     contest_id=_contest_id(profile),
+                    concerns=profile,
                 )
             queued += 1
     return queued
@@ -583,6 +586,7 @@ def stop_changes_notify(
                     template="visits/mail/changes",
                     context={**_visitor_mail_context(profile, visit, base_url), "changes": lines},
                     contest_id=_contest_id(profile),
+                    concerns=profile,
                 )
                 queued += 1
             StopChange.objects.filter(pk__in=[c.pk for c in changes]).update(notified_at=now)
@@ -833,6 +837,7 @@ def visit_message_send(
                     "body": body_fr if french else body_en,
                 },
                 contest_id=_contest_id(profile),
+                concerns=profile,
             )
             count += 1
         message.recipients_count = count

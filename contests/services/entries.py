@@ -62,6 +62,7 @@ def _queue_confirmation(entry: Entry, *, key: str, base_url: str | None) -> None
             "valid_days": settings.ENTRY_CONFIRM_MAX_AGE.days,
         },
         contest_id=entry.contest_id,
+        concerns=entry,
     )
 
 

@@ -170,6 +170,7 @@ def selection_notify(*, selection: Selection, base_url: str | None = None) -> Ou
             decline_url=selection_answer_url(selection, action="decline", base_url=base_url),
         ),
         contest_id=selection.draw.contest_id,
+        concerns=selection.entry,
     )
 
 
@@ -198,6 +199,7 @@ def _mail_outcome(selection: Selection, *, kind: str, template: str) -> None:
         template=template,
         context=_mail_context(selection),
         contest_id=selection.draw.contest_id,
+        concerns=selection.entry,
     )
 
 
@@ -552,6 +554,7 @@ def not_chosen_notices_queue(*, contest_id: int, base_url: str | None = None) ->
                 template="contests/mail/not_chosen",
                 context={"entry": entry, "contest": contest, "contest_url": contest_url},
                 contest_id=contest.pk,
+                concerns=entry,
             )
         queued += 1
     return queued

@@ -84,7 +84,17 @@ def dashboard(request, slug: str):
     outbox = Paginator(
         OutboxMessage.objects.filter(contest=contest)
         .order_by("-created_at", "-pk")
-        .only("pk", "created_at", "kind", "to_email", "subject", "status", "attempts", "sent_at"),
+        .only(
+            "pk",
+            "created_at",
+            "kind",
+            "to_email",
+            "subject",
+            "status",
+            "attempts",
+            "sent_at",
+            "resend_requested_at",
+        ),
         OUTBOX_PAGE_SIZE,
     ).get_page(request.GET.get("page"))
     return render(
@@ -178,8 +188,25 @@ def not_chosen_notify(request, slug: str):
 def outbox_resend(request, slug: str, pk: int):
     contest = _contest(slug)
     message = get_object_or_404(OutboxMessage, pk=pk, contest=contest)
-    messages_resend(message_ids=[message.pk])
-    messages.success(request, _("The mail to %(to)s is queued again.") % {"to": message.to_email})
+    # The state of the row the organizer saw: a second press on the same page
+    # (or ten at once) finds the row resent since, and sends nothing more.
+    seen = None
+    if "requested" in request.POST:
+        try:
+            requested = request.POST["requested"]
+            seen = {message.pk: datetime.fromisoformat(requested) if requested else None}
+        except ValueError:
+            seen = None
+    if messages_resend(message_ids=[message.pk], seen=seen, actor=request.user):
+        messages.success(
+            request, _("The mail to %(to)s is queued again.") % {"to": message.to_email}
+        )
+    else:
+        messages.info(
+            request,
+            _("The mail to %(to)s is already on its way: nothing more was queued.")
+            % {"to": message.to_email},
+        )
     url = reverse("contests:dashboard", kwargs={"slug": contest.slug})
     page = request.POST.get("page", "")
     return redirect(f"{url}?page={page}#outbox" if page.isdigit() else f"{url}#outbox")

@@ -147,9 +147,13 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 
 def smtp_mailer(host: str, *, port: int = 25, use_tls: bool = False) -> dict:
-    """A MAILERS entry for the SMTP server named by the EMAIL_* variables."""
+    """A MAILERS entry for the SMTP server named by the EMAIL_* variables.
+
+    EMAIL_TIMEOUT bounds each exchange; the answer to a mail itself may take
+    EMAIL_DATA_TIMEOUT, so that a slow server is not sent the mail twice.
+    """
     return {
-        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "BACKEND": "notifications.mail.SmtpEmailBackend",
         "OPTIONS": {
             "host": host,
             "port": env.int("EMAIL_PORT", default=port),
@@ -158,6 +162,7 @@ def smtp_mailer(host: str, *, port: int = 25, use_tls: bool = False) -> dict:
             "use_tls": env.bool("EMAIL_USE_TLS", default=use_tls),
             "use_ssl": env.bool("EMAIL_USE_SSL", default=False),
             "timeout": env.int("EMAIL_TIMEOUT", default=20),
+            "data_timeout": env.int("EMAIL_DATA_TIMEOUT", default=600),
         },
     }
 
@@ -241,12 +246,26 @@ CELERY_BEAT_SCHEDULE_FILENAME = env(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "var" / "celerybeat-schedule")
 )
 
-# A mail that fails is retried a few times at once by its task, then by the
-# sweep after a delay that doubles from OUTBOX_RETRY_AFTER up to OUTBOX_RETRY_MAX:
-# with the defaults an SMTP server may be down for about six hours.
+# The outbox (README, "Mail: the outbox"). A mail refused for good (5xx) fails
+# at once; after a transient failure the sweep tries again, one attempt per
+# step, after a wait that doubles from OUTBOX_RETRY_AFTER up to
+# OUTBOX_RETRY_MAX, and the mail fails after OUTBOX_MAX_ATTEMPTS attempts: with
+# the defaults an SMTP server may be down for 6 h 3 min (21,780 s) of waits.
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=12)
 OUTBOX_RETRY_AFTER = timedelta(seconds=env.int("OUTBOX_RETRY_AFTER_SECONDS", default=60))
 OUTBOX_RETRY_MAX = timedelta(seconds=env.int("OUTBOX_RETRY_MAX_SECONDS", default=3600))
+# A row a worker claimed and never recorded (the worker died) is sent again
+# after this: longer than any SMTP conversation (EMAIL_TIMEOUT per exchange,
+# EMAIL_DATA_TIMEOUT for the message), or `manage.py check` warns.
+OUTBOX_SENDING_TIMEOUT = timedelta(seconds=env.int("OUTBOX_SENDING_TIMEOUT_SECONDS", default=900))
+# A send task still waiting in the queue after this is presumed lost (a broker
+# that lost its data) and the sweep queues the row again.
+OUTBOX_REQUEUE_AFTER = timedelta(seconds=env.int("OUTBOX_REQUEUE_AFTER_SECONDS", default=3600))
+# A press on "Resend" that does not say which state of the row it saw (the
+# admin's action) is ignored this soon after the last resend of that row.
+OUTBOX_RESEND_INTERVAL = timedelta(seconds=env.int("OUTBOX_RESEND_INTERVAL_SECONDS", default=60))
+# Where the report of mail that failed for good goes; empty: no report by mail.
+ORGANIZERS_EMAIL = env("ORGANIZERS_EMAIL", default="")
 
 # Entries
 ENTRY_CONFIRM_MAX_AGE = timedelta(days=env.int("ENTRY_CONFIRM_DAYS", default=7))
