@@ -121,11 +121,63 @@ def selection_from_token(*, token: str, now: datetime | None = None) -> Selectio
         raise ContestError(_("This link belongs to an earlier offer and no longer works."))
     now = now or timezone.now()
     answered = selection.status in (Status.ACCEPTED, Status.DECLINED)
-    if not answered and now > selection.deadline + ANSWER_GRACE:
+    if not answered and _past_answer_time(selection, now):
         raise ContestError(
             _("This link has expired: the deadline to answer has passed, so the place went on.")
         )
     return selection
+
+
+# The time to answer ---------------------------------------------------------
+
+
+def selection_offer_key(selection: Selection) -> str:
+    """The outbox key of a place's offer mail (a promoted alternate's is its second offer)."""
+    return f"selection_offer:{selection.pk}:{2 if selection.is_promoted else 1}"
+
+
+def selection_answer_by(
+    selection: Selection, *, offer: OutboxMessage | None, drawn_at: datetime
+) -> datetime | None:
+    """When the time to answer a pending place runs out (ANSWER_GRACE comes on top).
+
+    The time counts from when the mail server accepted the offer mail: the
+    stored deadline (the one the mail states) moves on by as long as the mail
+    took to leave after the place was offered. While the offer mail waits or
+    has failed, the time has not begun: None. A place offered without any
+    mail in the outbox keeps its stored deadline.
+    """
+    if selection.deadline is None:
+        return None
+    if offer is None:
+        return selection.deadline
+    if offer.sent_at is None:
+        return None
+    offered_at = selection.promoted_at or drawn_at
+    return selection.deadline + max(offer.sent_at - offered_at, timedelta(0))
+
+
+def selections_offers(selections: list[Selection]) -> dict[int, OutboxMessage]:
+    """The offer mail of each of these selections that has one, by selection (one query)."""
+    keys = {selection_offer_key(selection): selection.pk for selection in selections}
+    rows = OutboxMessage.objects.filter(key__in=list(keys)).only("key", "status", "sent_at")
+    return {keys[row.key]: row for row in rows}
+
+
+def selection_answer_deadline(selection: Selection) -> datetime | None:
+    """``selection_answer_by`` of one selection (its draw loaded), reading its offer mail."""
+    offer = selections_offers([selection]).get(selection.pk)
+    return selection_answer_by(selection, offer=offer, drawn_at=selection.draw.drawn_at)
+
+
+def _answer_time_over(selection: Selection, offer: OutboxMessage | None, now: datetime) -> bool:
+    answer_by = selection_answer_by(selection, offer=offer, drawn_at=selection.draw.drawn_at)
+    return answer_by is not None and now > answer_by + ANSWER_GRACE
+
+
+def _past_answer_time(selection: Selection, now: datetime) -> bool:
+    answer_by = selection_answer_deadline(selection)
+    return answer_by is not None and now > answer_by + ANSWER_GRACE
 
 
 # Mail ----------------------------------------------------------------------
@@ -157,9 +209,8 @@ def selection_notify(*, selection: Selection, base_url: str | None = None) -> Ou
     if selection.status != Status.PENDING:
         raise ContestError(_("Only a place waiting for an answer can be offered."))
     promoted = selection.is_promoted
-    offer_number = 2 if promoted else 1
     return mail_enqueue(
-        key=f"selection_offer:{selection.pk}:{offer_number}",
+        key=selection_offer_key(selection),
         kind=PROMOTED_KIND if promoted else OFFER_KIND,
         to=selection.entry.email,
         language=selection.entry.language,
@@ -242,7 +293,7 @@ def _check_answerable(selection: Selection, now: datetime) -> None:
         raise ContestError(_("You have already declined this place."))
     if selection.status != Status.PENDING:
         raise ContestError(_("This place is no longer open to an answer."))
-    if now > selection.deadline + ANSWER_GRACE:
+    if _past_answer_time(selection, now):
         raise ContestError(_("The deadline to answer has passed."))
 
 
@@ -424,22 +475,31 @@ def _fill_free_places(draw: Draw, *, actor, base_url: str | None, now: datetime)
 
 
 def selections_expire_overdue(*, now: datetime | None = None) -> int:
-    """Expire the pending places whose deadline (and grace) has passed; each place goes on.
+    """Expire the pending places whose time to answer (and grace) has passed; each goes on.
 
-    Each selection is handled in its own transaction, so one failure does not
-    hold back the others. Returns how many selections expired.
+    The time counts from when the offer mail was accepted by the mail server
+    (``selection_answer_by``): a place whose offer mail has not left yet does
+    not expire. Each selection is handled in its own transaction, so one
+    failure does not hold back the others. Returns how many selections expired.
     """
     now = now or timezone.now()
-    overdue = list(
+    # The stored deadline is the earliest the time can run out.
+    candidates = list(
         Selection.objects.filter(
             status=Status.PENDING, deadline__lt=now - ANSWER_GRACE
-        ).values_list("pk", flat=True)
+        ).select_related("draw")
     )
+    offers = selections_offers(candidates)
+    overdue = [
+        selection.pk
+        for selection in candidates
+        if _answer_time_over(selection, offers.get(selection.pk), now)
+    ]
     expired = 0
     for selection_id in overdue:
         with transaction.atomic():
             draw, selection = _lock(selection_id)
-            if selection.status != Status.PENDING or selection.deadline >= now - ANSWER_GRACE:
+            if selection.status != Status.PENDING or not _past_answer_time(selection, now):
                 continue
             selection.status = Status.EXPIRED
             selection.save(update_fields=["status"])

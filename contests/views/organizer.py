@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from django_countries import countries
 
 from notifications.models import OutboxMessage
-from notifications.services import messages_resend
+from notifications.services import failed_messages, messages_resend
 from tweetup.permissions import organizer_required
 
 from .. import selectors, services
@@ -29,6 +29,8 @@ from ..models import Contest, Entry, Selection
 from .public import site_base_url
 
 OUTBOX_PAGE_SIZE = 25
+# Failed mails listed by name in the dashboard's alert; the admin lists them all.
+FAILED_LISTED = 20
 CSV_BATCH_ROWS = 1000
 # Cells a spreadsheet would read as a formula (or that hide one behind a control character).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -81,6 +83,25 @@ def dashboard(request, slug: str):
     selections = selectors.contest_selections(contest)
     draw = getattr(contest, "draw", None) if contest.is_drawn else None
     places = services.places_state(draw=draw, selections=selections) if draw else None
+    if draw:
+        # A pending place's time to answer starts when its offer mail left.
+        offers = services.selections_offers(selections)
+        for selection in selections:
+            selection.offer = offers.get(selection.pk)
+            selection.answer_by = services.selection_answer_by(
+                selection, offer=selection.offer, drawn_at=draw.drawn_at
+            )
+    failed = list(
+        failed_messages(contest.pk).only(
+            "pk",
+            "kind",
+            "to_email",
+            "subject",
+            "last_error",
+            "last_attempt_at",
+            "resend_requested_at",
+        )[: FAILED_LISTED + 1]
+    )
     outbox = Paginator(
         OutboxMessage.objects.filter(contest=contest)
         .order_by("-created_at", "-pk")
@@ -119,6 +140,8 @@ def dashboard(request, slug: str):
             "draw": draw,
             "selections": selections,
             "places": places,
+            "failed_mails": failed[:FAILED_LISTED],
+            "failed_more": len(failed) > FAILED_LISTED,
             "outbox": outbox,
             "time_zone": services.selection_deadline_zone(contest),
         },

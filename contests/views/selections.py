@@ -125,7 +125,12 @@ def selection_accept(request, token: str):
     return render(
         request,
         "contests/selections/answer.html",
-        _context(selection, form=form, action="accept"),
+        _context(
+            selection,
+            form=form,
+            action="accept",
+            answer_by=services.selection_answer_deadline(selection),
+        ),
         status=400 if request.method == "POST" else 200,
     )
 
@@ -156,6 +161,11 @@ def selection_decline(request, token: str):
     return render(
         request,
         "contests/selections/answer.html",
-        _context(selection, form=form, action="decline"),
+        _context(
+            selection,
+            form=form,
+            action="decline",
+            answer_by=services.selection_answer_deadline(selection),
+        ),
         status=400 if request.method == "POST" else 200,
     )
