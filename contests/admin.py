@@ -11,6 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_countries import countries
 
+from tweetup.admin import AuditedAdmin
+
 from . import draw_algorithm, selectors, services
 from .choices import language_choices, language_name
 from .forms import EntryAdminForm
@@ -34,7 +36,7 @@ ENTRY_FIELDS_FIXED_AT_FREEZE = list(CAP_FIELDS)
 
 
 @admin.register(Contest)
-class ContestAdmin(admin.ModelAdmin):
+class ContestAdmin(AuditedAdmin):
     # Few columns, so that the dashboard link fits a 1280 px screen; the slug,
     # the opening time and the number of winners are on the contest's own page.
     list_display = [
@@ -57,6 +59,8 @@ class ContestAdmin(admin.ModelAdmin):
         "draw_page",
     ]
     date_hierarchy = "opens_at"
+    # The seed is secret until the draw: the log says a contest got one, not which.
+    audit_hidden_fields = ("seed",)
     fieldsets = [
         (None, {"fields": ["title", "slug", "hashtag", "description", "rules", "published"]}),
         (_("When"), {"fields": ["time_zone", "opens_at", "closes_at"]}),
@@ -210,8 +214,18 @@ class SpokenLanguageFilter(admin.SimpleListFilter):
 
 
 @admin.register(Entry)
-class EntryAdmin(admin.ModelAdmin):
+class EntryAdmin(AuditedAdmin):
     form = EntryAdminForm
+    # Personal data goes with the privacy purge; the log keeps that it changed.
+    audit_hidden_fields = (
+        "name",
+        "email",
+        "email_normalized",
+        "twitter_handle",
+        "handle_normalized",
+        "motivation",
+        "background_other",
+    )
     list_display = [
         "ticket",
         "name",
@@ -342,7 +356,7 @@ class SelectionEventInline(admin.TabularInline):
 
 
 @admin.register(Selection)
-class SelectionAdmin(admin.ModelAdmin):
+class SelectionAdmin(AuditedAdmin):
     list_display = [
         "__str__",
         "contest",
@@ -376,6 +390,9 @@ class SelectionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def audit_scope(self, obj: Selection) -> dict:
+        return {"contest": obj.draw.contest_id}
 
     @admin.display(description=_("contest"), ordering="draw__contest__title")
     def contest(self, obj: Selection):

@@ -217,6 +217,11 @@ class Entry(models.Model):
         return f"{self.ticket} · @{self.twitter_handle}"
 
     @property
+    def audit_repr(self) -> str:
+        """How the audit log names the entry: its public ticket, no personal data."""
+        return self.ticket
+
+    @property
     def is_confirmed(self) -> bool:
         return self.confirmed_at is not None
 

@@ -144,3 +144,16 @@ def contest_selections(contest: Contest) -> list[Selection]:
         .prefetch_related(Prefetch("events", queryset=events))
         .order_by("-kind", "position")
     )
+
+
+def draw_answers(draw) -> dict[str, int]:
+    """How many places of a draw were answered (accepted or declined), and how many by staff.
+
+    A winner answers through the signed link of their mail, which records no
+    actor; an answer with an actor was given by a staff member in the winner's
+    stead. One aggregate query.
+    """
+    answers = (SelectionEvent.Action.ACCEPTED, SelectionEvent.Action.DECLINED)
+    return SelectionEvent.objects.filter(selection__draw=draw, action__in=answers).aggregate(
+        answered=Count("pk"), by_staff=Count("pk", filter=Q(actor__isnull=False))
+    )

@@ -1,8 +1,11 @@
 from django.contrib import admin, messages
+from django.db import transaction
 from django.template.defaultfilters import linebreaksbr
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from tweetup.audit import resends_log
 from tweetup.signed_links import redact_signed_links
 
 from . import services
@@ -78,7 +81,10 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     @admin.action(description=_("Resend the selected messages"), permissions=["change"])
     def resend(self, request, queryset):
         ids = list(queryset.values_list("pk", flat=True))
-        count = services.messages_resend(message_ids=ids, actor=request.user)
+        asked = timezone.now()
+        with transaction.atomic():
+            count = services.messages_resend(message_ids=ids, actor=request.user)
+            resends_log(actor=request.user, message_ids=ids, since=asked)
         self.message_user(
             request,
             ngettext("%(count)d message queued again.", "%(count)d messages queued again.", count)

@@ -18,6 +18,7 @@ GROUP_PERMISSIONS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
             "selectionevent": ("view",),
         },
         "notifications": {"outboxmessage": ("change", "view")},
+        "tweetup": {"auditentry": ("view",)},
         "visits": {
             "visit": ("view",),
             "location": ("view",),
@@ -40,6 +41,7 @@ GROUP_PERMISSIONS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
             "visitmessage": ("view",),
         },
         "contests": {"contest": ("view",)},
+        "tweetup": {"auditentry": ("view",)},
     },
 }
 

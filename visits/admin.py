@@ -11,6 +11,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, ngettext_lazy
 
+from tweetup.admin import AuditedAdmin
+
 from . import services
 from .models import (
     LiveUpdate,
@@ -88,7 +90,7 @@ def _time_zone_of(request, object_id) -> zoneinfo.ZoneInfo | None:
 
 
 @admin.register(Visit)
-class VisitAdmin(admin.ModelAdmin):
+class VisitAdmin(AuditedAdmin):
     list_display = ["title", "date", "time_zone", "meeting_point", "stops_count", "pages"]
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
@@ -142,7 +144,8 @@ class VisitAdmin(admin.ModelAdmin):
             stop.pk: stop
             for stop in TourStop.objects.select_related("location").filter(visit=form.instance)
         }
-        formset.save()
+        # Saves the stops and logs each addition, change and deletion.
+        super().save_formset(request, form, formset, change)
         for stop, _fields in formset.changed_objects:
             if stop.pk in before:
                 services.stop_change_record(stop=stop, old=before[stop.pk], actor=request.user)
@@ -184,7 +187,7 @@ class TourStopForm(forms.ModelForm):
 
 
 @admin.register(TourStop)
-class TourStopAdmin(admin.ModelAdmin):
+class TourStopAdmin(AuditedAdmin):
     form = TourStopForm
     list_display = ["title", "visit", "starts_at", "ends_at", "location", "guide", "language"]
     list_filter = ["visit"]
@@ -200,7 +203,7 @@ class TourStopAdmin(admin.ModelAdmin):
 
 
 @admin.register(Location)
-class LocationAdmin(admin.ModelAdmin):
+class LocationAdmin(AuditedAdmin):
     list_display = ["name", "address"]
     search_fields = ["name", "address"]
 
@@ -224,7 +227,7 @@ class QuestionAnswerForm(forms.ModelForm):
 
 
 @admin.register(Question)
-class QuestionAdmin(admin.ModelAdmin):
+class QuestionAdmin(AuditedAdmin):
     form = QuestionAnswerForm
     list_display = ["text", "stop", "author_name", "status", "votes_total", "created_at"]
     list_filter = ["status", "stop__visit", "stop"]
@@ -250,6 +253,9 @@ class QuestionAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(votes_count=Count("votes"))
+
+    def audit_scope(self, question: Question) -> dict:
+        return {"visit": question.stop.visit_id}
 
     @admin.display(description=_("votes"), ordering="votes_count")
     def votes_total(self, question: Question) -> int:
@@ -322,7 +328,7 @@ class LiveUpdateAdminForm(forms.ModelForm):
 
 
 @admin.register(LiveUpdate)
-class LiveUpdateAdmin(admin.ModelAdmin):
+class LiveUpdateAdmin(AuditedAdmin):
     form = LiveUpdateAdminForm
     list_display = ["text", "visit", "stop", "posted_at", "author"]
     list_filter = ["visit"]
@@ -338,7 +344,7 @@ class LiveUpdateAdmin(admin.ModelAdmin):
 
 
 @admin.register(VisitorProfile)
-class VisitorProfileAdmin(admin.ModelAdmin):
+class VisitorProfileAdmin(AuditedAdmin):
     list_display = [
         "__str__",
         "handle",
@@ -408,9 +414,25 @@ class VisitorProfileAdmin(admin.ModelAdmin):
         ),
     ]
     actions = ["check_in"]
+    # Private data goes with the privacy purge; the log keeps that it changed.
+    audit_hidden_fields = (
+        "email",
+        "display_name",
+        "handle",
+        "bio",
+        "background_other",
+        "dietary_needs",
+        "accessibility_needs",
+        "emergency_contact_name",
+        "emergency_contact_phone",
+    )
 
     def has_add_permission(self, request):
         return False
+
+    def audit_scope(self, profile: VisitorProfile) -> dict:
+        contest = profile.selection.draw.contest
+        return {"contest": contest.pk, "visit": contest.visit_id}
 
     @admin.display(description=_("visit"), ordering="selection__draw__contest__visit__date")
     def visit_title(self, profile: VisitorProfile) -> str:
@@ -436,7 +458,7 @@ class VisitorProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(StopChange)
-class StopChangeAdmin(admin.ModelAdmin):
+class StopChangeAdmin(AuditedAdmin):
     list_display = [
         "stop_title",
         "visit",
@@ -459,7 +481,7 @@ class StopChangeAdmin(admin.ModelAdmin):
 
 
 @admin.register(VisitMessage)
-class VisitMessageAdmin(admin.ModelAdmin):
+class VisitMessageAdmin(AuditedAdmin):
     list_display = ["subject_en", "visit", "audience", "recipients_count", "sent_at", "sent_by"]
     list_filter = ["visit", "audience"]
     list_select_related = ["visit", "sent_by"]

@@ -200,6 +200,11 @@ class VisitorProfile(models.Model):
         return self.display_name or self.handle or f"#{self.pk}"
 
     @property
+    def audit_repr(self) -> str:
+        """How the audit log names the visitor: no personal data, which it would outlive."""
+        return f"#{self.pk}"
+
+    @property
     def visit(self) -> Visit | None:
         return self.selection.draw.contest.visit
 

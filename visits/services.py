@@ -30,6 +30,7 @@ from contests.models import Entry, Selection, SelectionEvent
 from contests.normalize import normalize_email
 from notifications.models import OutboxMessage
 from notifications.services import absolute_url, mail_enqueue
+from tweetup.audit import Verb, log_action
 
 from .models import (
     LanguageLevel,
@@ -645,10 +646,19 @@ def question_moderate(
                 _("This question is %(status)s and cannot be changed that way.")
                 % {"status": question.get_status_display().lower()}
             )
+        was = question.status
         question.status = status
         question.moderated_at = _now(now)
         question.moderated_by = actor if actor is not None and actor.is_authenticated else None
         question.save(update_fields=["status", "moderated_at", "moderated_by"])
+        log_action(
+            actor=actor,
+            action=Verb.QUESTION_MODERATE,
+            target=question,
+            changes={"status": [was, status]},
+            visit=question.stop.visit_id,
+            at=question.moderated_at,
+        )
     return question
 
 
@@ -681,6 +691,14 @@ def question_answer(
         if question.moderated_by_id is None and actor is not None and actor.is_authenticated:
             question.moderated_by = actor
         question.save(update_fields=["answer", "status", "answered_at", "moderated_by"])
+        log_action(
+            actor=actor,
+            action=Verb.QUESTION_ANSWER,
+            target=question,
+            data={"answer": answer},
+            visit=question.stop.visit_id,
+            at=question.answered_at,
+        )
     return question
 
 
@@ -768,11 +786,12 @@ def visitor_check_in(
     with transaction.atomic():
         profile = (
             VisitorProfile.objects.select_for_update(of=("self",))
-            .select_related("selection")
+            .select_related("selection__draw__contest")
             .get(pk=profile.pk)
         )
         if profile.selection.status != "accepted":
             raise VisitError(_("This visitor no longer holds a place."))
+        was = profile.checked_in_at
         if undo:
             profile.checked_in_at = None
             profile.checked_in_by = None
@@ -780,6 +799,16 @@ def visitor_check_in(
             profile.checked_in_at = _now(now)
             profile.checked_in_by = actor if actor is not None and actor.is_authenticated else None
         profile.save(update_fields=["checked_in_at", "checked_in_by"])
+        if was != profile.checked_in_at:
+            contest = profile.selection.draw.contest
+            log_action(
+                actor=actor,
+                action=Verb.CHECK_IN_UNDO if undo else Verb.CHECK_IN,
+                target=profile,
+                changes={"checked_in_at": [was, profile.checked_in_at]},
+                contest=contest.pk,
+                visit=contest.visit_id,
+            )
     return profile
 
 
@@ -842,6 +871,12 @@ def visit_message_send(
             count += 1
         message.recipients_count = count
         message.save(update_fields=["recipients_count"])
+        log_action(
+            actor=actor,
+            action=Verb.VISIT_MESSAGE,
+            target=message,
+            data={"audience": audience, "subject": subject_en, "recipients": count},
+        )
     return message
 
 

@@ -18,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 from django_ratelimit.decorators import ratelimit
 
+from tweetup import audit
 from tweetup.http import require_form_methods
 from tweetup.permissions import addressee_only, permission_required
 
@@ -346,11 +347,23 @@ updates_feed = UpdatesFeed()
 # Organizers and tour admins -------------------------------------------------------
 
 
+def _staff_actions(visit: Visit) -> dict:
+    """The visit's newest staff actions, for its staff pages."""
+    return {
+        "staff_actions": audit.staff_actions(visit=visit),
+        "staff_actions_url": audit.staff_actions_url(visit=visit),
+    }
+
+
 @permission_required("visits.view_visitorprofile")
 def group_summary(request, slug: str):
     visit = get_object_or_404(Visit, slug=slug)
     summary = services.visit_group_summary(visit=visit)
-    return render(request, "visits/group.html", {"visit": visit, "summary": summary})
+    return render(
+        request,
+        "visits/group.html",
+        {"visit": visit, "summary": summary, **_staff_actions(visit)},
+    )
 
 
 @permission_required("visits.check_in_visitorprofile")
@@ -381,6 +394,7 @@ def check_in_list(request, slug: str):
             "visit": visit,
             "profiles": profiles,
             "arrived": sum(1 for p in profiles if p.is_checked_in),
+            **_staff_actions(visit),
         },
     )
 

@@ -18,6 +18,8 @@ from django.db.models.functions import Collate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tweetup.audit import Verb, log_action
+
 from .. import draw_algorithm
 from ..models import Contest, Draw, Entry, Selection, SelectionEvent
 from .entries import ContestError
@@ -141,6 +143,14 @@ def entry_invalidate(*, entry: Entry, actor, reason: str, now: datetime | None =
         entry.invalidated_by = actor if actor is not None and actor.is_authenticated else None
         entry.in_draw = False
         entry.save(update_fields=["invalidated_at", "invalid_reason", "invalidated_by", "in_draw"])
+        log_action(
+            actor=actor,
+            action=Verb.ENTRY_INVALIDATE,
+            target=entry,
+            reason=reason,
+            changes={"invalidated_at": [None, now]},
+            at=now,
+        )
     logger.info("Entry %s invalidated by %s: %s", entry.pk, actor, reason)
     return entry
 
@@ -180,6 +190,13 @@ def contest_freeze(*, contest: Contest, actor, now: datetime | None = None) -> C
         contest.tickets_digest = digest
         contest.tickets_count = count
         contest.save(update_fields=["frozen_at", "tickets_digest", "tickets_count"])
+        log_action(
+            actor=actor,
+            action=Verb.CONTEST_FREEZE,
+            target=contest,
+            data={"tickets_count": count, "tickets_digest": digest},
+            at=now,
+        )
     logger.info("Contest %s frozen by %s with %s tickets.", contest.pk, actor, count)
     return contest
 
@@ -254,6 +271,18 @@ def draw_run(
                 drawn_by=actor if actor is not None and actor.is_authenticated else None,
             )
             _create_selections(contest, draw, result, actor=actor, now=now)
+            log_action(
+                actor=actor,
+                action=Verb.DRAW,
+                target=draw,
+                data={
+                    "external_entropy": external_entropy,
+                    "caps": caps,
+                    "winners": list(result.winners),
+                    "alternates": list(result.alternates),
+                },
+                at=now,
+            )
             if notify:
                 draw_offers_send(draw=draw, base_url=base_url)
     except IntegrityError as exc:

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from notifications.models import OutboxMessage
 from notifications.services import absolute_url, mail_enqueue
+from tweetup.audit import Verb, log_action
 
 from .. import draw_algorithm
 from ..models import Contest, Draw, Entry, Selection, SelectionEvent
@@ -225,10 +226,11 @@ def selection_notify(*, selection: Selection, base_url: str | None = None) -> Ou
     )
 
 
-def draw_offers_send(*, draw: Draw, base_url: str | None = None) -> int:
+def draw_offers_send(*, draw: Draw, actor=None, base_url: str | None = None) -> int:
     """Queue the offer mail of every pending selection of a draw; returns how many.
 
-    Safe to call again: an offer already queued is not queued twice.
+    Safe to call again: an offer already queued is not queued twice. An
+    organizer who asks for it (``actor``) is on the record.
     """
     selections = Selection.objects.filter(draw=draw, status=Status.PENDING).select_related(
         "entry", "draw__contest__visit"
@@ -238,6 +240,10 @@ def draw_offers_send(*, draw: Draw, base_url: str | None = None) -> int:
         for selection in selections:
             selection_notify(selection=selection, base_url=base_url)
             count += 1
+        if actor is not None:
+            log_action(
+                actor=actor, action=Verb.OFFERS_SEND, target=draw, data={"pending_places": count}
+            )
     return count
 
 
@@ -389,10 +395,20 @@ def selection_disqualify(
                 _("This selection is already %(status)s.")
                 % {"status": selection.get_status_display().lower()}
             )
+        was = selection.status
         selection.status = Status.DISQUALIFIED
         selection.reason = reason[:300]
         selection.save(update_fields=["status", "reason"])
         _log(selection, Action.DISQUALIFIED, actor=actor, note=reason, at=now)
+        log_action(
+            actor=actor,
+            action=Verb.SELECTION_DISQUALIFY,
+            target=selection,
+            reason=reason,
+            changes={"status": [was, selection.status]},
+            contest=draw.contest_id,
+            at=now,
+        )
         _fill_free_places(draw, actor=actor, base_url=base_url, now=now)
     return selection
 
@@ -469,6 +485,15 @@ def _fill_free_places(draw: Draw, *, actor, base_url: str | None, now: datetime)
         selection.save(update_fields=["status", "promoted_at", "deadline"])
         selection.draw = draw
         _log(selection, Action.PROMOTED, actor=actor, at=now)
+        log_action(
+            actor=actor,
+            action=Verb.SELECTION_PROMOTE,
+            target=selection,
+            changes={"status": [Status.WAITING, Status.PENDING]},
+            data={"position": selection.position, "deadline": selection.deadline},
+            contest=draw.contest_id,
+            at=now,
+        )
         selection_notify(selection=selection, base_url=base_url)
         promoted.append(selection)
     return promoted
@@ -564,6 +589,7 @@ def contest_notify_not_chosen(*, contest: Contest, actor=None, now: datetime | N
             )
         contest.not_chosen_notified_at = now
         contest.save(update_fields=["not_chosen_notified_at"])
+        log_action(actor=actor, action=Verb.NOT_CHOSEN_NOTIFY, target=contest, at=now)
         logger.info("Not-chosen notices for contest %s asked by %s.", contest.pk, actor)
         contest_id = contest.pk
         transaction.on_commit(lambda: _publish_not_chosen(contest_id))

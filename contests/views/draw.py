@@ -13,7 +13,7 @@ from django.views.decorators.http import require_safe
 from tweetup.http import require_form_methods
 from tweetup.permissions import organizer_required
 
-from .. import draw_algorithm, services
+from .. import draw_algorithm, selectors, services
 from ..forms_draw import DrawForm, FreezeForm, TicketCheckForm
 from ..models import Contest, Entry, Selection
 from .public import site_base_url
@@ -186,6 +186,7 @@ def results(request, slug: str):
         raise Http404("This contest is not frozen yet.")
     draw = contest.draw if contest.is_drawn else None
     winners, alternates = _chosen(contest) if draw else ([], [])
+    answers = selectors.draw_answers(draw) if draw else None
     form = TicketCheckForm(request.GET if "ticket" in request.GET else None)
     check = None
     status = 200
@@ -217,6 +218,7 @@ def results(request, slug: str):
             "draw": draw,
             "winners": winners,
             "alternates": alternates,
+            "answers": answers,
             "form": form,
             "check": check,
             "verifier_url": reverse("contests:verifier"),

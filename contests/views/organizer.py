@@ -11,9 +11,11 @@ from datetime import datetime
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -21,6 +23,7 @@ from django_countries import countries
 
 from notifications.models import OutboxMessage
 from notifications.services import failed_messages, messages_resend
+from tweetup import audit
 from tweetup.permissions import organizer_required
 
 from .. import selectors, services
@@ -144,6 +147,8 @@ def dashboard(request, slug: str):
             "failed_more": len(failed) > FAILED_LISTED,
             "outbox": outbox,
             "time_zone": services.selection_deadline_zone(contest),
+            "staff_actions": audit.staff_actions(contest=contest),
+            "staff_actions_url": audit.staff_actions_url(contest=contest),
         },
     )
 
@@ -178,7 +183,9 @@ def offers_send(request, slug: str):
     if not contest.is_drawn:
         messages.error(request, _("This contest has not been drawn yet."))
     else:
-        count = services.draw_offers_send(draw=contest.draw, base_url=site_base_url(request))
+        count = services.draw_offers_send(
+            draw=contest.draw, actor=request.user, base_url=site_base_url(request)
+        )
         messages.success(
             request,
             ngettext(
@@ -220,7 +227,11 @@ def outbox_resend(request, slug: str, pk: int):
             seen = {message.pk: datetime.fromisoformat(requested) if requested else None}
         except ValueError:
             seen = None
-    if messages_resend(message_ids=[message.pk], seen=seen, actor=request.user):
+    asked = timezone.now()
+    with transaction.atomic():
+        resent = messages_resend(message_ids=[message.pk], seen=seen, actor=request.user)
+        audit.resends_log(actor=request.user, message_ids=[message.pk], since=asked)
+    if resent:
         messages.success(
             request, _("The mail to %(to)s is queued again.") % {"to": message.to_email}
         )

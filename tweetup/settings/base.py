@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_countries",
+    "auditlog",
     "tweetup",
     "notifications",
     "contests",
@@ -56,6 +57,12 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "tweetup.urls"
+# One audit log for the site: django-auditlog's entries, kept in the site's own
+# model (tweetup.models.AuditEntry), which names the action and its reason.
+AUDITLOG_LOGENTRY_MODEL = "tweetup.AuditEntry"
+# django-auditlog's migrations would make a table for its own entry model,
+# which the setting above replaces: left out, nothing makes that table.
+MIGRATION_MODULES = {"auditlog": None}
 WSGI_APPLICATION = "tweetup.wsgi.application"
 
 TEMPLATES = [

@@ -1,0 +1,420 @@
+"""Every staff action is on the record: one audit log, written through ``log_action``.
+
+Freeze, draw, invalidation, disqualification, promotion, offers, notices,
+messages to visitors, question moderation, check-in and every admin change
+to contests, entries, places, stops and profiles leave an entry with who,
+when, what changed and why. Organizers and tour admins read it on their pages
+and in the admin, where nobody can add, change or delete an entry.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.urls import reverse
+from django.utils import timezone
+
+from contests import services as contest_services
+from contests.models import Selection, SelectionEvent
+from notifications.models import OutboxMessage
+from tests.contests.drawing import add_entries, closed_contest, frozen_contest, organizer
+from tests.contests.selection_helpers import drawn_contest, winner
+from tests.contests.test_draw_views import _admin_form_data
+from tests.factories import EntryFactory, VisitFactory, staff_user
+from tests.visits.factories import QuestionFactory, TourStopFactory, drawn_for, visitor
+from tweetup.audit import HIDDEN_VALUE, Verb, log_action
+from tweetup.models import AuditEntry
+from tweetup.roles import TOUR_ADMINS
+from visits import services as visit_services
+from visits.models import Question
+
+pytestmark = pytest.mark.django_db
+
+
+def tour_admin() -> User:
+    return staff_user("touradmin", TOUR_ADMINS)
+
+
+def only(verb: str) -> AuditEntry:
+    entries = list(AuditEntry.objects.filter(verb=verb))
+    assert len(entries) == 1, [str(e) for e in AuditEntry.objects.all()]
+    return entries[0]
+
+
+# The entry point -------------------------------------------------------------
+
+
+def test_log_action_keeps_who_when_what_and_why():
+    contest = closed_contest()
+    user = organizer()
+    at = timezone.now() - timedelta(minutes=3)
+    entry = log_action(
+        actor=user,
+        action=Verb.CONTEST_FREEZE,
+        target=contest,
+        data={"tickets_count": 3, "when": at},
+        changes={"frozen_at": [None, at]},
+        reason="  Closed on time.  ",
+        at=at,
+    )
+    entry.refresh_from_db()
+    assert (entry.actor, entry.actor_email, entry.timestamp) == (user, user.email, at)
+    assert (entry.verb, entry.reason, entry.contest_id) == (
+        "contest_freeze",
+        "Closed on time.",
+        contest.pk,
+    )
+    assert entry.content_type.model_class() is type(contest) and entry.object_id == contest.pk
+    assert entry.object_repr == contest.title
+    assert entry.additional_data["tickets_count"] == 3
+    assert entry.additional_data["when"].startswith(at.strftime("%Y-%m-%dT%H:%M:%S"))
+    assert entry.changes == {"frozen_at": [None, entry.changes["frozen_at"][1]]}
+
+
+def test_log_action_refuses_an_action_it_does_not_know():
+    with pytest.raises(ValueError):
+        log_action(actor=None, action="steer_the_draw", target=closed_contest())
+
+
+def test_the_site_acting_by_itself_has_no_actor():
+    entry = log_action(actor=None, action=Verb.DRAW, target=closed_contest())
+    assert entry.actor is None
+
+
+# Staff actions in the services -------------------------------------------------
+
+
+def test_freeze_draw_and_invalidation_are_on_the_record():
+    contest = closed_contest(winners_count=2, alternates_count=1)
+    entries = add_entries(contest, 6)
+    user = organizer()
+    contest_services.entry_invalidate(entry=entries[0], actor=user, reason="Same person twice.")
+    contest_services.contest_freeze(contest=contest, actor=user)
+    contest_services.draw_run(
+        contest=contest, actor=user, external_entropy="beacon 42", notify=False
+    )
+
+    invalid = only(Verb.ENTRY_INVALIDATE)
+    assert (invalid.actor, invalid.reason, invalid.contest_id) == (
+        user,
+        "Same person twice.",
+        contest.pk,
+    )
+    # The log names the entry by its public ticket, never by its entrant.
+    assert invalid.object_repr == entries[0].ticket
+    freeze = only(Verb.CONTEST_FREEZE)
+    contest.refresh_from_db()
+    assert freeze.additional_data == {
+        "tickets_count": 5,
+        "tickets_digest": contest.tickets_digest,
+    }
+    draw = only(Verb.DRAW)
+    assert draw.actor == user and draw.contest_id == contest.pk
+    assert draw.additional_data["external_entropy"] == "beacon 42"
+    assert len(draw.additional_data["winners"]) == 2
+
+
+def test_disqualification_and_the_promotion_it_causes_are_on_the_record():
+    contest, draw = drawn_contest(winners=1, alternates=1)
+    user = organizer()
+    contest_services.selection_disqualify(selection=winner(draw), actor=user, reason="Fake account")
+    disqualified = only(Verb.SELECTION_DISQUALIFY)
+    assert (disqualified.actor, disqualified.reason) == (user, "Fake account")
+    assert disqualified.changes == {"status": ["pending", "disqualified"]}
+    assert disqualified.contest_id == contest.pk
+    promoted = only(Verb.SELECTION_PROMOTE)
+    assert promoted.actor == user and promoted.contest_id == contest.pk
+    assert promoted.changes == {"status": ["waiting", "pending"]}
+
+
+def test_a_promotion_after_a_winner_declined_is_the_sites_own():
+    _contest, draw = drawn_contest(winners=1, alternates=1)
+    contest_services.selection_decline(selection=winner(draw))
+    assert only(Verb.SELECTION_PROMOTE).actor is None
+    assert not AuditEntry.objects.filter(verb=Verb.SELECTION_DISQUALIFY).exists()
+
+
+def test_offers_and_notices_asked_by_an_organizer_are_on_the_record(client):
+    contest, draw = drawn_contest(winners=1, alternates=0)
+    user = organizer()
+    client.force_login(user)
+    client.post(reverse("contests:offers_send", args=[contest.slug]))
+    assert only(Verb.OFFERS_SEND).actor == user
+    contest_services.selection_decline(selection=winner(draw))
+    contest_services.contest_notify_not_chosen(contest=contest, actor=user)
+    assert only(Verb.NOT_CHOSEN_NOTIFY).contest_id == contest.pk
+
+
+def test_message_moderation_answer_and_check_in_are_on_the_visits_record():
+    visit = VisitFactory()
+    draw = drawn_for(visit)
+    profile = visitor(draw)
+    user = tour_admin()
+    visit_services.visit_message_send(
+        visit=visit, audience="all", subject_en="Jackets", body_en="Bring one.", actor=user
+    )
+    question = QuestionFactory(stop=TourStopFactory(visit=visit), status=Question.Status.PENDING)
+    visit_services.question_moderate(question=question, action="approve", actor=user)
+    visit_services.question_answer(question=question, answer="About 1.9 K.", actor=user)
+    visit_services.visitor_check_in(profile=profile, actor=user)
+    visit_services.visitor_check_in(profile=profile, actor=user)  # once is enough
+    visit_services.visitor_check_in(profile=profile, actor=user, undo=True)
+
+    for verb in (
+        Verb.VISIT_MESSAGE,
+        Verb.QUESTION_MODERATE,
+        Verb.QUESTION_ANSWER,
+        Verb.CHECK_IN,
+        Verb.CHECK_IN_UNDO,
+    ):
+        entry = only(verb)
+        assert (entry.actor, entry.visit_id) == (user, visit.pk), verb
+    assert only(Verb.VISIT_MESSAGE).additional_data["recipients"] == 1
+    assert only(Verb.QUESTION_MODERATE).changes == {"status": ["pending", "approved"]}
+    assert only(Verb.CHECK_IN).contest_id == draw.contest_id
+    assert only(Verb.CHECK_IN).object_repr == f"#{profile.pk}"
+
+
+# Changes made in the admin -----------------------------------------------------
+
+
+def test_a_contest_changed_in_the_admin_is_on_the_record_with_its_reason(client):
+    contest = frozen_contest(2, title="Old title")
+    client.force_login(organizer())
+    change = reverse("admin:contests_contest_change", args=[contest.pk])
+    page = client.get(change)
+    assert "Reason for this change" in page.content.decode()
+    response = client.post(
+        change,
+        {**_admin_form_data(page), "title": "New title", "audit_reason": "Typo in the name."},
+    )
+    assert response.status_code == 302
+    entry = only(Verb.ADMIN_CHANGE)
+    assert entry.actor.username == "orga" and entry.reason == "Typo in the name."
+    assert entry.changes == {"title": ["Old title", "New title"]}
+    assert entry.contest_id == contest.pk
+
+
+def test_a_contest_added_in_the_admin_keeps_its_seed_out_of_the_log(client):
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "pw"))
+    now = timezone.localtime()
+    response = client.post(
+        reverse("admin:contests_contest_add"),
+        {
+            "title": "New",
+            "slug": "new",
+            "hashtag": "New",
+            "description": "d",
+            "rules": "r",
+            "published": "on",
+            "time_zone": "Europe/Zurich",
+            "opens_at_0": now.date().isoformat(),
+            "opens_at_1": "09:00",
+            "closes_at_0": (now + timedelta(days=3)).date().isoformat(),
+            "closes_at_1": "09:00",
+            "winners_count": "5",
+            "alternates_count": "5",
+            "acceptance_hours": "72",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    entry = only(Verb.ADMIN_ADD)
+    assert entry.changes["seed"] == [HIDDEN_VALUE, HIDDEN_VALUE]
+    assert entry.changes["title"] == [None, "New"]
+
+
+def test_an_entry_changed_in_the_admin_is_logged_without_its_personal_data(client):
+    entry = EntryFactory(name="Ada Lovelace", country="GB")
+    client.force_login(organizer())
+    change = reverse("admin:contests_entry_change", args=[entry.pk])
+    page = client.get(change)
+    response = client.post(change, {**_admin_form_data(page), "name": "Mallory", "country": "FR"})
+    assert response.status_code == 302
+    logged = only(Verb.ADMIN_CHANGE)
+    assert logged.changes == {"name": [HIDDEN_VALUE, HIDDEN_VALUE], "country": ["GB", "FR"]}
+    assert "Ada" not in str(logged.changes) and "Mallory" not in str(logged.changes)
+    assert logged.object_repr == entry.ticket
+
+
+def test_a_visitors_emergency_contact_changed_by_staff_is_on_the_record(client):
+    profile = visitor(drawn_for(VisitFactory()))
+    client.force_login(tour_admin())
+    change = reverse("admin:visits_visitorprofile_change", args=[profile.pk])
+    page = client.get(change)
+    data = {**_admin_form_data(page), "emergency_contact_name": "Mallory"}
+    response = client.post(change, {**data, "audit_reason": "The visitor phoned."})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    logged = only(Verb.ADMIN_CHANGE)
+    assert logged.changes == {"emergency_contact_name": [HIDDEN_VALUE, HIDDEN_VALUE]}
+    assert (logged.reason, logged.visit_id) == ("The visitor phoned.", profile.visit.pk)
+
+
+def test_stops_added_changed_and_deleted_in_the_visit_admin_are_each_on_the_record(client):
+    visit = VisitFactory()
+    kept = TourStopFactory(visit=visit, title="Kept")
+    gone = TourStopFactory(
+        visit=visit, title="Gone", starts_at=kept.ends_at, ends_at=kept.ends_at + timedelta(hours=1)
+    )
+    day = visit.date.isoformat()
+
+    def stop(index: int, stop, **fields) -> dict:
+        values = {
+            "id": str(stop.pk) if stop else "",
+            "visit": str(visit.pk),
+            "title": stop.title if stop else "",
+            "location": str(stop.location_id) if stop else str(kept.location_id),
+            "starts_at_0": day,
+            "starts_at_1": timezone.localtime(stop.starts_at, visit.tzinfo).strftime("%H:%M")
+            if stop
+            else "",
+            "ends_at_0": day,
+            "ends_at_1": timezone.localtime(stop.ends_at, visit.tzinfo).strftime("%H:%M")
+            if stop
+            else "",
+            "guide": stop.guide if stop else "",
+            "language": "en",
+            "capacity": "",
+            "notes": "",
+            **fields,
+        }
+        return {f"stops-{index}-{name}": value for name, value in values.items()}
+
+    client.force_login(tour_admin())
+    response = client.post(
+        reverse("admin:visits_visit_change", args=[visit.pk]),
+        {
+            "title": visit.title,
+            "slug": visit.slug,
+            "date": day,
+            "time_zone": visit.time_zone,
+            "meeting_point": visit.meeting_point,
+            "practical_notes": "",
+            "stops-TOTAL_FORMS": "3",
+            "stops-INITIAL_FORMS": "2",
+            "stops-MIN_NUM_FORMS": "0",
+            "stops-MAX_NUM_FORMS": "1000",
+            **stop(0, kept, title="Kept, renamed"),
+            **stop(1, gone, DELETE="on"),
+            **stop(2, None, title="New", starts_at_1="14:00", ends_at_1="15:00"),
+            "audit_reason": "The guide is ill.",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    changed = only(Verb.ADMIN_CHANGE)
+    assert changed.changes == {"title": ["Kept", "Kept, renamed"]}
+    assert changed.visit_id == visit.pk and changed.reason == "The guide is ill."
+    deleted = only(Verb.ADMIN_DELETE)
+    assert deleted.object_id == gone.pk and deleted.changes["title"] == ["Gone", None]
+    added = only(Verb.ADMIN_ADD)
+    assert added.changes["title"] == [None, "New"] and added.visit_id == visit.pk
+
+
+def test_a_place_disqualified_in_the_admin_is_on_the_record(client):
+    _contest, draw = drawn_contest(winners=1, alternates=0)
+    client.force_login(organizer())
+    client.post(
+        reverse("admin:contests_selection_changelist"),
+        {
+            "action": "disqualify",
+            "_selected_action": [winner(draw).pk],
+            "apply": "1",
+            "reason": "Not eligible",
+        },
+    )
+    assert only(Verb.SELECTION_DISQUALIFY).reason == "Not eligible"
+
+
+# Reading the log -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["organizer", "tour admin", "superuser"])
+def test_the_log_in_the_admin_is_read_only_for_everyone(client, who):
+    contest = closed_contest()
+    entry = log_action(actor=None, action=Verb.CONTEST_FREEZE, target=contest, reason="Closed")
+    user = {
+        "organizer": organizer,
+        "tour admin": tour_admin,
+        "superuser": lambda: User.objects.create_superuser("root", "root@example.org", "pw"),
+    }[who]()
+    client.force_login(user)
+    changelist = reverse("admin:tweetup_auditentry_changelist")
+    page = client.get(changelist)
+    assert page.status_code == 200
+    assert "froze the contest" in page.content.decode()
+    change = reverse("admin:tweetup_auditentry_change", args=[entry.pk])
+    detail = client.get(change)
+    assert detail.status_code == 200
+    assert 'name="_save"' not in detail.content.decode()
+    assert client.get(reverse("admin:tweetup_auditentry_add")).status_code == 403
+    assert client.post(change, {"reason": "rewritten"}).status_code == 403
+    delete = reverse("admin:tweetup_auditentry_delete", args=[entry.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    assert client.post(
+        changelist, {"action": "delete_selected", "_selected_action": [entry.pk], "post": "yes"}
+    ).status_code in (200, 302)
+    entry.refresh_from_db()
+    assert entry.reason == "Closed"
+
+
+def test_the_dashboard_lists_the_contests_staff_actions_newest_first(client):
+    contest, draw = drawn_contest(winners=1, alternates=1)
+    user = organizer()
+    other = closed_contest()
+    log_action(actor=user, action=Verb.CONTEST_FREEZE, target=other, reason="Elsewhere")
+    contest_services.selection_disqualify(selection=winner(draw), actor=user, reason="Fake account")
+    client.force_login(user)
+    page = client.get(reverse("contests:dashboard", args=[contest.slug])).content.decode()
+    section = page[page.index('id="staff-actions"') :]
+    assert "Fake account" in section and "Elsewhere" not in section
+    assert section.index("offered a place to an alternate".capitalize()) < section.index(
+        "Disqualified a place"
+    )
+    assert f"?contest__id__exact={contest.pk}" in section
+
+
+def test_the_visits_staff_pages_list_its_staff_actions(client):
+    visit = VisitFactory()
+    profile = visitor(drawn_for(visit))
+    user = tour_admin()
+    visit_services.visitor_check_in(profile=profile, actor=user)
+    client.force_login(user)
+    for name in ("visits:group", "visits:check_in"):
+        page = client.get(reverse(name, args=[visit.slug])).content.decode()
+        section = page[page.index('id="staff-actions"') :]
+        assert "Checked a visitor in" in section and "touradmin" in section, name
+        assert f"?visit__id__exact={visit.pk}" in section
+
+
+def test_the_results_say_how_many_places_staff_answered_rather_than_their_winner(client):
+    contest, draw = drawn_contest(winners=3, alternates=0)
+    contest_services.selection_decline(selection=winner(draw, 1))
+    contest_services.selection_accept(selection=winner(draw, 2), can_attend=True)
+    page = client.get(reverse("contests:results", args=[contest.slug])).content.decode()
+    assert "none: the 2 answered places were answered by their winners" in page
+    # A staff member answering in a winner's stead shows, whoever it was.
+    contest_services.selection_accept(selection=winner(draw, 3), can_attend=True, actor=organizer())
+    assert SelectionEvent.objects.filter(actor__isnull=False, action="accepted").count() == 1
+    page = client.get(reverse("contests:results", args=[contest.slug])).content.decode()
+    assert "1 of the 3 answered places was answered by staff, not by its winner" in page
+    assert Selection.objects.filter(status="accepted").count() == 2
+
+
+def test_a_resend_from_the_dashboard_or_the_admin_is_on_the_record(client):
+    contest, draw = drawn_contest(winners=2, alternates=0)
+    first = contest_services.selection_notify(selection=winner(draw, 1))
+    second = contest_services.selection_notify(selection=winner(draw, 2))
+    OutboxMessage.objects.filter(pk__in=[first.pk, second.pk]).update(
+        status=OutboxMessage.Status.FAILED
+    )
+    user = organizer()
+    client.force_login(user)
+    client.post(reverse("contests:outbox_resend", args=[contest.slug, first.pk]))
+    resent = only(Verb.MAIL_RESEND)
+    assert (resent.actor, resent.object_id, resent.contest_id) == (user, first.pk, contest.pk)
+    client.post(
+        reverse("admin:notifications_outboxmessage_changelist"),
+        {"action": "resend", "_selected_action": [first.pk, second.pk]},
+    )
+    # The first was resent a moment ago, and left alone: only the second is logged again.
+    logged = AuditEntry.objects.filter(verb=Verb.MAIL_RESEND).order_by("pk")
+    assert [entry.object_id for entry in logged] == [first.pk, second.pk]
