@@ -27,9 +27,8 @@ from icalendar import vText
 
 from contests.choices import language_name
 from contests.models import Entry, Selection, SelectionEvent
-from contests.normalize import normalize_email
 from notifications.models import OutboxMessage
-from notifications.services import absolute_url, mail_enqueue
+from notifications.services import CLEARED_ERROR, absolute_url, mail_enqueue
 from tweetup.audit import Verb, log_action
 
 from .models import (
@@ -1121,67 +1120,42 @@ def _entry_cleared_fields(now: datetime) -> dict:
     }
 
 
-OUTBOX_CLEARED_ERROR = "Personal data removed before the mail was sent."
-# Rows changed per UPDATE: SQLite takes a bounded number of parameters.
-OUTBOX_CLEAR_BATCH = 1000
-
-
-def _outbox_clear(message_ids: Sequence[int]) -> int:
+def _outbox_clear(messages: QuerySet[OutboxMessage]) -> int:
     """Blank the address and text of these outbox rows; their key, kind and dates stay.
 
     The key stays so that the same notice is never queued again; a row still
     waiting is marked failed, as it can no longer reach anyone.
     """
-    cleared = 0
-    for start in range(0, len(message_ids), OUTBOX_CLEAR_BATCH):
-        messages = OutboxMessage.objects.filter(
-            pk__in=message_ids[start : start + OUTBOX_CLEAR_BATCH]
-        )
-        messages.filter(status=OutboxMessage.Status.PENDING).update(
-            status=OutboxMessage.Status.FAILED, last_error=OUTBOX_CLEARED_ERROR
-        )
-        cleared += messages.update(to_email="", body_text="", body_html="")
-    return cleared
-
-
-def _outbox_to(addresses: Iterable[tuple[int, str]]) -> list[int]:
-    """The outbox rows written to these addresses in these contests, by primary key.
-
-    ``addresses`` are (contest id, address) pairs. Addresses compare as the
-    entries' normalised emails do, lower-cased by Python: SQLite's LOWER (and
-    PostgreSQL's in the C locale) folds ASCII letters only, and would let
-    ``ZOË@EXÄMPLE.ORG`` keep its mail. The contests' rows are read in chunks,
-    their addresses only.
-    """
-    wanted: dict[int, set[str]] = defaultdict(set)
-    for contest_id, address in addresses:
-        if address:
-            wanted[contest_id].add(normalize_email(address))
-    if not wanted:
-        return []
-    rows = (
-        OutboxMessage.objects.filter(contest_id__in=list(wanted))
-        .exclude(to_email="")
-        .values_list("pk", "contest_id", "to_email")
-        .order_by()
+    messages.filter(status=OutboxMessage.Status.PENDING).update(
+        status=OutboxMessage.Status.FAILED, last_error=CLEARED_ERROR
     )
-    return [
-        pk
-        for pk, contest_id, to_email in rows.iterator(chunk_size=2000)
-        if normalize_email(to_email) in wanted[contest_id]
-    ]
+    return messages.update(to_email="", body_text="", body_html="")
 
 
-def outbox_personal_data_remove(*, now: datetime | None = None, days: int | None = None) -> int:
-    """Clear the outbox rows of the entries ``entries_personal_data_remove`` is about to forget.
+def _concerning(people: QuerySet) -> Q:
+    """The outbox rows about these people (entries, visitor profiles), as a filter.
 
-    Run it first, in the same transaction: it finds the rows by the entries'
-    addresses. Returns how many rows were cleared.
+    ``mail_enqueue(concerns=...)`` names the person a mail is about as
+    ``app_label.model:pk`` (``notifications.services.concerns_label``).
     """
-    now = _now(now)
-    days = _retention_days(days, "PRIVACY_ENTRY_RETENTION_DAYS")
-    entries = _entries_to_forget(now=now, days=days).values_list("contest_id", "email")
-    return _outbox_clear(_outbox_to(entries.order_by().iterator(chunk_size=2000)))
+    label = Concat(
+        Value(f"{people.model._meta.label_lower}:"), Cast("pk", output_field=CharField())
+    )
+    return Q(concerns__in=people.annotate(concerns_label=label).values("concerns_label"))
+
+
+def outbox_personal_data_remove() -> int:
+    """Clear the outbox rows about the entrants and visitors the purges have forgotten.
+
+    A row is found by the person it concerns, never by its address, so a
+    mail about an entrant who has since corrected their address goes too.
+    Every person forgotten so far counts, so a mail written while a purge
+    ran goes at the next. Returns how many rows were cleared.
+    """
+    forgotten = _concerning(Entry.objects.filter(personal_data_removed_at__isnull=False)) | (
+        _concerning(VisitorProfile.objects.filter(private_data_removed_at__isnull=False))
+    )
+    return _outbox_clear(OutboxMessage.objects.exclude(to_email="").filter(forgotten))
 
 
 def visitors_private_data_remove(*, now: datetime | None = None, days: int | None = None) -> int:
@@ -1191,11 +1165,11 @@ def visitors_private_data_remove(*, now: datetime | None = None, days: int | Non
     a visitor who did not agree to appear on public pages loses the display
     name, handle, bio and other background too, while those who agreed keep
     them on the visit's public page. The visitor's entry is forgotten like
-    any other (name, email, handle, motivation), and so is the mail the site
-    wrote to the visitor's or the entry's address. A profile whose place was
+    any other (name, email, handle, motivation). A profile whose place was
     taken back (disqualified) shows nowhere: it is cleared entirely as soon
     as ``entries_personal_data_remove`` forgets its entry. A visitor of a
     contest without a visit keeps everything until the visit is set.
+    ``personal_data_remove`` also clears the mail about them in the outbox.
 
     Returns how many profiles changed. Raises VisitError when ``days`` is
     negative.
@@ -1220,16 +1194,6 @@ def visitors_private_data_remove(*, now: datetime | None = None, days: int | Non
         )
         if private_ids:
             profiles = VisitorProfile.objects.filter(pk__in=private_ids)
-            mailed = profiles.values_list(
-                "selection__draw__contest_id", "email", "selection__entry__email"
-            )
-            _outbox_clear(
-                _outbox_to(
-                    (contest_id, address)
-                    for contest_id, *addresses in mailed
-                    for address in addresses
-                )
-            )
             Entry.objects.filter(
                 pk__in=profiles.values("selection__entry_id"),
                 personal_data_removed_at__isnull=True,
@@ -1259,16 +1223,18 @@ def personal_data_remove(
 
     The entries first (``entries_personal_data_remove``), then the visitors
     (``visitors_private_data_remove``), which also clears the profiles whose
-    entries the first forgot. ``entry_days`` and ``visitor_days`` default to
-    the settings PRIVACY_ENTRY_RETENTION_DAYS and
-    PRIVACY_VISITOR_RETENTION_DAYS. Raises VisitError when either is
+    entries the first forgot, then the mail about everyone forgotten
+    (``outbox_personal_data_remove``), in one transaction. ``entry_days`` and
+    ``visitor_days`` default to the settings PRIVACY_ENTRY_RETENTION_DAYS and
+    PRIVACY_VISITOR_RETENTION_DAYS. Returns how many entries, visitor
+    profiles and mails were cleared. Raises VisitError when either delay is
     negative, before anything is removed.
     """
     now = _now(now)
     entry_days = _retention_days(entry_days, "PRIVACY_ENTRY_RETENTION_DAYS")
     visitor_days = _retention_days(visitor_days, "PRIVACY_VISITOR_RETENTION_DAYS")
     with transaction.atomic():
-        mails = outbox_personal_data_remove(now=now, days=entry_days)
         entries = entries_personal_data_remove(now=now, days=entry_days)
-    visitors = visitors_private_data_remove(now=now, days=visitor_days)
-    return {"entries": entries, "visitors": visitors, "entry_mails": mails}
+        visitors = visitors_private_data_remove(now=now, days=visitor_days)
+        mails = outbox_personal_data_remove()
+    return {"entries": entries, "visitors": visitors, "mails": mails}

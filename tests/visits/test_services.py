@@ -583,15 +583,21 @@ def test_visitors_private_data_goes_after_the_visit(draw):
     assert entry.email == "" and entry.personal_data_removed_at is not None
 
 
-def _outbox_row(key: str, *, to: str, contest_id: int, **fields) -> OutboxMessage:
+def _outbox_row(
+    key: str, *, to: str, contest_id: int | None, concerns=None, **fields
+) -> OutboxMessage:
+    """A mail in the outbox to ``to``, about ``concerns`` (an entry, a visitor profile)."""
+    from notifications.services import concerns_label
+
+    fields.setdefault("kind", "entry_confirm")
     fields.setdefault("body_text", f"Hello, {to}")
     fields.setdefault("body_html", f"<p>{fields['body_text']}</p>")
     return OutboxMessage.objects.create(
         key=key,
-        kind="entry_confirm",
         contest_id=contest_id,
         to_email=to,
         subject="Confirm your entry",
+        concerns=concerns_label(concerns),
         **fields,
     )
 
@@ -616,17 +622,23 @@ def test_purge_keeps_the_draws_audit_record_verifiable():
 def test_purge_clears_the_mail_written_to_entries_not_chosen(draw):
     chosen = visitor(draw)
     other = EntryFactory(contest=draw.contest, in_draw=True, email="Someone@Example.org")
+    # The same person in a contest of its own, whose entry stays.
+    again = EntryFactory(email=other.email)
     contest_id = draw.contest_id
     sent = _outbox_row(
-        "confirm:other", to="someone@example.org", contest_id=contest_id,
+        "confirm:other", to="someone@example.org", contest_id=contest_id, concerns=other,
         status=OutboxMessage.Status.SENT, sent_at=draw.drawn_at,
     )  # fmt: skip
-    waiting = _outbox_row("notice:other", to=other.email, contest_id=contest_id)
-    kept = _outbox_row("confirm:chosen", to=chosen.email, contest_id=contest_id)
-    elsewhere = _outbox_row("confirm:elsewhere", to=other.email, contest_id=None)
+    waiting = _outbox_row("notice:other", to=other.email, contest_id=contest_id, concerns=other)
+    kept = _outbox_row(
+        "confirm:chosen", to=chosen.email, contest_id=contest_id, concerns=chosen.selection.entry
+    )
+    elsewhere = _outbox_row(
+        "confirm:elsewhere", to=other.email, contest_id=again.contest_id, concerns=again
+    )
     assert services.personal_data_remove(now=draw.drawn_at + timedelta(days=29))["entries"] == 0
     removed = services.personal_data_remove(now=draw.drawn_at + timedelta(days=31))
-    assert removed == {"entries": 1, "visitors": 0, "entry_mails": 2}
+    assert removed == {"entries": 1, "visitors": 0, "mails": 2}
     for row in (sent, waiting):
         row.refresh_from_db()
         assert (row.to_email, row.body_text, row.body_html) == ("", "", "")
@@ -642,10 +654,11 @@ def test_visitors_purge_clears_the_mail_written_to_them(draw):
     profile = visitor(draw)
     itinerary = _outbox_row(
         "visit_itinerary:1", to=profile.email.upper(), contest_id=draw.contest_id,
-        status=OutboxMessage.Status.SENT, sent_at=timezone.now(),
+        concerns=profile, status=OutboxMessage.Status.SENT, sent_at=timezone.now(),
     )  # fmt: skip
     visit = draw.contest.visit
-    assert services.visitors_private_data_remove(now=visit.day_end + timedelta(days=32), days=30)
+    now = visit.day_end + timedelta(days=32)
+    assert services.personal_data_remove(now=now, visitor_days=30)["visitors"] == 1
     itinerary.refresh_from_db()
     assert (itinerary.to_email, itinerary.body_text) == ("", "")
 
@@ -668,7 +681,7 @@ def _place(draw, status: str, *, kind: str = "winner", at=None):
     if status != "waiting":
         action = "offered" if status == "pending" else status
         SelectionEvent.objects.create(selection=selection, action=action, at=at)
-    _outbox_row(f"notice:{entry.pk}", to=entry.email, contest_id=draw.contest_id)
+    _outbox_row(f"notice:{entry.pk}", to=entry.email, contest_id=draw.contest_id, concerns=entry)
     return selection
 
 
@@ -698,7 +711,7 @@ def test_purge_forgets_the_winners_who_gave_up_or_lost_their_place_and_their_mai
     # The visit, 39 days after the draw, is still to come.
     now = drawn_at + timedelta(days=34)
     removed = services.personal_data_remove(now=now, entry_days=30, visitor_days=30)
-    assert removed == {"entries": 4, "visitors": 0, "entry_mails": 4}
+    assert removed == {"entries": 4, "visitors": 0, "mails": 4}
     assert all(_forgotten(selection) for selection in gone)
     assert not any(_forgotten(selection) for selection in held)
 
@@ -748,9 +761,13 @@ def test_purge_clears_and_never_sends_mail_to_addresses_only_python_lowercases(d
 
     other = EntryFactory(contest=draw.contest, in_draw=True, email="ZOË@EXÄMPLE.ORG")
     assert other.email_normalized == "zoë@exämple.org"
-    notice = _outbox_row("not_chosen:zoe", to=other.email, contest_id=draw.contest_id)
+    notice = _outbox_row(
+        "not_chosen:zoe", to=other.email, contest_id=draw.contest_id, concerns=other
+    )
     profile = visitor(draw, email="ÅSA@BÜRO.EXAMPLE")
-    message = _outbox_row("visit_message:asa", to="Åsa@Büro.example", contest_id=draw.contest_id)
+    message = _outbox_row(
+        "visit_message:asa", to="Åsa@Büro.example", contest_id=draw.contest_id, concerns=profile
+    )
     assert OutboxMessage.objects.filter(to_email__in=[profile.email]).count() == 1  # welcome
     visit = draw.contest.visit
     now = visit.day_end + timedelta(days=32)
@@ -826,6 +843,68 @@ def test_a_visitor_whose_place_was_taken_back_is_forgotten_with_their_entry(draw
     assert not OutboxMessage.objects.exclude(to_email="").exists()  # the welcome mail
 
 
+def test_purge_clears_mail_about_an_entrant_at_an_address_since_corrected(draw):
+    """The mail names the person it is about: the address it went to need not be theirs now."""
+    other = EntryFactory(contest=draw.contest, in_draw=True, email="lucy@exmaple.org")
+    typo = _outbox_row("confirm:typo", to=other.email, contest_id=draw.contest_id, concerns=other)
+    Entry.objects.filter(pk=other.pk).update(
+        email="lucy@example.org", email_normalized="lucy@example.org"
+    )
+    removed = services.personal_data_remove(now=draw.drawn_at + timedelta(days=31))
+    assert (removed["entries"], removed["mails"]) == (1, 1)
+    typo.refresh_from_db()
+    assert (typo.to_email, typo.body_text, typo.status) == ("", "", OutboxMessage.Status.FAILED)
+
+
+def test_a_mail_written_while_the_purge_ran_goes_at_the_next(draw):
+    """A task that read the entry before the purge may queue its mail after it."""
+    other = EntryFactory(contest=draw.contest, in_draw=True)
+    address = other.email
+    now = draw.drawn_at + timedelta(days=31)
+    assert services.personal_data_remove(now=now)["entries"] == 1
+    late = _outbox_row("not_chosen:late", to=address, contest_id=draw.contest_id, concerns=other)
+    removed = services.personal_data_remove(now=now + timedelta(hours=6))
+    assert removed == {"entries": 0, "visitors": 0, "mails": 1}
+    late.refresh_from_db()
+    assert (late.to_email, late.status) == ("", OutboxMessage.Status.FAILED)
+
+
+def test_mail_written_before_it_named_its_person_is_named_by_the_migration(draw):
+    """Rows from before ``concerns`` get their entry or visitor, found by contest and address."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("visits.migrations.0003_outbox_concerns")
+    contest_id = draw.contest_id
+    zoe = EntryFactory(contest=draw.contest, in_draw=True, email="Zoë@Exämple.org")
+    profile = visitor(draw, email="Asa@Example.org")
+    elsewhere = EntryFactory(email="Zoë@Exämple.org")
+    rows = {
+        "confirm": _outbox_row("confirm", to="ZOË@EXÄMPLE.ORG", contest_id=contest_id),
+        "offer": _outbox_row(
+            "offer", to=profile.email, contest_id=contest_id, kind="selection_offer"
+        ),
+        "welcome": _outbox_row(
+            "welcome", to="asa@example.org", contest_id=contest_id, kind="visit_welcome"
+        ),
+        "elsewhere": _outbox_row("elsewhere", to=zoe.email, contest_id=elsewhere.contest_id),
+        "stranger": _outbox_row("stranger", to="nobody@example.org", contest_id=contest_id),
+        "report": _outbox_row("report", to=zoe.email, contest_id=None, kind="mail_failed"),
+    }
+    OutboxMessage.objects.filter(pk__in=[row.pk for row in rows.values()]).update(concerns=None)
+    migration.name_the_people(apps, None)
+    named = dict(OutboxMessage.objects.filter(key__in=rows).values_list("key", "concerns"))
+    assert named == {
+        "confirm": f"contests.entry:{zoe.pk}",
+        "offer": f"contests.entry:{profile.selection.entry_id}",
+        "welcome": f"visits.visitorprofile:{profile.pk}",
+        "elsewhere": f"contests.entry:{elsewhere.pk}",
+        "stranger": None,
+        "report": None,
+    }
+
+
 def _strings(value) -> list[str]:
     if isinstance(value, str):
         return [value]
@@ -859,6 +938,7 @@ def test_after_the_purge_the_demo_database_names_nobody_it_forgot(tmp_path, sett
     for entry in entries:
         _outbox_row(
             f"entry_confirm:{entry.pk}", to=entry.email, contest_id=entry.contest_id,
+            concerns=entry,
             body_text=f"Dear {entry.name} (@{entry.twitter_handle}): “{entry.motivation}”",
         )  # fmt: skip
     profiles = list(VisitorProfile.objects.all())

@@ -38,5 +38,5 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Personal data removed from {removed['entries']} entries that hold no place "
             f"and {removed['visitors']} visitor profiles "
-            f"({removed['entry_mails']} mails to entrants cleared)."
+            f"({removed['mails']} mails about them cleared)."
         )
