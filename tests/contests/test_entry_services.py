@@ -10,6 +10,7 @@ import pytest
 from django.core import mail, signing
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,6 +20,7 @@ from contests.services.entries import CONFIRM_SALT
 from notifications.models import OutboxMessage
 from tests.factories import ContestFactory, EntryFactory
 from tests.factories import entry_form_data as form_data
+from tweetup.settings import base as base_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -365,6 +367,29 @@ def test_forms_sent_back_with_mistakes_do_not_use_up_the_rate_limit(client, cont
     response = client.post(url, form_data(email="c@example.org", twitter_handle="c"))
     assert "Too many entries from your network" in response.content.decode()
     assert Entry.objects.count() == 2
+
+
+@override_settings(
+    ENTRY_RATE_LIMIT=base_settings.ENTRY_RATE_LIMIT,
+    CACHES={
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "crowd-behind-one-address",
+        }
+    },
+)
+def test_a_crowd_behind_one_address_all_enter_under_the_default_limit(client, contest):
+    """A lab's network or a venue's Wi-Fi shows one address for everyone behind it
+    (one NAT): on a launch day dozens of colleagues enter from it within the hour."""
+    cache.clear()
+    url = contest.get_absolute_url()
+    for number in range(30):
+        data = form_data(
+            email=f"colleague{number}@example.org", twitter_handle=f"colleague_{number}"
+        )
+        response = client.post(url, data, REMOTE_ADDR="192.0.2.10")
+        assert response.status_code == 302, f"colleague {number} was refused"
+    assert Entry.objects.filter(contest=contest).count() == 30
 
 
 def test_entry_page_refuses_entries_before_opening_and_after_closing(client):

@@ -276,7 +276,7 @@ ORGANIZERS_EMAIL = env("ORGANIZERS_EMAIL", default="")
 
 # Entries
 ENTRY_CONFIRM_MAX_AGE = timedelta(days=env.int("ENTRY_CONFIRM_DAYS", default=7))
-ENTRY_RATE_LIMIT = env("ENTRY_RATE_LIMIT", default="10/h")
+ENTRY_RATE_LIMIT = env("ENTRY_RATE_LIMIT", default="200/h")
 # An unconfirmed entry holds its handle this long; then a new entry may take it over.
 ENTRY_HANDLE_HOLD = timedelta(minutes=env.int("ENTRY_HANDLE_HOLD_MINUTES", default=60))
 RATELIMIT_VIEW = "tweetup.views.ratelimited"
