@@ -62,12 +62,7 @@ def _each_test_on_a_whole_stack(request) -> Iterator[None]:
     stack.forget_rate_limits()
     mark = stack.mark()
     yield
-    stack.mail.accept()
-    stack.mail.release()
-    if "redis" not in stack.processes:
-        stack.redis_start()
-    if "worker" not in stack.processes:
-        stack.worker_start()
+    stack.mend()
     errors = stack.server_errors(mark)
     if errors:
         pytest.fail("The site answered 500:\n" + "\n".join(errors), pytrace=False)

@@ -37,6 +37,8 @@ Public interface (journeys in tests/acceptance/ are written against it):
     ``manage.py`` in the runtime venv with the production environment; returns
     the ``subprocess.CompletedProcess`` (text); fails the test on a non-zero
     exit when ``check``.
+``stack.setting(name)``
+    A setting as the site reads it, as text (``"10/h"``).
 ``stack.query(sql, params=())``
     Rows from the run's database (psycopg, autocommit).
 ``stack.redis_stop()``, ``stack.redis_start()``
@@ -44,6 +46,8 @@ Public interface (journeys in tests/acceptance/ are written against it):
 ``stack.worker_kill()``, ``stack.worker_start()``
     SIGKILL the Celery worker (its pool processes too); start a new one and
     wait until it is ready.
+``stack.mend()``
+    Mail accepted, Redis running, a live worker: what each test ends with.
 ``stack.forget_rate_limits()``
     Drop the rate limits' counts from the cache (the conftest does it before
     each test; see there why).
@@ -597,6 +601,14 @@ class Stack:
             # here, so that a fault ends in delivery within one or two of beat's
             # one-minute sweeps rather than several.
             "OUTBOX_RETRY_AFTER_SECONDS": "10",
+            # A mail a dead worker was sending is sent again after the sending
+            # timeout (15 minutes by default); 45 seconds here, and SMTP
+            # waits short enough that no conversation outlasts it (the
+            # outbox's system check asks for that), so a killed worker's mail
+            # comes within a sweep or two.
+            "OUTBOX_SENDING_TIMEOUT_SECONDS": "45",
+            "EMAIL_TIMEOUT": "3",
+            "EMAIL_DATA_TIMEOUT": "10",
             "CELERY_BEAT_SCHEDULE_FILENAME": str(self.log_dir / "beat" / "celerybeat-schedule"),
             "GUNICORN_BIND": f"127.0.0.1:{self.port}",
             # More than one worker, so that state kept in one process's memory
@@ -690,17 +702,36 @@ class Stack:
             )
         return result
 
+    def setting(self, name: str) -> str:
+        """A setting as the site's processes read it (text), through ``manage.py shell``."""
+        code = f"from django.conf import settings; print('setting=' + str(settings.{name}))"
+        output = self.manage("shell", "-c", code).stdout
+        return output.rsplit("setting=", 1)[1].strip()
+
     def worker_start(self) -> None:
         """A Celery worker as the README starts it; returns once it is ready."""
         number = next(self._workers)
         worker = self._start(
             "worker",
-            ["celery", "-A", "tweetup", "worker", "-l", "INFO", "-n", f"worker{number}@%h"],
+            # Every worker consumes beat's queue too (README, Production).
+            ["celery", "-A", "tweetup", "worker", "-l", "INFO", "-Q", "celery,periodic"]
+            + ["-n", f"worker{number}@%h"],
             log_name=f"worker{number}",
         )
         worker.wait_ready(
             lambda: " ready." in worker.log(), timeout=60, what="the Celery worker to be ready"
         )
+
+    def mend(self) -> None:
+        """Undo what a test broke: mail accepted again, Redis and a live worker running."""
+        self.mail.accept()
+        self.mail.release()
+        for name, start in (("redis", self.redis_start), ("worker", self.worker_start)):
+            process = self.processes.get(name)
+            if process is None or not process.alive:
+                if process is not None:
+                    self.processes.pop(name).stop()
+                start()
 
     def worker_kill(self) -> None:
         """SIGKILL the worker and its pool processes, as an out-of-memory kill does."""
