@@ -200,6 +200,11 @@ class VisitorProfile(models.Model):
         return self.display_name or self.handle or f"#{self.pk}"
 
     @property
+    def holds_place(self) -> bool:
+        """Whether the visitor's place still stands: accepted, and not taken back since."""
+        return self.selection.status == "accepted"
+
+    @property
     def audit_repr(self) -> str:
         """How the audit log names the visitor: no personal data, which it would outlive."""
         return f"#{self.pk}"

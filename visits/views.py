@@ -150,8 +150,11 @@ def visitor_calendar(request, token: str):
 @addressee_only
 def visitor_badge(request, token: str):
     profile = _visitor(request, token)
-    check_in_url = services.visitor_check_in_url(profile, base_url=_base_url(request))
-    qr_svg = segno.make(check_in_url, error="m").svg_inline(scale=5, title=_("Check-in code"))
+    qr_svg = ""
+    if profile.holds_place:
+        # A place taken back has no badge: no code, nothing to show at the door.
+        check_in_url = services.visitor_check_in_url(profile, base_url=_base_url(request))
+        qr_svg = segno.make(check_in_url, error="m").svg_inline(scale=5, title=_("Check-in code"))
     return render(
         request,
         "visits/badge.html",

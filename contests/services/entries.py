@@ -28,6 +28,13 @@ class ContestError(Exception):
     """A rule of the contest was not met; the message is fit to show to a person."""
 
 
+class AlreadyEntered(ContestError):
+    """The address or the handle has an entry already; its holder was reminded by mail.
+
+    Not to be shown as such: the form answers as for a new entry.
+    """
+
+
 def ticket_generate() -> str:
     """A short, unambiguous public reference such as ``K7F3-9QXD``."""
     chars = "".join(secrets.choice(TICKET_ALPHABET) for _ in range(8))
@@ -85,7 +92,10 @@ def entry_submit(
 
     Guarantees one entry per person per contest (normalised email and handle),
     under concurrency too: the database constraints decide. Raises
-    ContestError when the contest is not open or the person already entered.
+    ContestError when the contest is not open, and AlreadyEntered (after
+    mailing the existing entrant a reminder, ``entry_remind``) when the
+    address or the handle has entered already: the caller answers as for a
+    new entry, so the form tells nobody who entered.
     """
     now = timezone.now()
     if contest.state_at(now) != Contest.State.OPEN:
@@ -110,7 +120,7 @@ def entry_submit(
         "publish_handle": publish_handle,
     }
     for _attempt in range(5):
-        _raise_if_already_entered(contest, fields, now=now)
+        _raise_if_already_entered(contest, fields, now=now, base_url=base_url)
         try:
             with transaction.atomic():
                 _release_unconfirmed_handle(contest, fields, now=now)
@@ -120,7 +130,7 @@ def entry_submit(
         except IntegrityError:
             # Either the same person won a race, or (rarely) the ticket collided.
             continue
-    _raise_if_already_entered(contest, fields, now=now)
+    _raise_if_already_entered(contest, fields, now=now, base_url=base_url)
     raise ContestError(_("Your entry could not be saved. Please try again."))
 
 
@@ -152,7 +162,12 @@ def _release_unconfirmed_handle(contest: Contest, fields: dict, *, now) -> None:
         logger.info("Unconfirmed entries %s gave their handle to a new entry.", stale)
 
 
-def _raise_if_already_entered(contest: Contest, fields: dict, *, now) -> None:
+def _raise_if_already_entered(contest: Contest, fields: dict, *, now, base_url) -> None:
+    """Raise AlreadyEntered when the address or the handle holds an entry already.
+
+    The holder gets a reminder with their own link instead (once a day): the
+    person at the form is told nothing about who entered.
+    """
     # One query, so that an entry committed meanwhile is seen whole: by its
     # address first, then by its handle.
     holders = list(
@@ -161,32 +176,59 @@ def _raise_if_already_entered(contest: Contest, fields: dict, *, now) -> None:
             Q(email_normalized=fields["email_normalized"])
             | Q(handle_normalized=fields["handle_normalized"])
         )
-        .values("email_normalized", "confirmed_at", "invalidated_at", "created_at")
+        .select_related("contest")
+        .order_by("created_at", "pk")
     )
-    if any(h["email_normalized"] == fields["email_normalized"] for h in holders):
-        raise ContestError(_("This email address has already entered this contest."))
-    if not holders:
+    same_address = [h for h in holders if h.email_normalized == fields["email_normalized"]]
+    held = [h for h in holders if h.confirmed_at or h.invalidated_at]
+    recent = [h for h in holders if h.created_at > now - settings.ENTRY_HANDLE_HOLD]
+    # Otherwise the unconfirmed holders of the handle have had their hour: the
+    # entry takes the handle over.
+    holder = next(iter(same_address or held or recent), None)
+    if holder is None:
         return
-    held = [h for h in holders if h["confirmed_at"] or h["invalidated_at"]]
-    if held:
-        raise ContestError(_("This Twitter/X handle has already entered this contest."))
-    if any(h["created_at"] > now - settings.ENTRY_HANDLE_HOLD for h in holders):
-        raise ContestError(
-            _(
-                "This Twitter/X handle has entered with another address that is not "
-                "confirmed yet. If that entry is yours, confirm it with the link in its "
-                "mail; if the address was mistyped, enter again in %(minutes)s minutes."
-            )
-            % {"minutes": int(settings.ENTRY_HANDLE_HOLD.total_seconds() // 60)}
+    entry_remind(entry=holder, base_url=base_url, now=now)
+    raise AlreadyEntered(_("This person has entered this contest already."))
+
+
+def entry_remind(*, entry: Entry, base_url: str | None = None, now=None) -> bool:
+    """Mail an entrant their own link again, after the entry form was sent in their name.
+
+    At most one such mail per entry and day (the outbox key names the day), so
+    the form cannot be used to flood anybody's mailbox; none to an entry that
+    was invalidated or whose personal data was removed. Returns True when a
+    mail was queued now.
+    """
+    if entry.invalidated_at or entry.personal_data_removed_at or not entry.email:
+        return False
+    day = (now or timezone.now()).date().isoformat()
+    key = f"entry_reminder:{entry.pk}:{day}"
+    if OutboxMessage.objects.filter(key=key).exists():
+        return False
+    with transaction.atomic():
+        mail_enqueue(
+            key=key,
+            kind=OutboxMessage.Kind.ENTRY_CONFIRM,
+            to=entry.email,
+            language=entry.language,
+            template="contests/mail/entry_reminder",
+            context={
+                "entry": entry,
+                "contest": entry.contest,
+                "confirm_url": entry_confirm_url(entry, base_url=base_url),
+                "valid_days": settings.ENTRY_CONFIRM_MAX_AGE.days,
+            },
+            contest_id=entry.contest_id,
+            concerns=entry,
         )
-    # Otherwise the unconfirmed holders have had their hour: the entry takes the handle.
+    return True
 
 
-def entry_confirm(*, token: str) -> Entry:
-    """Confirm the entry named by a signed link; confirming twice is harmless.
+def entry_from_confirm_token(*, token: str) -> Entry:
+    """The entry a genuine, current confirmation link names, without confirming it.
 
-    Raises ContestError when the link is tampered with, expired, or the
-    contest closed before the entry was confirmed.
+    Raises ContestError when the link is tampered with or expired, the entry
+    is gone, or it is not confirmed and its contest closed meanwhile.
     """
     signer = signing.TimestampSigner(salt=CONFIRM_SALT)
     try:
@@ -197,19 +239,37 @@ def entry_confirm(*, token: str) -> Entry:
         raise ContestError(_("This confirmation link is not valid.")) from exc
     if not entry_id.isdigit():
         raise ContestError(_("This confirmation link is not valid."))
+    entry = Entry.objects.select_related("contest").filter(pk=entry_id).first()
+    _check_confirmable(entry, now=timezone.now())
+    return entry
+
+
+def _check_confirmable(entry: Entry | None, *, now) -> None:
+    if entry is None or entry.invalidated_at or entry.personal_data_removed_at:
+        raise ContestError(_("This entry no longer exists."))
+    if entry.confirmed_at is None and now >= entry.contest.closes_at:
+        raise ContestError(
+            _("This contest closed before the entry was confirmed, so it cannot join the draw.")
+        )
+
+
+def entry_confirm(*, token: str) -> Entry:
+    """Confirm the entry named by a signed link; confirming twice is harmless.
+
+    Only a deliberate request confirms (the button of the link's page, a
+    POST): mail scanners open links too. Raises ContestError when the link is
+    tampered with, expired, or the contest closed before the entry was
+    confirmed.
+    """
+    entry = entry_from_confirm_token(token=token)
     with transaction.atomic():
         entry = (
-            Entry.objects.select_for_update().select_related("contest").filter(pk=entry_id).first()
+            Entry.objects.select_for_update().select_related("contest").filter(pk=entry.pk).first()
         )
-        if entry is None or entry.invalidated_at or entry.personal_data_removed_at:
-            raise ContestError(_("This entry no longer exists."))
+        now = timezone.now()
+        _check_confirmable(entry, now=now)
         if entry.confirmed_at:
             return entry
-        now = timezone.now()
-        if now >= entry.contest.closes_at:
-            raise ContestError(
-                _("This contest closed before the entry was confirmed, so it cannot join the draw.")
-            )
         entry.confirmed_at = now
         entry.save(update_fields=["confirmed_at"])
     return entry

@@ -59,6 +59,10 @@ def contest_detail(request, slug: str):
                     publish_handle=data["publish_handle"],
                     base_url=site_base_url(request),
                 )
+            except services.AlreadyEntered:
+                # The same page as for a new entry: the form says nothing of who
+                # entered; the entrant got a reminder with their own link.
+                return redirect("contests:entry_sent", slug=contest.slug)
             except services.ContestError as exc:
                 form.add_error(None, str(exc))
             else:
@@ -88,9 +92,18 @@ def entry_sent(request, slug: str):
 
 
 @addressee_only
+@require_form_methods
 def entry_confirm(request, token: str):
+    """The confirmation link's page: a button that confirms (a POST), then the ticket.
+
+    Opening the link changes nothing: mail scanners and link previews open
+    links nobody read. An entry confirmed already shows its ticket at once.
+    """
     try:
-        entry = services.entry_confirm(token=token)
+        if request.method == "POST":
+            entry = services.entry_confirm(token=token)
+        else:
+            entry = services.entry_from_confirm_token(token=token)
     except services.ContestError as exc:
         contest = services.entry_confirm_contest(token=token)
         # A tampered link names no contest: offer a new link for each open one.
@@ -100,6 +113,10 @@ def entry_confirm(request, token: str):
             "contests/confirm_failed.html",
             {"error": str(exc), "contest": contest, "open_contests": open_contests},
             status=400,
+        )
+    if entry.confirmed_at is None:
+        return render(
+            request, "contests/entry_confirm.html", {"entry": entry, "contest": entry.contest}
         )
     return render(
         request,

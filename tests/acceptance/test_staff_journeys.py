@@ -161,6 +161,7 @@ def confirm_entry(context: BrowserContext, stack, person: Person, title: str) ->
     [confirm_url] = [url for url in links(mail) if "/contests/confirm/" in url]
     page = context.new_page()
     page.goto(confirm_url)
+    page.locator("#confirm-form [type=submit]").click()
     expect(page.get_by_role("heading", name="Your entry is confirmed")).to_be_visible()
     return page.locator("#ticket").inner_text().strip()
 

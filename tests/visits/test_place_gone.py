@@ -1,0 +1,47 @@
+"""A visitor whose place was taken back is told so by their badge and profile pages."""
+
+import pytest
+from django.urls import reverse
+
+from contests import services as contest_services
+from tests.contests.drawing import organizer
+from tests.visits.factories import visitor
+from visits import services
+
+pytestmark = pytest.mark.django_db
+
+SHOW_CODE = "Show this code at the meeting point to check in."
+GONE = "This place is no longer yours: it was taken back"
+
+
+def pages(profile) -> dict[str, str]:
+    token = services.visitor_profile_token(profile)
+    return {
+        name: reverse(name, kwargs={"token": token}) for name in ("visits:badge", "visits:profile")
+    }
+
+
+def test_a_visitor_holding_the_place_gets_the_code_and_the_form(client, draw):
+    profile = visitor(draw)
+    badge = client.get(pages(profile)["visits:badge"]).content.decode()
+    assert SHOW_CODE in badge and "<svg" in badge and GONE not in badge
+    profile_page = client.get(pages(profile)["visits:profile"]).content.decode()
+    assert GONE not in profile_page and 'name="display_name"' in profile_page
+
+
+def test_a_disqualified_visitor_is_told_the_place_is_gone_and_gets_no_code(client, draw):
+    profile = visitor(draw)
+    contest_services.selection_disqualify(
+        selection=profile.selection, actor=organizer(), reason="Not eligible"
+    )
+    badge = client.get(pages(profile)["visits:badge"])
+    assert badge.status_code == 200
+    content = badge.content.decode()
+    assert GONE in content
+    assert SHOW_CODE not in content and "<svg" not in content
+    profile_page = client.get(pages(profile)["visits:profile"]).content.decode()
+    assert GONE in profile_page
+    assert 'name="display_name"' not in profile_page
+    assert reverse(
+        "visits:badge", kwargs={"token": services.visitor_profile_token(profile)}
+    ) not in (profile_page)
