@@ -141,11 +141,13 @@ def main() -> int:
         prepared = subprocess.run(
             [python, __file__, "--step", "prepare", *sys.argv[1:]],
             cwd=BASE_DIR,
-            check=True,
+            check=False,
             capture_output=True,
             text=True,
             env=env,
         )
+        if prepared.returncode:
+            sys.exit(f"setting up the contests failed:\n{prepared.stdout}{prepared.stderr}")
         setup = json.loads(prepared.stdout.strip().splitlines()[-1])
         print_header(args, db_version=setup["postgres"])
         print_queries(setup["queries"])
