@@ -16,6 +16,7 @@ help:
 	@echo "make run   - set up and serve the site at http://127.0.0.1:$(PORT) with a Celery worker and beat"
 	@echo "make test  - set up and run every test"
 	@echo "make lint  - ruff check and format check"
+	@echo "make acceptance - the acceptance suite alone, on the production stack (README)"
 
 python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -68,6 +69,11 @@ browser:
 			echo "Installing Debian's$$missing for the tests"; \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 		else echo "Missing$$missing: the tests that need them are skipped (they fail under CI=true)"; fi; fi
+
+# The acceptance suite alone (make test runs it too): the site on its
+# production stack, driven by Chromium, HTTP clients and an SMTP server.
+acceptance: install-dev browser
+	$(BIN)/python -m pytest -m acceptance tests/acceptance
 
 lint: install-dev
 	$(BIN)/ruff check .
