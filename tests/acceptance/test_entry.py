@@ -65,7 +65,9 @@ def confirm_and_see_the_ticket(page, stack, person: Person) -> str:
     message = stack.mail.wait_for(person.email, SUBJECT[person.language])
     page.goto(confirmation_link(stack, message))
     # Opening the link only asks to confirm (mail scanners open links too).
-    page.locator("#confirm-form [type=submit]").click()
+    assert entry_row(stack, person)[1] is None
+    with page.expect_navigation():
+        page.locator("#confirm-form [type=submit]").click()
     ticket = page.locator("#ticket").inner_text().strip()
     stored_ticket, confirmed_at, language = entry_row(stack, person)
     assert (ticket, language) == (stored_ticket, person.language)
