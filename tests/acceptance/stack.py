@@ -57,8 +57,10 @@ Public interface (journeys in tests/acceptance/ are written against it):
     The end of every process's log, for a failure report.
 
 Helpers: ``text_part(msg)``, ``links(msg)`` (absolute URLs in the text part),
-``Person.unique(...)`` (someone who has not entered yet) and ``fill_entry_form(page,
-person)``. Fixtures (tests/acceptance/conftest.py): ``stack``, ``browser`` (also
+``Person.unique(...)`` (someone who has not entered yet), ``fill_entry_form(page,
+person)`` (and ``fill_entry_form_async``), and ``HttpVisitor`` (a visitor without a
+browser: ``get``, ``post`` and ``enter``, which posts every field of the entry
+form as a browser does). Fixtures (tests/acceptance/conftest.py): ``stack``, ``browser`` (also
 named ``acceptance_browser``), ``new_visitor(locale="en-GB")`` and
 ``staff_page(username)``.
 """
@@ -97,7 +99,17 @@ from tests.conftest import need
 from tests.html_forms import BrowserForm
 from tests.support import free_port, port_answers, text_part, wait_until
 
-__all__ = ["Mailbox", "Person", "Stack", "fill_entry_form", "links", "text_part"]
+__all__ = [
+    "Answer",
+    "HttpVisitor",
+    "Mailbox",
+    "Person",
+    "Stack",
+    "fill_entry_form",
+    "fill_entry_form_async",
+    "links",
+    "text_part",
+]
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 ACCEPTANCE_DIR = BASE_DIR / "var" / "acceptance"
@@ -445,8 +457,8 @@ def _pid_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except PermissionError:  # alive, someone else's
+        pass
     return True
 
 
@@ -481,32 +493,45 @@ def runtime_python() -> str:
     return found
 
 
-def runtime_venv() -> Path:
-    """``var/acceptance/venv`` from ``requirements.lock`` alone, reused while the lock stays."""
+def use_runtime_venv():
+    """``var/acceptance/venv`` from ``requirements.lock`` alone, made again when the lock changes.
+
+    Returns an open lock file: the run holds it shared while its processes run
+    from the venv, so that another run with a changed lock waits for it before
+    making the venv again. Call it under ``_setup_lock()``.
+    """
     digest = hashlib.sha256(LOCK_FILE.read_bytes()).hexdigest()
     stamp_text = f"{digest} {sys.version_info.major}.{sys.version_info.minor}\n"
     stamp = VENV / ".requirements.lock.sha256"
+    in_use = (ACCEPTANCE_DIR / "venv.lock").open("w")
     if stamp.exists() and stamp.read_text() == stamp_text:
-        return VENV
-    shutil.rmtree(VENV, ignore_errors=True)
-    _run([runtime_python(), "-m", "venv", str(VENV)], what="Making the runtime venv")
-    _run(
-        [
-            str(VENV / "bin" / "python"),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--require-hashes",
-            "--no-deps",
-            "-r",
-            str(LOCK_FILE),
-        ],
-        what="Installing requirements.lock into the runtime venv",
-    )
-    stamp.write_text(stamp_text)
-    return VENV
+        fcntl.flock(in_use, fcntl.LOCK_SH)
+        return in_use
+    fcntl.flock(in_use, fcntl.LOCK_EX)
+    try:
+        shutil.rmtree(VENV, ignore_errors=True)
+        _run([runtime_python(), "-m", "venv", str(VENV)], what="Making the runtime venv")
+        _run(
+            [
+                str(VENV / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--require-hashes",
+                "--no-deps",
+                "-r",
+                str(LOCK_FILE),
+            ],
+            what="Installing requirements.lock into the runtime venv",
+        )
+        stamp.write_text(stamp_text)
+    except BaseException:
+        in_use.close()
+        raise
+    fcntl.flock(in_use, fcntl.LOCK_SH)
+    return in_use
 
 
 class Stack:
@@ -527,6 +552,7 @@ class Stack:
         self.mail = Mailbox()
         self.processes: dict[str, Process] = {}
         self._workers = itertools.count(1)
+        self._venv_in_use = None
         self.env: dict[str, str] = {}
 
     # Start and stop
@@ -537,17 +563,17 @@ class Stack:
         self.mail.start()
         self.redis_start()
         with _setup_lock():
-            venv = runtime_venv()
-            self.env = self._environment(venv)
+            self._venv_in_use = use_runtime_venv()
+            self.env = self._environment(VENV)
             _run(
-                [str(venv / "bin" / "pybabel"), "compile", "--domain", "django"]
+                [str(VENV / "bin" / "pybabel"), "compile", "--domain", "django"]
                 + ["--directory", "locale"],
                 env=self.env,
                 what="pybabel compile",
             )
-            self._create_database()
-            self.manage("migrate", "--noinput")
             self.manage("collectstatic", "--noinput", "-v0")
+        self._create_database()
+        self.manage("migrate", "--noinput")
         self.manage("loaddemo")
         self._start("gunicorn", ["gunicorn", "-c", "gunicorn.conf.py", "tweetup.wsgi"])
         self.processes["gunicorn"].wait_ready(
@@ -569,6 +595,9 @@ class Stack:
                 process.stop()
         self.mail.stop()
         self._drop_database(self.database)
+        if self._venv_in_use is not None:
+            self._venv_in_use.close()
+            self._venv_in_use = None
 
     def _environment(self, venv: Path) -> dict[str, str]:
         """The production environment, from nothing: no variable of the test process leaks in."""
