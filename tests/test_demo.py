@@ -6,12 +6,14 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from django.apps import apps
-from django.core.management import call_command
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
 from contests.management.commands.loaddemo import DESCRIPTION_BEFORE, visit_date_after
 from contests.models import Contest
+from tweetup.roles import ORGANIZERS
 from visits.demo import STOPS_UPCOMING
 from visits.models import LiveUpdate, Question, Visit, VisitorProfile
 
@@ -23,7 +25,7 @@ APPS = ("auth", "contests", "visits", "notifications")
 
 @pytest.fixture
 def demo(db) -> None:
-    call_command("loaddemo", stdout=io.StringIO())
+    call_command("loaddemo", yes_on_a_production_database=True, stdout=io.StringIO())
 
 
 def demo_counts() -> dict[str, int]:
@@ -99,7 +101,7 @@ def test_loaddemo_run_again_leaves_the_same_data(demo):
     counts = demo_counts()
     visits = list(Visit.objects.order_by("slug").values_list("slug", "date"))
     links = dict(Contest.objects.values_list("slug", "visit__slug"))
-    call_command("loaddemo", stdout=io.StringIO())
+    call_command("loaddemo", yes_on_a_production_database=True, stdout=io.StringIO())
     assert demo_counts() == counts
     assert list(Visit.objects.order_by("slug").values_list("slug", "date")) == visits
     assert dict(Contest.objects.values_list("slug", "visit__slug")) == links
@@ -113,7 +115,7 @@ def test_loaddemo_gives_an_earlier_demos_open_contest_a_visit_of_its_own(demo):
         visit=Visit.objects.get(slug=VISIT_2012_SLUG), description=DESCRIPTION_BEFORE
     )
     upcoming.delete()
-    call_command("loaddemo", stdout=io.StringIO())
+    call_command("loaddemo", yes_on_a_production_database=True, stdout=io.StringIO())
     contest.refresh_from_db()
     assert contest.visit.slug == upcoming.slug
     assert contest.visit.stops.count() == len(STOPS_UPCOMING)
@@ -139,3 +141,19 @@ def test_the_upcoming_visit_is_a_wednesday_weeks_after_the_closing_outside_cerns
         hours=23, minutes=59
     )
     assert visit_date_after(closes_at) == visit_on
+
+
+def test_loaddemo_refuses_a_database_without_debug_and_creates_nobody(db, settings):
+    """Its staff's password is published: with DEBUG off it asks for an explicit flag."""
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="--yes-on-a-production-database") as refused:
+        call_command("loaddemo", stdout=io.StringIO())
+    assert "createorganizer" in str(refused.value)
+    assert not User.objects.filter(username__in=["organizer", "touradmin"]).exists()
+    assert not Contest.objects.exists()
+
+
+def test_loaddemo_runs_under_debug_without_the_flag(db, settings):
+    settings.DEBUG = True
+    call_command("loaddemo", stdout=io.StringIO())
+    assert User.objects.filter(username="organizer", groups__name=ORGANIZERS).exists()

@@ -57,7 +57,7 @@ INLINE_CODE = re.compile(r"<[^>]*\s(on[a-z]+|style)\s*=", re.IGNORECASE)
 
 @pytest.fixture
 def demo_clients(db):
-    call_command("loaddemo", stdout=io.StringIO())
+    call_command("loaddemo", yes_on_a_production_database=True, stdout=io.StringIO())
     clients = {"anonymous": Client()}
     for username in ("organizer", "touradmin"):
         clients[username] = Client()

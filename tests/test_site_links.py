@@ -89,7 +89,7 @@ def crawl(client: Client, start: list[str]) -> tuple[dict[str, int], list[str]]:
 @pytest.fixture
 def demo_start(db) -> list[str]:
     cache.clear()
-    call_command("loaddemo", stdout=io.StringIO())
+    call_command("loaddemo", yes_on_a_production_database=True, stdout=io.StringIO())
     profile = VisitorProfile.objects.order_by("pk").first()
     assert profile is not None, "the demo has no visitor"
     token = visit_services.visitor_profile_token(profile)

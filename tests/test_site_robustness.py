@@ -170,7 +170,7 @@ def route_params(route: str) -> dict[str, str]:
 @pytest.fixture
 def demo(db) -> Demo:
     cache.clear()  # Rate-limit counters of earlier tests.
-    call_command("loaddemo", stdout=io.StringIO())
+    call_command("loaddemo", yes_on_a_production_database=True, stdout=io.StringIO())
     drawn = Contest.objects.get(slug=DRAWN_SLUG)
     selections = list(
         Selection.objects.filter(draw__contest=drawn, deadline__isnull=False).order_by("pk")

@@ -529,8 +529,8 @@ def test_entry_admin_deletes_entries_before_the_freeze(client):
 def test_demo_has_a_past_contest_frozen_and_drawn(client):
     from contests.management.commands._demo_draw import SLUG
 
-    call_command("loaddemo", stdout=io.StringIO())
-    call_command("loaddemo", stdout=io.StringIO())
+    call_command("loaddemo", yes_on_a_production_database=True, stdout=io.StringIO())
+    call_command("loaddemo", yes_on_a_production_database=True, stdout=io.StringIO())
     contest = Contest.objects.get(slug=SLUG)
     assert contest.state == Contest.State.DRAWN
     assert Draw.objects.filter(contest=contest).count() == 1

@@ -26,7 +26,7 @@ def demo(transactional_db):
     # A transactional test empties the tables, the staff groups made by a data
     # migration included; the demo's staff accounts need them.
     groups_ensure()
-    call_command("loaddemo", stdout=io.StringIO())
+    call_command("loaddemo", yes_on_a_production_database=True, stdout=io.StringIO())
 
 
 def fill_entry(page, *, name: str, email: str, handle: str, mail_language: str) -> None:

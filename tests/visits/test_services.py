@@ -928,7 +928,7 @@ def test_after_the_purge_the_demo_database_names_nobody_it_forgot(tmp_path, sett
     from contests.models import Contest, Selection
     from visits.models import Visit
 
-    call_command("loaddemo", stdout=io.StringIO())
+    call_command("loaddemo", yes_on_a_production_database=True, stdout=io.StringIO())
     draw = Contest.objects.get(slug="first-cern-tweetup-2012").draw
     record = contest_services.draw_audit_record(draw=draw)
     entries = list(Entry.objects.filter(contest__draw__isnull=False))

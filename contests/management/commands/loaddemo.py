@@ -3,8 +3,9 @@
 import zoneinfo
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import Group, User
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -72,7 +73,23 @@ def visit_date_after(closes_at: datetime) -> date:
 class Command(BaseCommand):
     help = "Create the demo contests, visits and staff accounts (safe to run again)."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--yes-on-a-production-database",
+            action="store_true",
+            help="Load the demo although DEBUG is off (a test database of the production stack).",
+        )
+
     def handle(self, *args, **options):
+        # The demo's staff log in with a published password: never on a real site by mistake.
+        if not settings.DEBUG and not options["yes_on_a_production_database"]:
+            raise CommandError(
+                "loaddemo refuses to run with DEBUG off: it creates the staff accounts "
+                f"'organizer' and 'touradmin' with the published password {DEMO_PASSWORD!r}. "
+                "Create real staff with `manage.py createorganizer` and "
+                "`manage.py createtouradmin`. To load the demo into this database all the "
+                "same, pass --yes-on-a-production-database."
+            )
         with transaction.atomic():
             visit_2012 = self._visit_2012()
             upcoming = self._contests(visit_2012)
