@@ -86,3 +86,38 @@ def _assign_permissions(apps) -> None:
                     )
                 )
         group.permissions.set(wanted)
+
+
+def staff_member_create(*, username: str, email: str, password: str, group_name: str):
+    """Create a staff account in one of the groups above, with a password Django accepts.
+
+    The account can log in to the admin and has only its group's permissions.
+    Raises ``ValidationError`` when the username is taken, the address or the
+    password is refused (AUTH_PASSWORD_VALIDATORS), or the group is unknown.
+    """
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+    from django.db import transaction
+
+    if group_name not in GROUP_PERMISSIONS:
+        raise ValidationError(f"No staff group is named {group_name!r}.")
+    user_model = get_user_model()
+    if user_model.objects.filter(username=username).exists():
+        raise ValidationError(
+            f"A user named {username!r} exists already: change it in the admin, "
+            "or its password with `manage.py changepassword`."
+        )
+    user = user_model(username=username, email=email, is_staff=True)
+    user.full_clean(exclude=["password"])
+    if email:
+        validate_email(email)
+    validate_password(password, user)
+    with transaction.atomic():
+        groups_ensure()
+        user.set_password(password)
+        user.save()
+        user.groups.add(Group.objects.get(name=group_name))
+    return user
