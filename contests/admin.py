@@ -12,9 +12,9 @@ from django.utils.translation import ngettext
 from django_countries import countries
 
 from tweetup.admin import AuditedAdmin
+from tweetup.vocabulary import language_choices, language_name
 
 from . import draw_algorithm, selectors, services
-from .choices import language_choices, language_name
 from .forms import EntryAdminForm
 from .forms_draw import InvalidateForm
 from .models import Contest, Entry, Selection, SelectionEvent

@@ -5,11 +5,12 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
+from tweetup.forms import HandleField
 from tweetup.validators import validate_single_line_text
+from tweetup.vocabulary import Background, MailLanguage, language_choices_grouped
 
-from .choices import Background, MailLanguage, language_choices_grouped
 from .models import Entry
-from .normalize import clean_handle, is_disposable_email, normalize_email
+from .normalize import is_disposable_email, normalize_email
 
 
 def page_mail_language() -> str:
@@ -29,9 +30,8 @@ class EntryForm(forms.Form):
         max_length=254,
         help_text=_("We send a link to this address: your entry counts once you confirm it."),
     )
-    twitter_handle = forms.CharField(
+    twitter_handle = HandleField(
         label=_("Twitter/X handle"),
-        max_length=40,
         help_text=_("1 to 15 letters, digits or _, with or without the @."),
     )
     country = forms.ChoiceField(
@@ -120,14 +120,6 @@ class EntryForm(forms.Form):
             )
         return email
 
-    def clean_twitter_handle(self) -> str:
-        try:
-            return clean_handle(self.cleaned_data["twitter_handle"])
-        except ValueError:
-            raise forms.ValidationError(
-                _("Enter a handle of 1 to 15 letters, digits or underscores, like @CERN.")
-            ) from None
-
     def clean(self):
         data = super().clean()
         if data.get("background") == Background.OTHER and not data.get("background_other"):
@@ -169,6 +161,7 @@ class EntryAdminForm(forms.ModelForm):
             "language",
             "publish_handle",
         ]
+        field_classes = {"twitter_handle": HandleField}
 
     def _others(self):
         return Entry.objects.filter(contest_id=self.instance.contest_id).exclude(
@@ -186,12 +179,7 @@ class EntryAdminForm(forms.ModelForm):
         return email
 
     def clean_twitter_handle(self) -> str:
-        try:
-            handle = clean_handle(self.cleaned_data["twitter_handle"])
-        except ValueError:
-            raise forms.ValidationError(
-                _("Enter a handle of 1 to 15 letters, digits or underscores, like @CERN.")
-            ) from None
+        handle = self.cleaned_data["twitter_handle"]
         if self._others().filter(handle_normalized=handle.lower()).exists():
             raise forms.ValidationError(_("Another entry in this contest uses this handle."))
         self.instance.handle_normalized = handle.lower()

@@ -10,8 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from tweetup.timezones import time_zone_choices
-
-from .choices import Background, MailLanguage
+from tweetup.vocabulary import Background, MailLanguage
 
 
 class Contest(models.Model):
@@ -238,9 +237,11 @@ class Draw(models.Model):
     )
     external_entropy = models.CharField(_("external entropy"), max_length=500, blank=True)
     # The numbers drawn for, as they were at the draw: the audit record reads
-    # them here, so that no later edit of the contest can change it.
-    winners_count = models.PositiveSmallIntegerField(_("number of winners"))
-    alternates_count = models.PositiveSmallIntegerField(_("number of alternates"))
+    # them here, so that no later edit of the contest can change it. The
+    # database's default (0: not recorded) lets the code before these columns
+    # draw while a deploy rolls out (migration 0005).
+    winners_count = models.PositiveSmallIntegerField(_("number of winners"), db_default=0)
+    alternates_count = models.PositiveSmallIntegerField(_("number of alternates"), db_default=0)
     caps = models.JSONField(_("caps"), default=dict, blank=True)
     ranking = models.JSONField(_("ranking"), default=list)
     winners = models.JSONField(_("winners"), default=list)

@@ -5,7 +5,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from tweetup.audit import resends_log
 from tweetup.signed_links import redact_signed_links
 
 from . import services
@@ -84,7 +83,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         asked = timezone.now()
         with transaction.atomic():
             count = services.messages_resend(message_ids=ids, actor=request.user)
-            resends_log(actor=request.user, message_ids=ids, since=asked)
+            services.resends_log(actor=request.user, message_ids=ids, since=asked)
         self.message_user(
             request,
             ngettext("%(count)d message queued again.", "%(count)d messages queued again.", count)

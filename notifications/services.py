@@ -22,6 +22,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from tweetup.audit import Verb, log_action
+from tweetup.links import absolute_url
+
 from .models import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -33,16 +36,6 @@ SWEEP_BATCH = 500
 # How many failed mails one report to the organizers lists by name.
 REPORT_LISTED = 50
 CLEARED_ERROR = "Personal data removed before the mail was sent."
-
-
-class NotificationError(Exception):
-    """A mail could not be queued or resent; the message says why."""
-
-
-def absolute_url(path: str, *, base_url: str | None = None) -> str:
-    """Join a site path to the site's address (the request's when known)."""
-    base = (base_url or settings.SITE_URL).rstrip("/")
-    return f"{base}{path}"
 
 
 def concerns_label(instance: models.Model | None) -> str | None:
@@ -435,6 +428,27 @@ def messages_resend(
             queue_send(message.pk)
             queued += 1
     return queued
+
+
+def resends_log(*, actor, message_ids: Iterable[int], since: datetime) -> int:
+    """Log as ``actor``'s resends the outbox rows that were queued again since ``since``.
+
+    ``messages_resend`` says how many rows it queued again, not which: each
+    marks its row's ``resend_requested_at``. Call both in one transaction.
+    Returns how many resends were logged.
+    """
+    rows = OutboxMessage.objects.filter(pk__in=list(message_ids), resend_requested_at__gte=since)
+    logged = 0
+    for message in rows.only("pk", "kind", "contest_id", "to_email", "key"):
+        log_action(
+            actor=actor,
+            action=Verb.MAIL_RESEND,
+            target=message,
+            data={"kind": message.kind},
+            at=message.resend_requested_at,
+        )
+        logged += 1
+    return logged
 
 
 # Telling the organizers ----------------------------------------------------

@@ -18,8 +18,6 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from notifications.models import OutboxMessage
-
 from .models import AuditEntry
 
 Verb = AuditEntry.Verb
@@ -137,27 +135,6 @@ def changes_between(
         if before != after:
             changes[field.name] = [before, after]
     return changes
-
-
-def resends_log(*, actor, message_ids: Iterable[int], since: datetime) -> int:
-    """Log as ``actor``'s resends the outbox rows that were queued again since ``since``.
-
-    ``notifications.services.messages_resend`` says how many rows it queued
-    again, not which: each marks its row's ``resend_requested_at``. Call both
-    in one transaction. Returns how many resends were logged.
-    """
-    rows = OutboxMessage.objects.filter(pk__in=list(message_ids), resend_requested_at__gte=since)
-    logged = 0
-    for message in rows.only("pk", "kind", "contest_id", "to_email", "key"):
-        log_action(
-            actor=actor,
-            action=Verb.MAIL_RESEND,
-            target=message,
-            data={"kind": message.kind},
-            at=message.resend_requested_at,
-        )
-        logged += 1
-    return logged
 
 
 def staff_actions(*, contest=None, visit=None, limit: int = STAFF_ACTIONS_LISTED) -> list:

@@ -3,9 +3,9 @@ from crispy_forms.layout import HTML, Column, Div, Field, Fieldset, Layout, Row,
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from contests.choices import Background, MailLanguage, language_choices_grouped
-from contests.normalize import clean_handle
+from tweetup.forms import HandleField
 from tweetup.validators import validate_single_line_text
+from tweetup.vocabulary import Background, MailLanguage, language_choices_grouped
 
 from .models import LanguageLevel, LiveUpdate, TourStop, Visit, VisitMessage, VisitorProfile
 
@@ -36,7 +36,7 @@ class VisitorProfileForm(forms.Form):
         help_text=_("How the guides and the other visitors call you."),
         validators=[validate_single_line_text],
     )
-    handle = forms.CharField(label=_("Twitter/X handle"), max_length=40, required=False)
+    handle = HandleField(label=_("Twitter/X handle"), required=False)
     background = forms.ChoiceField(label=_("Background"), choices=Background.choices)
     background_other = forms.CharField(
         label=_("Your background, if other"),
@@ -151,17 +151,6 @@ class VisitorProfileForm(forms.Form):
             initial[f"language_{index}"] = item.get("code", "")
             initial[f"level_{index}"] = item.get("level", "")
         return initial
-
-    def clean_handle(self) -> str:
-        handle = self.cleaned_data["handle"]
-        if not handle.strip():
-            return ""
-        try:
-            return clean_handle(handle)
-        except ValueError:
-            raise forms.ValidationError(
-                _("Enter a handle of 1 to 15 letters, digits or underscores, like @CERN.")
-            ) from None
 
     def clean(self):
         data = super().clean()

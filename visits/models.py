@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from contests.choices import Background, MailLanguage, language_choices, language_name
 from tweetup.timezones import time_zone_choices
+from tweetup.vocabulary import Background, MailLanguage, language_choices, language_name
 
 
 class Visit(models.Model):

@@ -25,11 +25,12 @@ from icalendar import Event as ICalEvent
 from icalendar import Timezone as ICalTimezone
 from icalendar import vText
 
-from contests.choices import language_name
 from contests.models import Entry, Selection, SelectionEvent
 from notifications.models import OutboxMessage
-from notifications.services import CLEARED_ERROR, absolute_url, mail_enqueue
+from notifications.services import CLEARED_ERROR, mail_enqueue
 from tweetup.audit import Verb, log_action
+from tweetup.links import absolute_url
+from tweetup.vocabulary import language_name
 
 from .models import (
     LanguageLevel,
@@ -209,7 +210,7 @@ def visitor_profile_update(
 
 def _clean_languages(languages) -> list[dict]:
     """Languages as [{"code", "level"}], one per code, known levels only."""
-    from contests.choices import language_choices
+    from tweetup.vocabulary import language_choices
 
     codes = {code for code, _name in language_choices()}
     levels = set(LanguageLevel.values)
@@ -897,7 +898,7 @@ class GroupSummary:
 
 def visit_group_summary(*, visit: Visit) -> GroupSummary:
     """What the group brings and needs: languages with levels, backgrounds, needs. One query."""
-    from contests.choices import Background
+    from tweetup.vocabulary import Background
 
     profiles = list(visitor_profiles(visit))
     level_order = list(LanguageLevel.values)

@@ -20,6 +20,7 @@ from django_ratelimit.decorators import ratelimit
 
 from tweetup import audit
 from tweetup.http import require_form_methods
+from tweetup.links import request_base_url
 from tweetup.permissions import addressee_only, permission_required
 
 from . import selectors, services
@@ -29,10 +30,6 @@ from .models import LiveUpdate, Question, TourStop, Visit, VisitorProfile
 VOTER_SESSION_KEY = "visits_voter"
 # The live page shows this many updates; older ones are on the next pages.
 LIVE_PAGE_SIZE = 50
-
-
-def _base_url(request) -> str:
-    return request.build_absolute_uri("/")
 
 
 def _error(request, title: str, message: str, status: int):
@@ -69,7 +66,7 @@ def _calendar_response(visit: Visit, data: bytes, *, filename: str) -> HttpRespo
 
 def visit_calendar(request, slug: str):
     visit = get_object_or_404(Visit, slug=slug)
-    data = services.visit_calendar(visit=visit, private=False, base_url=_base_url(request))
+    data = services.visit_calendar(visit=visit, private=False, base_url=request_base_url(request))
     return _calendar_response(visit, data, filename=f"{visit.slug}.ics")
 
 
@@ -92,7 +89,7 @@ def profile_edit(request, token: str):
                 services.visitor_profile_update(
                     profile=profile,
                     confirm_attendance=form.cleaned_data["confirm_attendance"],
-                    base_url=_base_url(request),
+                    base_url=request_base_url(request),
                     **form.profile_fields(),
                 )
             except services.VisitError as exc:
@@ -142,7 +139,7 @@ def visitor_calendar(request, token: str):
     visit = profile.visit
     if visit is None:
         raise Http404(_("The visit is not scheduled yet."))
-    data = services.visit_calendar(visit=visit, private=True, base_url=_base_url(request))
+    data = services.visit_calendar(visit=visit, private=True, base_url=request_base_url(request))
     return _calendar_response(visit, data, filename=f"{visit.slug}.ics")
 
 
@@ -153,7 +150,7 @@ def visitor_badge(request, token: str):
     qr_svg = ""
     if profile.holds_place:
         # A place taken back has no badge: no code, nothing to show at the door.
-        check_in_url = services.visitor_check_in_url(profile, base_url=_base_url(request))
+        check_in_url = services.visitor_check_in_url(profile, base_url=request_base_url(request))
         qr_svg = segno.make(check_in_url, error="m").svg_inline(scale=5, title=_("Check-in code"))
     return render(
         request,
@@ -441,7 +438,7 @@ def message_visitors(request, slug: str):
                 subject_fr=data["subject_fr"],
                 body_fr=data["body_fr"],
                 actor=request.user,
-                base_url=_base_url(request),
+                base_url=request_base_url(request),
             )
         except services.VisitError as exc:
             form.add_error(None, str(exc))

@@ -3,8 +3,8 @@
 Callers import from here: ``from contests import services``.
 """
 
+from ..errors import AlreadyDrawn, AlreadyEntered, ContestError
 from .draws import (
-    AlreadyDrawn,
     contest_caps,
     contest_freeze,
     draw_audit_record,
@@ -14,8 +14,6 @@ from .draws import (
     tickets_sorted,
 )
 from .entries import (
-    AlreadyEntered,
-    ContestError,
     contest_countdown_target,
     contest_create,
     entry_confirm,

@@ -21,8 +21,8 @@ from django.utils.translation import gettext as _
 from tweetup.audit import Verb, log_action
 
 from .. import draw_algorithm
+from ..errors import AlreadyDrawn, ContestError
 from ..models import Contest, Draw, Entry, Selection, SelectionEvent
-from .entries import ContestError
 from .selections import Action, draw_offers_send
 
 logger = logging.getLogger(__name__)
@@ -31,14 +31,6 @@ logger = logging.getLogger(__name__)
 CAP_FIELDS = ("country", "background")
 # Rows fetched per round trip when streaming tickets.
 CHUNK_SIZE = 20_000
-
-
-class AlreadyDrawn(ContestError):
-    """The contest has its draw already; ``draw`` is that draw."""
-
-    def __init__(self, message: str, *, draw: Draw) -> None:
-        super().__init__(message)
-        self.draw = draw
 
 
 # Tickets -------------------------------------------------------------------

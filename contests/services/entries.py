@@ -4,7 +4,6 @@ import logging
 import secrets
 
 from django.conf import settings
-from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -12,27 +11,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from notifications.models import OutboxMessage
-from notifications.services import absolute_url, mail_enqueue
+from notifications.services import mail_enqueue
+from tweetup.links import absolute_url, signed_link_data, signed_link_token
+from tweetup.vocabulary import clean_handle
 
 from .. import draw_algorithm
+from ..errors import AlreadyEntered, ContestError
 from ..models import Contest, Entry
-from ..normalize import clean_handle, normalize_email
+from ..normalize import normalize_email
 
 logger = logging.getLogger(__name__)
 
 TICKET_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CONFIRM_SALT = "contests.entry-confirm"
-
-
-class ContestError(Exception):
-    """A rule of the contest was not met; the message is fit to show to a person."""
-
-
-class AlreadyEntered(ContestError):
-    """The address or the handle has an entry already; its holder was reminded by mail.
-
-    Not to be shown as such: the form answers as for a new entry.
-    """
 
 
 def ticket_generate() -> str:
@@ -47,7 +38,7 @@ def contest_create(**fields) -> Contest:
 
 
 def entry_confirm_token(entry: Entry) -> str:
-    return signing.TimestampSigner(salt=CONFIRM_SALT).sign(str(entry.pk))
+    return signed_link_token(salt=CONFIRM_SALT, compact=True, e=entry.pk)
 
 
 def entry_confirm_url(entry: Entry, *, base_url: str | None = None) -> str:
@@ -230,16 +221,17 @@ def entry_from_confirm_token(*, token: str) -> Entry:
     Raises ContestError when the link is tampered with or expired, the entry
     is gone, or it is not confirmed and its contest closed meanwhile.
     """
-    signer = signing.TimestampSigner(salt=CONFIRM_SALT)
-    try:
-        entry_id = signer.unsign(token, max_age=settings.ENTRY_CONFIRM_MAX_AGE)
-    except signing.SignatureExpired as exc:
-        raise ContestError(_("This confirmation link has expired.")) from exc
-    except signing.BadSignature as exc:
-        raise ContestError(_("This confirmation link is not valid.")) from exc
-    if not entry_id.isdigit():
-        raise ContestError(_("This confirmation link is not valid."))
-    entry = Entry.objects.select_related("contest").filter(pk=entry_id).first()
+    data = signed_link_data(
+        token,
+        salt=CONFIRM_SALT,
+        compact=True,
+        key="e",
+        max_age=settings.ENTRY_CONFIRM_MAX_AGE,
+        error=ContestError,
+        expired=_("This confirmation link has expired."),
+        invalid=_("This confirmation link is not valid."),
+    )
+    entry = Entry.objects.select_related("contest").filter(pk=data["e"]).first()
     _check_confirmable(entry, now=timezone.now())
     return entry
 
@@ -282,12 +274,12 @@ def entry_confirm_contest(*, token: str) -> Contest | None:
     Returns None for a tampered link or an entry that no longer exists.
     """
     try:
-        entry_id = signing.TimestampSigner(salt=CONFIRM_SALT).unsign(token)
-    except signing.BadSignature:
+        data = signed_link_data(
+            token, salt=CONFIRM_SALT, compact=True, key="e", max_age=None, error=ContestError
+        )
+    except ContestError:
         return None
-    if not entry_id.isdigit():
-        return None
-    return Contest.objects.filter(published=True, entries__pk=entry_id).first()
+    return Contest.objects.filter(published=True, entries__pk=data["e"]).first()
 
 
 def entry_resend_confirmation(*, contest: Contest, email: str, base_url: str | None = None) -> None:

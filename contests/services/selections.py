@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from importlib import import_module
 
 from django.conf import settings
-from django.core import signing
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -21,12 +20,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from notifications.models import OutboxMessage
-from notifications.services import absolute_url, mail_enqueue
+from notifications.services import mail_enqueue
 from tweetup.audit import Verb, log_action
+from tweetup.links import absolute_url, signed_link_data, signed_link_token
 
 from .. import draw_algorithm
+from ..errors import ContestError
 from ..models import Contest, Draw, Entry, Selection, SelectionEvent
-from .entries import ContestError
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +79,8 @@ def selection_answer_token(selection: Selection) -> str:
     """A signed token naming this selection and its current offer (by its deadline)."""
     if selection.deadline is None:
         raise ContestError(_("This place has not been offered yet."))
-    return signing.dumps(
-        {"s": selection.pk, "d": int(selection.deadline.timestamp())}, salt=ANSWER_SALT
+    return signed_link_token(
+        salt=ANSWER_SALT, s=selection.pk, d=int(selection.deadline.timestamp())
     )
 
 
@@ -97,20 +97,11 @@ def selection_from_token(*, token: str, now: datetime | None = None) -> Selectio
     offer, its deadline has passed (and its holder did not answer in time), or
     it is older than VISITOR_LINK_MAX_AGE.
     """
-    try:
-        # An answered place's link keeps showing the answer (and the visitor's
-        # profile link), so it must stop working some day like every link in mail.
-        data = signing.loads(token, salt=ANSWER_SALT, max_age=settings.VISITOR_LINK_MAX_AGE)
-    except signing.SignatureExpired as exc:
-        raise ContestError(
-            _("This link has expired. Write to the organizers for a new one.")
-        ) from exc
-    except signing.BadSignature as exc:
-        raise ContestError(
-            _("This link is not valid. Open it exactly as it appears in your mail.")
-        ) from exc
-    if not (isinstance(data, dict) and isinstance(data.get("s"), int)):
-        raise ContestError(_("This link is not valid. Open it exactly as it appears in your mail."))
+    # An answered place's link keeps showing the answer (and the visitor's
+    # profile link), so it must stop working some day like every link in mail.
+    data = signed_link_data(
+        token, salt=ANSWER_SALT, key="s", max_age=settings.VISITOR_LINK_MAX_AGE, error=ContestError
+    )
     selection = (
         Selection.objects.select_related("entry", "draw__contest__visit")
         .filter(pk=data["s"])

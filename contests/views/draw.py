@@ -11,12 +11,12 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_safe
 
 from tweetup.http import require_form_methods
+from tweetup.links import request_base_url
 from tweetup.permissions import organizer_required
 
 from .. import draw_algorithm, selectors, services
 from ..forms_draw import DrawForm, FreezeForm, TicketCheckForm
 from ..models import Contest, Entry, Selection
-from .public import site_base_url
 
 
 def public_name(entry: Entry) -> str:
@@ -134,7 +134,7 @@ def draw_run(request, slug: str):
                     actor=request.user,
                     external_entropy=form.cleaned_data["external_entropy"],
                     caps=form.caps,
-                    base_url=site_base_url(request),
+                    base_url=request_base_url(request),
                 )
             except services.AlreadyDrawn:
                 # A second press, or a retried request: the one draw stands.

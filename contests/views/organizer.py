@@ -22,14 +22,14 @@ from django.views.decorators.http import require_POST
 from django_countries import countries
 
 from notifications.models import OutboxMessage
-from notifications.services import failed_messages, messages_resend
+from notifications.services import failed_messages, messages_resend, resends_log
 from tweetup import audit
+from tweetup.links import request_base_url
 from tweetup.permissions import organizer_required
+from tweetup.vocabulary import Background, language_name
 
 from .. import selectors, services
-from ..choices import Background, language_name
 from ..models import Contest, Entry, Selection
-from .public import site_base_url
 
 OUTBOX_PAGE_SIZE = 25
 # Failed mails listed by name in the dashboard's alert; the admin lists them all.
@@ -163,7 +163,7 @@ def selection_disqualify(request, slug: str, pk: int):
             selection=selection,
             actor=request.user,
             reason=request.POST.get("reason", ""),
-            base_url=site_base_url(request),
+            base_url=request_base_url(request),
         )
     except services.ContestError as exc:
         messages.error(request, str(exc))
@@ -184,7 +184,7 @@ def offers_send(request, slug: str):
         messages.error(request, _("This contest has not been drawn yet."))
     else:
         count = services.draw_offers_send(
-            draw=contest.draw, actor=request.user, base_url=site_base_url(request)
+            draw=contest.draw, actor=request.user, base_url=request_base_url(request)
         )
         messages.success(
             request,
@@ -230,7 +230,7 @@ def outbox_resend(request, slug: str, pk: int):
     asked = timezone.now()
     with transaction.atomic():
         resent = messages_resend(message_ids=[message.pk], seen=seen, actor=request.user)
-        audit.resends_log(actor=request.user, message_ids=[message.pk], since=asked)
+        resends_log(actor=request.user, message_ids=[message.pk], since=asked)
     if resent:
         messages.success(
             request, _("The mail to %(to)s is queued again.") % {"to": message.to_email}

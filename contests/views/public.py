@@ -9,6 +9,7 @@ from django_ratelimit.core import is_ratelimited
 from django_ratelimit.decorators import ratelimit
 
 from tweetup.http import require_form_methods
+from tweetup.links import request_base_url
 from tweetup.permissions import addressee_only
 
 from .. import selectors, services
@@ -17,10 +18,6 @@ from ..forms import ConfirmAgainForm, EntryForm
 
 def _entry_rate(group, request) -> str:
     return settings.ENTRY_RATE_LIMIT
-
-
-def site_base_url(request) -> str:
-    return request.build_absolute_uri("/")
 
 
 def home(request):
@@ -57,7 +54,7 @@ def contest_detail(request, slug: str):
                     motivation=data["motivation"],
                     language=data["language"],
                     publish_handle=data["publish_handle"],
-                    base_url=site_base_url(request),
+                    base_url=request_base_url(request),
                 )
             except services.AlreadyEntered:
                 # The same page as for a new entry: the form says nothing of who
@@ -149,7 +146,7 @@ def confirm_again(request, slug: str):
                 services.entry_resend_confirmation(
                     contest=contest,
                     email=form.cleaned_data["email"],
-                    base_url=site_base_url(request),
+                    base_url=request_base_url(request),
                 )
             except services.ContestError as exc:
                 form.add_error(None, str(exc))

@@ -14,12 +14,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from tweetup.http import require_form_methods
+from tweetup.links import request_base_url
 from tweetup.permissions import addressee_only
 
 from .. import services
 from ..models import Selection
 from ..services import selections as selection_services
-from .public import site_base_url
 
 
 class AcceptForm(forms.Form):
@@ -73,7 +73,7 @@ def _visitor_profile_url(request, selection: Selection, profile=None) -> str | N
                 break
     if profile is None:
         return None
-    return visits.visitor_profile_url(profile, base_url=site_base_url(request))
+    return visits.visitor_profile_url(profile, base_url=request_base_url(request))
 
 
 def _context(selection: Selection, **extra) -> dict:
@@ -116,7 +116,7 @@ def selection_accept(request, token: str):
                 selection = services.selection_accept(
                     selection=selection,
                     can_attend=form.cleaned_data["can_attend"],
-                    base_url=site_base_url(request),
+                    base_url=request_base_url(request),
                 )
             except services.ContestError as exc:
                 form.add_error(None, str(exc))
@@ -152,7 +152,7 @@ def selection_decline(request, token: str):
             services.selection_decline(
                 selection=selection,
                 note=_("Declined through the link in the mail."),
-                base_url=site_base_url(request),
+                base_url=request_base_url(request),
             )
         except services.ContestError as exc:
             form.add_error(None, str(exc))

@@ -2,7 +2,8 @@
 
 import pytest
 
-from contests.normalize import clean_handle, is_disposable_email, normalize_email, normalize_handle
+from contests.normalize import is_disposable_email, normalize_email, normalize_handle
+from tweetup.vocabulary import clean_handle
 
 
 @pytest.mark.parametrize(

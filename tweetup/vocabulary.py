@@ -1,6 +1,7 @@
-"""Choice lists shared by contests and visits."""
+"""The words every app shares: backgrounds, mail languages, spoken languages, handles."""
 
 import gettext as gettext_module
+import re
 import unicodedata
 from functools import cache
 
@@ -84,3 +85,24 @@ def language_choices_grouped() -> list[tuple[str, list[tuple[str, str]]]]:
             [item for item in language_choices() if item[0] not in COMMON_LANGUAGES],
         ),
     ]
+
+
+HANDLE_RE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
+
+
+def clean_handle(handle: str) -> str:
+    """The Twitter/X handle as typed, without surrounding space, a leading @ or a profile URL.
+
+    Raises ValueError when what remains is not 1 to 15 of letters, digits and _.
+    """
+    value = handle.strip()
+    for prefix in ("https://", "http://"):
+        if value.lower().startswith(prefix):
+            value = value[len(prefix) :]
+    for host in ("www.twitter.com/", "twitter.com/", "www.x.com/", "x.com/"):
+        if value.lower().startswith(host):
+            value = value[len(host) :].split("/")[0].split("?")[0]
+    value = value.removeprefix("@")
+    if not HANDLE_RE.fullmatch(value):
+        raise ValueError(value)
+    return value
