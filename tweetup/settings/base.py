@@ -194,18 +194,51 @@ SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
 # Celery: Redis broker; `make run` falls back to a file-system broker when no Redis answers.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
+# The longest task is a mail's send: EMAIL_TIMEOUT (20 s) for connecting and
+# each exchange and EMAIL_DATA_TIMEOUT (600 s) for the server's answer to the
+# message, about 700 s in all. The soft limit lets a task that outlasts it
+# stop cleanly (SoftTimeLimitExceeded); the hard limit kills its process.
+# Both stay below OUTBOX_SENDING_TIMEOUT (900 s), so the sweep never sends
+# again a mail that a live task is still sending.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=780)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=840)
 # Publishing gives up at the first refused connection instead of retrying for
 # the connection timeout: a web process whose broker is down would otherwise
 # wait 2 s per entry (BENCHMARKS.md). The outbox keeps the mail for the sweep;
 # the worker's own reconnection follows CELERY_BROKER_CONNECTION_MAX_RETRIES.
+# Redis gives a task that was taken and never acknowledged (its worker died)
+# to another worker after `visibility_timeout`: Kombu's one hour would keep it
+# waiting that long. A worker takes a message only when a process is free to
+# run it (prefetch below), so the longest a live worker holds one is the hard
+# time limit: a minute more than that, and never sooner, or a task still
+# running would be run twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "max_retries": 0,
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT + 60,
     **env.json("CELERY_BROKER_TRANSPORT_OPTIONS", default={}),
 }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_IGNORE_RESULT = True
+# A task's message is acknowledged when the task has run, not when a worker
+# takes it, so a worker that dies (SIGKILL, out of memory, a lost machine)
+# loses no task: Redis gives it to another worker after the visibility
+# timeout, or at once when only a pool process died (reject_on_worker_lost).
+# Every task may run twice this way; each one is safe to (the outbox claims
+# its row, the others lock theirs).
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# No prefetch: a worker takes a message only when one of its processes is free
+# (Redis). A message never waits behind a long task in a busy worker's buffer
+# while another worker is idle, and the visibility timeout counts from when it
+# starts to run.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_DISABLE_PREFETCH = True
+# Processes of each worker; by default one per core.
+CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=None)
+# A task running when the worker loses the broker finishes and records its
+# outcome (a mail half-sent and cancelled would be sent twice); its message,
+# redelivered, finds its work done.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -248,7 +281,25 @@ CELERY_PERIODIC_QUEUE = "periodic"
 CELERY_TASK_ROUTES = {
     entry["task"]: {"queue": CELERY_PERIODIC_QUEUE} for entry in CELERY_BEAT_SCHEDULE.values()
 }
-CELERY_BEAT_SCHEDULER = "tweetup.celery:Scheduler"
+# Exactly one beat: with Redis, beat keeps its schedule there (celery-redbeat,
+# seen by every machine) and holds a lock there while it runs; a second beat
+# says that it waits, and takes over within CELERY_BEAT_LOCK_TIMEOUT seconds
+# of the first one's end (at once when it stops cleanly). Without Redis (`make
+# run` on the file-system broker) beat keeps its schedule in a local file.
+CELERY_BEAT_SCHEDULER = env(
+    "CELERY_BEAT_SCHEDULER",
+    default=(
+        "tweetup.celery:RedBeatScheduler"
+        if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+        else "tweetup.celery:Scheduler"
+    ),
+)
+# Beat looks at its schedule (and a waiting beat at the lock) at least this often.
+CELERY_BEAT_MAX_INTERVAL = env.int("CELERY_BEAT_MAX_INTERVAL", default=10)
+CELERY_REDBEAT_REDIS_URL = env("CELERY_REDBEAT_REDIS_URL", default=CELERY_BROKER_URL)
+CELERY_REDBEAT_REDIS_OPTIONS = {"socket_timeout": 5, "socket_connect_timeout": 5}
+CELERY_REDBEAT_KEY_PREFIX = env("CELERY_REDBEAT_KEY_PREFIX", default="tweetup:beat")
+CELERY_REDBEAT_LOCK_TIMEOUT = env.int("CELERY_BEAT_LOCK_TIMEOUT", default=60)
 CELERY_BEAT_SCHEDULE_FILENAME = env(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "var" / "celerybeat-schedule")
 )
