@@ -25,7 +25,7 @@ class Beat:
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.beat_settings",
             "CELERY_BROKER_URL": broker_url,
-            "CELERY_BEAT_MAX_INTERVAL": "1",
+            "CELERY_BEAT_MAX_LOOP_INTERVAL": "1",
             "CELERY_BEAT_LOCK_TIMEOUT": str(LOCK_TIMEOUT),
             "PYTHONUNBUFFERED": "1",
         }

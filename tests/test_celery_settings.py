@@ -23,7 +23,8 @@ def celery_conf(**variables: str) -> dict:
         "import django, json; django.setup(); from tweetup.celery import app; "
         "names = ('broker_transport_options', 'task_acks_late', 'task_reject_on_worker_lost', "
         "'worker_prefetch_multiplier', 'worker_disable_prefetch', 'task_soft_time_limit', "
-        "'task_time_limit', 'beat_scheduler', 'worker_concurrency'); "
+        "'task_time_limit', 'beat_scheduler', 'worker_concurrency', 'beat_max_loop_interval', "
+        "'redbeat_lock_timeout'); "
         "print(json.dumps({name: app.conf[name] for name in names}))"
     )
     environment = {key: value for key, value in os.environ.items() if not key.startswith("CELERY_")}
@@ -87,6 +88,9 @@ def test_broker_options_from_the_environment_are_added_to_the_sites(production):
 
 def test_beat_keeps_its_schedule_and_lock_in_redis_and_in_a_file_without_it(production):
     assert production["beat_scheduler"] == "tweetup.celery:RedBeatScheduler"
+    # A waiting beat looks at the lock every 10 s; a dead holder's lock lapses in a minute.
+    assert production["beat_max_loop_interval"] == 10
+    assert production["redbeat_lock_timeout"] == 60
     assert celery_conf(CELERY_BROKER_URL="filesystem://")["beat_scheduler"] == (
         "tweetup.celery:Scheduler"
     )
