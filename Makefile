@@ -50,19 +50,24 @@ lock: install-dev
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# The catalogues compile into the build folder (TWEETUP_BUILD_DIR, var/build
+# here), where the site reads them, never into the source tree.
 messages: $(VENV)/.installed
-	$(BIN)/pybabel compile --domain django --directory locale --statistics
+	DJANGO_SETTINGS_MODULE=tweetup.settings.local $(BIN)/python manage.py compilecatalogue
 
 run: install messages
 	DJANGO_SETTINGS_MODULE=tweetup.settings.local $(BIN)/python manage.py migrate --noinput
 	DJANGO_SETTINGS_MODULE=tweetup.settings.local $(BIN)/python manage.py loaddemo
 	$(BIN)/python -m tweetup.run
 
-# Debian's Chromium for the browser tests and gettext for the catalogue test,
+# Debian's Chromium for the browser tests, gettext for the catalogue test, and
+# what production runs the site behind (README, "Production") for the
+# acceptance suite: nginx, supervisor and openssl (its test certificate);
 # installed when missing and possible.
-SYSTEM_PACKAGES := chromium:chromium xgettext:gettext
+SYSTEM_PACKAGES := chromium:chromium xgettext:gettext nginx:nginx-light supervisord:supervisor \
+	openssl:openssl
 browser:
-	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
+	@export PATH="$$PATH:/usr/sbin:/sbin"; missing=""; for pair in $(SYSTEM_PACKAGES); do \
 		command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \

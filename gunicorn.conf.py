@@ -1,16 +1,22 @@
-"""gunicorn's settings for TweetUp: ``gunicorn -c gunicorn.conf.py tweetup.wsgi``.
+"""gunicorn's settings for TweetUp: the Procfile's ``web`` process.
 
-Read from the environment, so one file serves every machine (the acceptance
-suite runs the site with it too):
+Read from the environment, so one file serves every machine (``make run``,
+the acceptance suite and production all run the site with it):
 
 - ``GUNICORN_BIND`` (default ``0.0.0.0:$PORT``, ``PORT`` defaulting to 8000);
 - ``WEB_CONCURRENCY``: worker processes, by default two per core plus one,
   at most 12 (each keeps its own database connection);
+- ``GUNICORN_THREADS``: threads per worker process (default 1: sync workers,
+  which suit a site behind nginx, which buffers slow clients); more than one
+  serves more requests at once in less memory (gthread workers), each thread
+  with its own database connection;
 - ``GUNICORN_TIMEOUT``: seconds a request may take before its worker is
-  replaced (default 30).
+  replaced (default 30);
+- ``GUNICORN_GRACEFUL_TIMEOUT``: seconds a worker has to finish the requests
+  it holds when told to stop (SIGTERM, a deploy's SIGHUP; default 20).
 
-Requests and errors are logged to standard output and standard error, for
-the process manager to keep.
+Each request is logged to standard output (the access log) and errors to
+standard error, for the supervisor to keep.
 """
 
 import multiprocessing
@@ -18,7 +24,10 @@ import os
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", min(2 * multiprocessing.cpu_count() + 1, 12)))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
-graceful_timeout = 20
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
+# Longer than nginx's keepalive to gunicorn, so that gunicorn never closes first.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
 accesslog = "-"
 errorlog = "-"

@@ -3,6 +3,7 @@
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -11,8 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import alive, descendants, procfile_programs
 from tests.support import free_port, wait_until
 from tweetup import run
+
+PROCFILE_NAMES = ("web", "worker", "beat")
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -77,26 +81,6 @@ def test_email_host_alone_sends_mail_through_that_smtp_server(launcher_env, monk
     assert (mailer["OPTIONS"]["host"], mailer["OPTIONS"]["port"]) == ("smtp.example.org", 25)
 
 
-def children_of(pid: int) -> list[int]:
-    result = subprocess.run(  # noqa: S603
-        ["ps", "-o", "pid=", "--ppid", str(pid)],  # noqa: S607
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return [int(line) for line in result.stdout.split()]
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is dead but not yet reaped by its parent.
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().split(") ")[-1][:1] != "Z"
-
-
 def interrupt_like_a_terminal(launcher: subprocess.Popen) -> None:
     """Ctrl-C: SIGINT to the whole foreground process group."""
     os.killpg(launcher.pid, signal.SIGINT)
@@ -107,9 +91,13 @@ def terminate_the_launcher_only(launcher: subprocess.Popen) -> None:
     launcher.terminate()
 
 
-@pytest.mark.integration
-@pytest.mark.parametrize("stop", [interrupt_like_a_terminal, terminate_the_launcher_only])
-def test_stopping_make_run_stops_the_server_the_worker_and_beat(launcher_env, tmp_path, stop):
+@contextlib.contextmanager
+def make_run_launcher(launcher_env, tmp_path):
+    """`python -m tweetup.run` on a migrated database, once the site answers; killed at the end.
+
+    Yields the launcher, its log's path and the pids of the Procfile's three
+    programs (by name).
+    """
     port = free_port()
     env = {
         **os.environ,
@@ -122,7 +110,8 @@ def test_stopping_make_run_stops_the_server_the_worker_and_beat(launcher_env, tm
     subprocess.run(  # noqa: S603
         [sys.executable, "manage.py", "migrate", "-v0"], cwd=BASE_DIR, env=env, check=True
     )
-    log = (tmp_path / "run.log").open("wb")
+    log_path = tmp_path / "run.log"
+    log = log_path.open("wb")
     launcher = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "tweetup.run"],
         cwd=BASE_DIR,
@@ -132,11 +121,12 @@ def test_stopping_make_run_stops_the_server_the_worker_and_beat(launcher_env, tm
         start_new_session=True,  # its own process group, as in a terminal
     )
     try:
-        children = wait_until(
-            lambda: len(children_of(launcher.pid)) == 3 and children_of(launcher.pid),
-            timeout=30,
-            what="the server, the worker and beat to start",
-        )
+
+        def programs() -> dict[str, int]:
+            if launcher.poll() is not None:
+                pytest.fail(f"the launcher stopped:\n{log_path.read_text()}")
+            found = procfile_programs(launcher.pid)
+            return found if len(found) == 3 else {}
 
         def site_answers() -> bool:
             try:
@@ -146,19 +136,58 @@ def test_stopping_make_run_stops_the_server_the_worker_and_beat(launcher_env, tm
                 return False
 
         wait_until(site_answers, timeout=60, what="the site to answer")
+        started = wait_until(programs, timeout=30, what="the server, the worker and beat")
+        wait_until(
+            lambda: all(
+                text in log_path.read_text()
+                for text in ("TweetUp is at", " ready.", "beat: Starting...")
+            ),
+            timeout=60,
+            what="the site's address, the worker ready and beat started",
+        )
+        yield launcher, log_path, started
+    finally:
+        # Whatever happened, leave no process of this test behind.
+        for pid in [launcher.pid, *descendants(launcher.pid)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        launcher.wait(timeout=10)
+        log.close()
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("stop", [interrupt_like_a_terminal, terminate_the_launcher_only])
+def test_stopping_make_run_stops_the_server_the_worker_and_beat(launcher_env, tmp_path, stop):
+    with make_run_launcher(launcher_env, tmp_path) as (launcher, log_path, _):
+        everything = descendants(launcher.pid)
         stop(launcher)
         assert launcher.wait(timeout=30) == 0
         wait_until(
-            lambda: not any(alive(pid) for pid in children),
+            lambda: not any(alive(pid) for pid in everything),
             timeout=15,
             what="every process to stop",
         )
-    finally:
-        # Whatever happened, leave no process of this test behind.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(launcher.pid, signal.SIGKILL)
-        launcher.wait(timeout=10)
-        log.close()
-    output = (tmp_path / "run.log").read_text()
+    output = log_path.read_text()
     assert output.count("No Redis answers") == 1
     assert "Stopped." in output
+    # The Procfile's processes, each line prefixed with its name; the address last.
+    for name in PROCFILE_NAMES:
+        assert re.search(rf"^\d\d:\d\d:\d\d {name} +\| ", output, re.MULTILINE), name
+    assert "TweetUp is at http://127.0.0.1:" in output
+
+
+@pytest.mark.integration
+def test_a_process_that_dies_stops_make_run_loudly(launcher_env, tmp_path):
+    """Nothing keeps running half-dead: the others stop, and the output names the dead one."""
+    with make_run_launcher(launcher_env, tmp_path) as (launcher, log_path, programs):
+        everything = descendants(launcher.pid)
+        os.kill(programs["worker"], signal.SIGKILL)
+        assert launcher.wait(timeout=30) == 1
+        wait_until(
+            lambda: not any(alive(pid) for pid in everything),
+            timeout=15,
+            what="the other processes to stop",
+        )
+    output = log_path.read_text()
+    assert "*** The worker process stopped on its own (killed by SIGKILL)" in output
+    assert "Stopped." not in output

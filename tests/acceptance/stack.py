@@ -16,8 +16,10 @@
   cache in database 1, one Redis as the README's production defaults share;
 - an SMTP server (aiosmtpd, a thread of the test process) that keeps every mail
   and can refuse, or hold, what it is sent;
-- gunicorn with ``gunicorn.conf.py`` (the README's), one Celery worker and one
-  beat, all under the production settings. Logs go to
+- the Procfile's processes, as the README's production runs them: gunicorn
+  with ``gunicorn.conf.py``, one Celery worker and one beat (its schedule and
+  lock in the suite's Redis), each started from its command line in the
+  Procfile, all under the production settings. Logs go to
   ``var/acceptance/logs/run-<pid>/``.
 
 Public interface (journeys in tests/acceptance/ are written against it):
@@ -74,6 +76,7 @@ import itertools
 import os
 import re
 import secrets
+import shlex
 import shutil
 import signal
 import subprocess
@@ -94,6 +97,7 @@ import psycopg
 import pytest
 import redis
 from aiosmtpd.controller import Controller
+from honcho.environ import parse_procfile
 
 from tests.conftest import need
 from tests.html_forms import BrowserForm
@@ -114,6 +118,10 @@ __all__ = [
 BASE_DIR = Path(__file__).resolve().parents[2]
 ACCEPTANCE_DIR = BASE_DIR / "var" / "acceptance"
 VENV = ACCEPTANCE_DIR / "venv"
+# Compiled catalogues and collected static files (TWEETUP_BUILD_DIR), shared by
+# the runs and made under the set-up lock, as a deploy's build folder.
+BUILD_DIR = ACCEPTANCE_DIR / "build"
+PROCFILE = BASE_DIR / "Procfile"
 LOCK_FILE = BASE_DIR / "requirements.lock"
 # The machine's PostgreSQL, as the test settings use it; the suite makes a
 # database of its own there.
@@ -122,6 +130,11 @@ DATABASE_PREFIX = "tweetup_acceptance_"
 DEMO_PASSWORD = "tweetup-demo"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 URL = re.compile(r"https?://[^\s<>\"')]+")
+
+
+def procfile_command(name: str) -> list[str]:
+    """The command line of the Procfile's process ``name``, split as a shell would."""
+    return shlex.split(parse_procfile(PROCFILE.read_text()).processes[name])
 
 
 def links(message: EmailMessage) -> list[str]:
@@ -565,24 +578,19 @@ class Stack:
         with _setup_lock():
             self._venv_in_use = use_runtime_venv()
             self.env = self._environment(VENV)
-            _run(
-                [str(VENV / "bin" / "pybabel"), "compile", "--domain", "django"]
-                + ["--directory", "locale"],
-                env=self.env,
-                what="pybabel compile",
-            )
+            self.manage("compilecatalogue")
             self.manage("collectstatic", "--noinput", "-v0")
         self._create_database()
         self.manage("migrate", "--noinput")
         # The demo under production settings, which loaddemo refuses without this flag:
         # this database is the run's own, and the journeys log in as its staff.
         self.manage("loaddemo", "--yes-on-a-production-database")
-        self._start("gunicorn", ["gunicorn", "-c", "gunicorn.conf.py", "tweetup.wsgi"])
+        self._start("gunicorn", procfile_command("web"))
         self.processes["gunicorn"].wait_ready(
             self._site_answers, timeout=60, what="gunicorn to answer"
         )
         self.worker_start()
-        self._start("beat", ["celery", "-A", "tweetup", "beat", "-l", "INFO"])
+        self._start("beat", procfile_command("beat"))
         self.processes["beat"].wait_ready(
             lambda: "beat: Starting..." in self.processes["beat"].log(),
             timeout=60,
@@ -640,7 +648,7 @@ class Stack:
             "OUTBOX_SENDING_TIMEOUT_SECONDS": "45",
             "EMAIL_TIMEOUT": "3",
             "EMAIL_DATA_TIMEOUT": "10",
-            "CELERY_BEAT_SCHEDULE_FILENAME": str(self.log_dir / "beat" / "celerybeat-schedule"),
+            "TWEETUP_BUILD_DIR": str(BUILD_DIR),
             "GUNICORN_BIND": f"127.0.0.1:{self.port}",
             # More than one worker, so that state kept in one process's memory
             # (a cache, a count) shows up as a defect; few enough for two cores
@@ -740,13 +748,14 @@ class Stack:
         return output.rsplit("setting=", 1)[1].strip()
 
     def worker_start(self) -> None:
-        """A Celery worker as the README starts it; returns once it is ready."""
+        """The Procfile's Celery worker; returns once it is ready.
+
+        Each one started gets a name of its own, as a worker on another machine has.
+        """
         number = next(self._workers)
         worker = self._start(
             "worker",
-            # Every worker consumes beat's queue too (README, Production).
-            ["celery", "-A", "tweetup", "worker", "-l", "INFO", "-Q", "celery,periodic"]
-            + ["-n", f"worker{number}@%h"],
+            procfile_command("worker") + ["-n", f"worker{number}@%h"],
             log_name=f"worker{number}",
         )
         worker.wait_ready(

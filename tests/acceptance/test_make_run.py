@@ -30,6 +30,7 @@ import redis
 from contests.forms import EntryForm
 from tests.conftest import need
 from tests.html_forms import BrowserForm
+from tests.processes import alive, command_line, descendants, parent, procfile_programs
 from tests.support import MACHINE_REDIS, free_port, port_answers, wait_until
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -83,12 +84,6 @@ def process_group(pgid: int) -> dict[int, int]:
     return members
 
 
-def command_line(pid: int) -> str:
-    with contextlib.suppress(OSError):
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    return ""
-
-
 class MakeRun:
     """`make run` in its own process group, as in a terminal, its output in a file."""
 
@@ -120,8 +115,13 @@ class MakeRun:
         os.killpg(self.make.pid, signal.SIGINT)
 
     def kill(self) -> None:
+        # honcho runs each Procfile line in a session of its own, outside make's group.
+        below = descendants(self.make.pid)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.make.pid, signal.SIGKILL)
+        for pid in below:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         self.make.wait(timeout=10)
 
 
@@ -244,16 +244,21 @@ def test_make_run_on_a_fresh_clone_serves_mails_and_stops_on_ctrl_c(
         assert found, f"make run does not say where mail goes{run.tail()}"
         mail_folder = Path(found.group(1))
 
-        group = process_group(run.make.pid)
-        (launcher,) = [pid for pid in group if "tweetup.run" in command_line(pid)]
+        launchers = [
+            pid for pid in process_group(run.make.pid) if "tweetup.run" in command_line(pid)
+        ]
+        # honcho forks a watcher of each process from the launcher, with its command line.
+        (launcher,) = [pid for pid in launchers if parent(pid) not in launchers]
 
-        def children() -> list[int]:
+        def programs() -> dict[str, int]:
             run.still_running()
-            found = [pid for pid, ppid in process_group(run.make.pid).items() if ppid == launcher]
-            return found if len(found) == 3 else []
+            found = procfile_programs(launcher)
+            return found if len(found) == 3 else {}
 
-        processes = [launcher, *wait_until(children, timeout=30, what="the three processes")]
-        names = {pid: command_line(pid) for pid in processes}
+        processes = {
+            "launcher": launcher,
+            **wait_until(programs, timeout=30, what="the Procfile's three processes"),
+        }
 
         address = f"nora.{broker.removesuffix('_broker').replace('_', '-')}@example.org"
         enter_the_open_contest(site, address)
@@ -261,8 +266,7 @@ def test_make_run_on_a_fresh_clone_serves_mails_and_stops_on_ctrl_c(
         started = time.monotonic()
         while time.monotonic() - started < SERVING_SECONDS:
             run.still_running()
-            alive = process_group(run.make.pid)
-            stopped = [names[pid] for pid in processes if pid not in alive]
+            stopped = [name for name, pid in processes.items() if not alive(pid)]
             seconds = time.monotonic() - started
             assert not stopped, f"stopped after {seconds:.0f} s: {stopped}{run.tail()}"
             for path in ("/", CONTEST_PATH):
@@ -271,11 +275,14 @@ def test_make_run_on_a_fresh_clone_serves_mails_and_stops_on_ctrl_c(
             mail = mail or confirmation_mail(mail_folder, address, site)
             time.sleep(1)
         assert mail is not None, f"no confirmation mail to {address} in {mail_folder}{run.tail()}"
+        # The address, said once everything had started.
+        assert f"TweetUp is at {site}/" in run.output, run.tail()
 
+        everything = descendants(run.make.pid)
         run.interrupt()
         run.make.wait(timeout=30)
         wait_until(
-            lambda: not process_group(run.make.pid),
+            lambda: not process_group(run.make.pid) and not any(alive(pid) for pid in everything),
             timeout=15,
             what="every process of make run to stop",
         )

@@ -131,13 +131,18 @@ LOGIN_URL = "admin:login"
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("French"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# What is built from the source goes to TWEETUP_BUILD_DIR, outside the source
+# tree in production (README, "Production"): the catalogues compiled by
+# `manage.py compilecatalogue` and the files `collectstatic` gathers. The
+# .po files stay in locale/ (first, where makemessages writes).
+BUILD_DIR = Path(env("TWEETUP_BUILD_DIR", default=str(BASE_DIR / "var" / "build")))
+LOCALE_PATHS = [BASE_DIR / "locale", BUILD_DIR / "locale"]
 TIME_ZONE = "Europe/Zurich"
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT = BUILD_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
