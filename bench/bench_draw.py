@@ -138,10 +138,10 @@ def setup(entries: int) -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from contests import services
+    from contests.services.entries import contest_create
 
     now = timezone.now()
-    contest = services.contest_create(
+    contest = contest_create(
         slug=SLUG,
         title="A million entrants",
         description="Benchmark.",
@@ -194,8 +194,8 @@ def measure(step: str, *, trace: bool) -> dict:
     django_setup()
     from django.db import connection, transaction
 
-    from contests import services
     from contests.models import Contest, Entry
+    from contests.services import draws
 
     contest = Contest.objects.get(slug=SLUG)
     connection.ensure_connection()
@@ -205,7 +205,7 @@ def measure(step: str, *, trace: bool) -> dict:
 
     def select_stream():
         tickets = Entry.objects.filter(contest=contest).values_list("ticket", flat=True)
-        return sum(1 for _ in tickets.iterator(chunk_size=services.draws.CHUNK_SIZE))
+        return sum(1 for _ in tickets.iterator(chunk_size=draws.CHUNK_SIZE))
 
     def select_fetchall():
         with connection.cursor() as cursor:
@@ -213,13 +213,13 @@ def measure(step: str, *, trace: bool) -> dict:
             return len(cursor.fetchall())
 
     def freeze():
-        return services.contest_freeze(contest=contest, actor=None).tickets_count
+        return draws.contest_freeze(contest=contest, actor=None).tickets_count
 
     def draw_caps():
         # Rolled back, so that the draw without caps can follow.
         try:
             with transaction.atomic():
-                draw = services.draw_run(contest=contest, actor=None, caps=CAPS, notify=False)
+                draw = draws.draw_run(contest=contest, actor=None, caps=CAPS, notify=False)
                 winners = len(draw.winners)
                 raise Rollback
         except Rollback:
@@ -227,13 +227,13 @@ def measure(step: str, *, trace: bool) -> dict:
 
     def draw():
         return len(
-            services.draw_run(
+            draws.draw_run(
                 contest=contest, actor=None, caps={}, notify=False, external_entropy="bench"
             ).winners
         )
 
     def draw_json():
-        return sum(len(piece) for piece in services.draw_audit_record_stream(draw=contest.draw))
+        return sum(len(piece) for piece in draws.draw_audit_record_stream(draw=contest.draw))
 
     work = {
         "select_stream": select_stream,

@@ -699,14 +699,14 @@ def prepare(rounds: int) -> dict:
     from django.test.utils import CaptureQueriesContext, setup_test_environment
     from django.utils import timezone
 
-    from contests import services
+    from contests.services.entries import contest_create
 
     now = timezone.now()
     contests = {}
     for slug in ["bench-queries", "bench-warmup"] + [
         f"bench-round-{n}" for n in range(1, rounds + 1)
     ]:
-        contests[slug] = services.contest_create(
+        contests[slug] = contest_create(
             slug=slug,
             title="The burst after the tweet",
             description="Benchmark.",

@@ -14,10 +14,13 @@ from django_countries import countries
 from tweetup.admin import AuditedAdmin
 from tweetup.vocabulary import language_choices, language_name
 
-from . import draw_algorithm, selectors, services
+from . import draw_algorithm, selectors
+from .errors import ContestError
 from .forms import EntryAdminForm
 from .forms_draw import InvalidateForm
 from .models import Contest, Entry, Selection, SelectionEvent
+from .services import draws as draw_services
+from .services import selections as selection_services
 from .services.draws import CAP_FIELDS
 
 # Once a contest is frozen these make its published draw (the audit record
@@ -315,10 +318,10 @@ class EntryAdmin(AuditedAdmin):
             done = 0
             for entry in queryset.only("pk", "contest_id", "ticket"):
                 try:
-                    services.entry_invalidate(
+                    draw_services.entry_invalidate(
                         entry=entry, actor=request.user, reason=form.cleaned_data["reason"]
                     )
-                except services.ContestError as exc:
+                except ContestError as exc:
                     self.message_user(request, f"{entry.ticket}: {exc}", messages.WARNING)
                 else:
                     done += 1
@@ -410,10 +413,10 @@ class SelectionAdmin(AuditedAdmin):
                 done = 0
                 for selection in queryset.select_related("entry"):
                     try:
-                        services.selection_disqualify(
+                        selection_services.selection_disqualify(
                             selection=selection, actor=request.user, reason=reason
                         )
-                    except services.ContestError as exc:
+                    except ContestError as exc:
                         self.message_user(request, f"{selection}: {exc}", messages.WARNING)
                     else:
                         done += 1

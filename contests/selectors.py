@@ -26,6 +26,13 @@ def contests_open(*, now: datetime) -> QuerySet[Contest]:
     return contests_public().filter(opens_at__lte=now, closes_at__gt=now).order_by("closes_at")
 
 
+def contests_for_visit(visit) -> list[Contest]:
+    """The published contests that lead to a visit (their slugs and titles)."""
+    return list(
+        contests_public().filter(visit=visit).select_related(None).only("slug", "title", "visit")
+    )
+
+
 def contests_for_home() -> dict[str, list[Contest]]:
     """Open and upcoming contests, and past ones (closed, frozen or drawn)."""
     now = timezone.now()

@@ -2,25 +2,25 @@
 
 from celery import shared_task
 
-from . import services
+from .services import selections as selection_services
 
 
 @shared_task
 def expire_overdue_selections() -> int:
     """Beat task: expire unanswered offers past their deadline and offer the places on."""
-    return services.selections_expire_overdue()
+    return selection_services.selections_expire_overdue()
 
 
 @shared_task
 def send_not_chosen_notices(contest_id: int) -> int:
     """Queue the kind notice to every entrant of the contest who was not chosen."""
-    return services.not_chosen_notices_queue(contest_id=contest_id)
+    return selection_services.not_chosen_notices_queue(contest_id=contest_id)
 
 
 @shared_task
 def resume_not_chosen_notices() -> int:
     """Beat task: finish the not-chosen notices a broker outage or a crash left undone."""
-    contest_ids = services.not_chosen_notices_unfinished()
+    contest_ids = selection_services.not_chosen_notices_unfinished()
     for contest_id in contest_ids:
         send_not_chosen_notices.delay(contest_id)
     return len(contest_ids)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import draw, organizer, public, selections
+from .views import draw, organizer, public
 
 app_name = "contests"
 
@@ -8,8 +8,6 @@ urlpatterns = [
     path("", public.contest_list, name="list"),
     path("confirm/<str:token>/", public.entry_confirm, name="confirm"),
     path("verify_draw.py", draw.verifier_download, name="verifier"),
-    path("place/<str:token>/accept/", selections.selection_accept, name="selection_accept"),
-    path("place/<str:token>/decline/", selections.selection_decline, name="selection_decline"),
     path("<slug:slug>/", public.contest_detail, name="detail"),
     path("<slug:slug>/thanks/", public.entry_sent, name="entry_sent"),
     path("<slug:slug>/confirm-again/", public.confirm_again, name="confirm_again"),

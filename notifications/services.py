@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import CharField, Q, QuerySet, Value
+from django.db.models.functions import Cast, Concat
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -520,3 +521,45 @@ def failures_report(*, now: datetime | None = None) -> OutboxMessage | None:
             subject=" ".join(subject.split()),
             body_text=body_text,
         )
+
+
+# Privacy -------------------------------------------------------------------
+
+
+def _outbox_clear(messages: QuerySet[OutboxMessage]) -> int:
+    """Blank the address and text of these outbox rows; their key, kind and dates stay.
+
+    The key stays so that the same notice is never queued again; a row still
+    waiting is marked failed, as it can no longer reach anyone.
+    """
+    messages.filter(status=OutboxMessage.Status.PENDING).update(
+        status=OutboxMessage.Status.FAILED, last_error=CLEARED_ERROR
+    )
+    return messages.update(to_email="", body_text="", body_html="")
+
+
+def _concerning(people: QuerySet) -> Q:
+    """The outbox rows about these people (entries, visitor profiles), as a filter.
+
+    ``mail_enqueue(concerns=...)`` names the person a mail is about as
+    ``app_label.model:pk`` (``notifications.services.concerns_label``).
+    """
+    label = Concat(
+        Value(f"{people.model._meta.label_lower}:"), Cast("pk", output_field=CharField())
+    )
+    return Q(concerns__in=people.annotate(concerns_label=label).values("concerns_label"))
+
+
+def outbox_personal_data_remove(*, forgotten: Iterable[QuerySet]) -> int:
+    """Clear the outbox rows about the people the other apps' purges have forgotten.
+
+    ``forgotten`` holds a queryset per kind of person (entries, visitor
+    profiles): everyone forgotten so far, so a mail written while a purge ran
+    goes at the next. A row is found by the person it concerns, never by its
+    address, so a mail about an entrant who has since corrected their address
+    goes too. Returns how many rows were cleared.
+    """
+    about = Q(pk__in=[])
+    for people in forgotten:
+        about |= _concerning(people)
+    return _outbox_clear(OutboxMessage.objects.exclude(to_email="").filter(about))

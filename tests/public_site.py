@@ -6,8 +6,8 @@ from datetime import timedelta
 from django.urls import reverse
 from django.utils import timezone
 
-from contests import services
 from contests.models import Entry, Selection
+from contests.services.selections import selection_decline
 from tests.contests.drawing import drawn_contest
 from tests.factories import ContestFactory, VisitFactory
 from tests.visits.factories import (
@@ -17,6 +17,7 @@ from tests.visits.factories import (
     TourStopFactory,
     at,
 )
+from visitors.services.places import place_accept
 
 # The widest values the pages show: 15-character handles, a beacon value as
 # external entropy, the longest place labels.
@@ -51,9 +52,9 @@ def public_site() -> dict[str, str]:
             twitter_handle=handle, handle_normalized=handle.lower(), publish_handle=True
         )
     winners = Selection.objects.filter(draw=draw, kind=Selection.Kind.WINNER).order_by("position")
-    services.selection_accept(selection=winners[0], can_attend=True)
+    place_accept(selection=winners[0], can_attend=True)
     # A winner declines: the place is passed on and the first alternate promoted.
-    services.selection_decline(selection=winners[2])
+    selection_decline(selection=winners[2])
     now = timezone.now()
     open_contest = ContestFactory(
         visit=visit, closes_at=(now + timedelta(days=7)).replace(microsecond=123456)

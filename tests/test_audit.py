@@ -14,8 +14,14 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 
-from contests import services as contest_services
 from contests.models import Selection, SelectionEvent
+from contests.services.draws import contest_freeze, draw_run, entry_invalidate
+from contests.services.selections import (
+    contest_notify_not_chosen,
+    selection_decline,
+    selection_disqualify,
+    selection_notify,
+)
 from notifications.models import OutboxMessage
 from tests.contests.drawing import add_entries, closed_contest, frozen_contest, organizer
 from tests.contests.selection_helpers import drawn_contest, winner
@@ -25,8 +31,11 @@ from tests.visits.factories import QuestionFactory, TourStopFactory, drawn_for, 
 from tweetup.audit import HIDDEN_VALUE, Verb, log_action
 from tweetup.models import AuditEntry
 from tweetup.roles import TOUR_ADMINS
-from visits import services as visit_services
+from visitors.services.check_in import visitor_check_in
+from visitors.services.messages import visit_message_send
+from visitors.services.places import place_accept
 from visits.models import Question
+from visits.services.questions import question_answer, question_moderate
 
 pytestmark = pytest.mark.django_db
 
@@ -88,11 +97,9 @@ def test_freeze_draw_and_invalidation_are_on_the_record():
     contest = closed_contest(winners_count=2, alternates_count=1)
     entries = add_entries(contest, 6)
     user = organizer()
-    contest_services.entry_invalidate(entry=entries[0], actor=user, reason="Same person twice.")
-    contest_services.contest_freeze(contest=contest, actor=user)
-    contest_services.draw_run(
-        contest=contest, actor=user, external_entropy="beacon 42", notify=False
-    )
+    entry_invalidate(entry=entries[0], actor=user, reason="Same person twice.")
+    contest_freeze(contest=contest, actor=user)
+    draw_run(contest=contest, actor=user, external_entropy="beacon 42", notify=False)
 
     invalid = only(Verb.ENTRY_INVALIDATE)
     assert (invalid.actor, invalid.reason, invalid.contest_id) == (
@@ -117,7 +124,7 @@ def test_freeze_draw_and_invalidation_are_on_the_record():
 def test_disqualification_and_the_promotion_it_causes_are_on_the_record():
     contest, draw = drawn_contest(winners=1, alternates=1)
     user = organizer()
-    contest_services.selection_disqualify(selection=winner(draw), actor=user, reason="Fake account")
+    selection_disqualify(selection=winner(draw), actor=user, reason="Fake account")
     disqualified = only(Verb.SELECTION_DISQUALIFY)
     assert (disqualified.actor, disqualified.reason) == (user, "Fake account")
     assert disqualified.changes == {"status": ["pending", "disqualified"]}
@@ -129,7 +136,7 @@ def test_disqualification_and_the_promotion_it_causes_are_on_the_record():
 
 def test_a_promotion_after_a_winner_declined_is_the_sites_own():
     _contest, draw = drawn_contest(winners=1, alternates=1)
-    contest_services.selection_decline(selection=winner(draw))
+    selection_decline(selection=winner(draw))
     assert only(Verb.SELECTION_PROMOTE).actor is None
     assert not AuditEntry.objects.filter(verb=Verb.SELECTION_DISQUALIFY).exists()
 
@@ -140,8 +147,8 @@ def test_offers_and_notices_asked_by_an_organizer_are_on_the_record(client):
     client.force_login(user)
     client.post(reverse("contests:offers_send", args=[contest.slug]))
     assert only(Verb.OFFERS_SEND).actor == user
-    contest_services.selection_decline(selection=winner(draw))
-    contest_services.contest_notify_not_chosen(contest=contest, actor=user)
+    selection_decline(selection=winner(draw))
+    contest_notify_not_chosen(contest=contest, actor=user)
     assert only(Verb.NOT_CHOSEN_NOTIFY).contest_id == contest.pk
 
 
@@ -150,15 +157,15 @@ def test_message_moderation_answer_and_check_in_are_on_the_visits_record():
     draw = drawn_for(visit)
     profile = visitor(draw)
     user = tour_admin()
-    visit_services.visit_message_send(
+    visit_message_send(
         visit=visit, audience="all", subject_en="Jackets", body_en="Bring one.", actor=user
     )
     question = QuestionFactory(stop=TourStopFactory(visit=visit), status=Question.Status.PENDING)
-    visit_services.question_moderate(question=question, action="approve", actor=user)
-    visit_services.question_answer(question=question, answer="About 1.9 K.", actor=user)
-    visit_services.visitor_check_in(profile=profile, actor=user)
-    visit_services.visitor_check_in(profile=profile, actor=user)  # once is enough
-    visit_services.visitor_check_in(profile=profile, actor=user, undo=True)
+    question_moderate(question=question, action="approve", actor=user)
+    question_answer(question=question, answer="About 1.9 K.", actor=user)
+    visitor_check_in(profile=profile, actor=user)
+    visitor_check_in(profile=profile, actor=user)  # once is enough
+    visitor_check_in(profile=profile, actor=user, undo=True)
 
     for verb in (
         Verb.VISIT_MESSAGE,
@@ -239,7 +246,7 @@ def test_an_entry_changed_in_the_admin_is_logged_without_its_personal_data(clien
 def test_a_visitors_emergency_contact_changed_by_staff_is_on_the_record(client):
     profile = visitor(drawn_for(VisitFactory()))
     client.force_login(tour_admin())
-    change = reverse("admin:visits_visitorprofile_change", args=[profile.pk])
+    change = reverse("admin:visitors_visitorprofile_change", args=[profile.pk])
     page = client.get(change)
     data = {**_admin_form_data(page), "emergency_contact_name": "Mallory"}
     response = client.post(change, {**data, "audit_reason": "The visitor phoned."})
@@ -361,7 +368,7 @@ def test_the_dashboard_lists_the_contests_staff_actions_newest_first(client):
     user = organizer()
     other = closed_contest()
     log_action(actor=user, action=Verb.CONTEST_FREEZE, target=other, reason="Elsewhere")
-    contest_services.selection_disqualify(selection=winner(draw), actor=user, reason="Fake account")
+    selection_disqualify(selection=winner(draw), actor=user, reason="Fake account")
     client.force_login(user)
     page = client.get(reverse("contests:dashboard", args=[contest.slug])).content.decode()
     section = page[page.index('id="staff-actions"') :]
@@ -376,9 +383,9 @@ def test_the_visits_staff_pages_list_its_staff_actions(client):
     visit = VisitFactory()
     profile = visitor(drawn_for(visit))
     user = tour_admin()
-    visit_services.visitor_check_in(profile=profile, actor=user)
+    visitor_check_in(profile=profile, actor=user)
     client.force_login(user)
-    for name in ("visits:group", "visits:check_in"):
+    for name in ("visitors:group", "visitors:check_in"):
         page = client.get(reverse(name, args=[visit.slug])).content.decode()
         section = page[page.index('id="staff-actions"') :]
         assert "Checked a visitor in" in section and "touradmin" in section, name
@@ -387,12 +394,12 @@ def test_the_visits_staff_pages_list_its_staff_actions(client):
 
 def test_the_results_say_how_many_places_staff_answered_rather_than_their_winner(client):
     contest, draw = drawn_contest(winners=3, alternates=0)
-    contest_services.selection_decline(selection=winner(draw, 1))
-    contest_services.selection_accept(selection=winner(draw, 2), can_attend=True)
+    selection_decline(selection=winner(draw, 1))
+    place_accept(selection=winner(draw, 2), can_attend=True)
     page = client.get(reverse("contests:results", args=[contest.slug])).content.decode()
     assert "none: the 2 answered places were answered by their winners" in page
     # A staff member answering in a winner's stead shows, whoever it was.
-    contest_services.selection_accept(selection=winner(draw, 3), can_attend=True, actor=organizer())
+    place_accept(selection=winner(draw, 3), can_attend=True, actor=organizer())
     assert SelectionEvent.objects.filter(actor__isnull=False, action="accepted").count() == 1
     page = client.get(reverse("contests:results", args=[contest.slug])).content.decode()
     assert "1 of the 3 answered places was answered by staff, not by its winner" in page
@@ -401,8 +408,8 @@ def test_the_results_say_how_many_places_staff_answered_rather_than_their_winner
 
 def test_a_resend_from_the_dashboard_or_the_admin_is_on_the_record(client):
     contest, draw = drawn_contest(winners=2, alternates=0)
-    first = contest_services.selection_notify(selection=winner(draw, 1))
-    second = contest_services.selection_notify(selection=winner(draw, 2))
+    first = selection_notify(selection=winner(draw, 1))
+    second = selection_notify(selection=winner(draw, 2))
     OutboxMessage.objects.filter(pk__in=[first.pk, second.pk]).update(
         status=OutboxMessage.Status.FAILED
     )

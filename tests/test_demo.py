@@ -11,11 +11,12 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from contests.management.commands.loaddemo import DESCRIPTION_BEFORE, visit_date_after
 from contests.models import Contest
+from tweetup.demo import DESCRIPTION_BEFORE, visit_date_after
+from tweetup.demo.visits import STOPS_UPCOMING
 from tweetup.roles import ORGANIZERS
-from visits.demo import STOPS_UPCOMING
-from visits.models import LiveUpdate, Question, Visit, VisitorProfile
+from visitors.models import VisitorProfile
+from visits.models import LiveUpdate, Question, Visit
 
 OPEN_SLUG = "cern-tweetup"
 DRAWN_SLUG = "first-cern-tweetup-2012"

@@ -11,8 +11,8 @@ from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
 
-from visits import services as visit_services
-from visits.models import VisitorProfile
+from visitors.models import VisitorProfile
+from visitors.services.links import visitor_profile_token
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +67,7 @@ def demo_clients(db):
 
 def _demo_pages() -> list[tuple[str, str]]:
     profile = VisitorProfile.objects.order_by("pk").first()
-    token = visit_services.visitor_profile_token(profile)
+    token = visitor_profile_token(profile)
     drawn = "first-cern-tweetup-2012"
     return [
         ("anonymous", "/"),
@@ -77,9 +77,9 @@ def _demo_pages() -> list[tuple[str, str]]:
         ("anonymous", "/visits/cern-tweetup/"),
         ("anonymous", "/visits/cern-tweetup/live/"),
         ("anonymous", "/visits/cern-tweetup/print/"),
-        ("anonymous", reverse("visits:badge", kwargs={"token": token})),
-        ("anonymous", reverse("visits:visitor_itinerary_print", kwargs={"token": token})),
-        ("anonymous", reverse("visits:profile", kwargs={"token": token})),
+        ("anonymous", reverse("visitors:badge", kwargs={"token": token})),
+        ("anonymous", reverse("visitors:visitor_itinerary_print", kwargs={"token": token})),
+        ("anonymous", reverse("visitors:profile", kwargs={"token": token})),
         ("organizer", f"/contests/{drawn}/dashboard/"),
         ("organizer", "/contests/cern-tweetup/dashboard/"),
         ("organizer", "/admin/contests/contest/add/"),

@@ -13,8 +13,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from contests import services as contest_services
 from contests.models import Entry, Selection
+from contests.services.entries import entry_confirm_token
+from contests.services.selections import selection_answer_token, selection_notify
 from notifications.models import OutboxMessage
 from tests.contests.selection_helpers import drawn_contest, winner
 from tests.factories import EntryFactory, staff_user
@@ -22,8 +23,8 @@ from tests.visits.factories import drawn_for, visitor
 from tests.visits.test_views import profile_post
 from tweetup.roles import ORGANIZERS, TOUR_ADMINS
 from tweetup.signed_links import HIDDEN, redact_signed_links
-from visits import services as visit_services
-from visits.models import VisitorProfile
+from visitors.models import VisitorProfile
+from visitors.services.links import visitor_profile_token
 
 pytestmark = pytest.mark.django_db
 
@@ -48,15 +49,15 @@ class Link:
 
 def confirm_link() -> Link:
     entry = EntryFactory(confirmed_at=None)
-    url = reverse("contests:confirm", kwargs={"token": contest_services.entry_confirm_token(entry)})
+    url = reverse("contests:confirm", kwargs={"token": entry_confirm_token(entry)})
     return Link(url, {}, lambda: Entry.objects.get(pk=entry.pk).confirmed_at is not None)
 
 
 def place_link(action: str) -> Link:
     _contest, draw = drawn_contest()
     place = winner(draw)
-    token = contest_services.selection_answer_token(place)
-    url = reverse(f"contests:selection_{action}", kwargs={"token": token})
+    token = selection_answer_token(place)
+    url = reverse(f"visitors:place_{action}", kwargs={"token": token})
     return Link(
         url,
         {"can_attend": "on"} if action == "accept" else {},
@@ -65,9 +66,9 @@ def place_link(action: str) -> Link:
 
 
 def visitor_link(name: str) -> Link:
-    profile = visitor(drawn_for(None) if name == "visits:badge" else _scheduled())
-    url = reverse(name, kwargs={"token": visit_services.visitor_profile_token(profile)})
-    if name != "visits:profile":
+    profile = visitor(drawn_for(None) if name == "visitors:badge" else _scheduled())
+    url = reverse(name, kwargs={"token": visitor_profile_token(profile)})
+    if name != "visitors:profile":
         return Link(url, None, lambda: False)
     return Link(
         url,
@@ -86,11 +87,11 @@ LINKS = {
     "confirmation": confirm_link,
     "accept": lambda: place_link("accept"),
     "decline": lambda: place_link("decline"),
-    "profile": lambda: visitor_link("visits:profile"),
-    "itinerary": lambda: visitor_link("visits:visitor_itinerary"),
-    "itinerary print": lambda: visitor_link("visits:visitor_itinerary_print"),
-    "calendar": lambda: visitor_link("visits:visitor_calendar"),
-    "badge": lambda: visitor_link("visits:badge"),
+    "profile": lambda: visitor_link("visitors:profile"),
+    "itinerary": lambda: visitor_link("visitors:visitor_itinerary"),
+    "itinerary print": lambda: visitor_link("visitors:visitor_itinerary_print"),
+    "calendar": lambda: visitor_link("visitors:visitor_calendar"),
+    "badge": lambda: visitor_link("visitors:badge"),
 }
 
 
@@ -165,8 +166,8 @@ def test_the_outbox_shows_the_offer_mail_without_a_usable_link(
 ):
     _contest, draw = drawn_contest(winners=1)
     place = winner(draw)
-    message = contest_services.selection_notify(selection=place)
-    token = contest_services.selection_answer_token(place)
+    message = selection_notify(selection=place)
+    token = selection_answer_token(place)
     assert token in message.body_text and token in message.body_html
     client.force_login(staff(role))
     page = client.get(reverse("admin:notifications_outboxmessage_change", args=[message.pk]))

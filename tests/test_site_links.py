@@ -20,8 +20,8 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from visits import services as visit_services
-from visits.models import VisitorProfile
+from visitors.models import VisitorProfile
+from visitors.services.links import visitor_profile_token
 
 MAX_PAGES = 600
 NOT_FOLLOWED = ("/admin/",)
@@ -92,8 +92,8 @@ def demo_start(db) -> list[str]:
     call_command("loaddemo", yes_on_a_production_database=True, stdout=io.StringIO())
     profile = VisitorProfile.objects.order_by("pk").first()
     assert profile is not None, "the demo has no visitor"
-    token = visit_services.visitor_profile_token(profile)
-    return ["/", reverse("visits:profile", kwargs={"token": token})]
+    token = visitor_profile_token(profile)
+    return ["/", reverse("visitors:profile", kwargs={"token": token})]
 
 
 @pytest.mark.django_db

@@ -22,14 +22,18 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from contests import services as contest_services
 from contests.models import Contest, Entry, Selection
-from contests.services.entries import CONFIRM_SALT
-from contests.services.selections import ANSWER_SALT
+from contests.services.entries import CONFIRM_SALT, entry_confirm_token
+from contests.services.selections import ANSWER_SALT, selection_answer_token
 from notifications.models import OutboxMessage
-from visits import services as visit_services
-from visits.models import Question, TourStop, Visit, VisitorProfile
-from visits.services import CHECK_IN_SALT, PROFILE_SALT
+from visitors.models import VisitorProfile
+from visitors.services.links import (
+    CHECK_IN_SALT,
+    PROFILE_SALT,
+    visitor_check_in_token,
+    visitor_profile_token,
+)
+from visits.models import Question, TourStop, Visit
 
 OPEN_SLUG = "cern-tweetup"
 CLOSED_SLUG = "lhc-restart-2010"
@@ -100,7 +104,7 @@ GARBAGE_POST = {
 
 # Pages for organizers only (contests.views.organizer.organizer_required, permission
 # contests.change_contest; contests.views.draw.organizers_only, the Organizers group; and
-# visits.views.staff_permission("visits.add_visitmessage"), which only Organizers have).
+# visits.views.staff_permission("visitors.add_visitmessage"), which only Organizers have).
 ORGANIZER_PAGES = [
     ("contests:dashboard", {"slug": DRAWN_SLUG}, "get"),
     ("contests:export_entries", {"slug": DRAWN_SLUG}, "get"),
@@ -111,16 +115,16 @@ ORGANIZER_PAGES = [
     ("contests:not_chosen_notify", {"slug": DRAWN_SLUG}, "post"),
     ("contests:selection_disqualify", {"slug": DRAWN_SLUG, "pk": "selection"}, "post"),
     ("contests:outbox_resend", {"slug": DRAWN_SLUG, "pk": "outbox"}, "post"),
-    ("visits:message", {"slug": VISIT_SLUG}, "get"),
+    ("visitors:message", {"slug": VISIT_SLUG}, "get"),
 ]
-# Pages for tour admins only: staff_permission("visits.check_in_visitorprofile").
+# Pages for tour admins only: staff_permission("visitors.check_in_visitorprofile").
 TOUR_ADMIN_PAGES = [
-    ("visits:check_in", {"slug": VISIT_SLUG}, "get"),
-    ("visits:check_in_link", {"token": "check_in"}, "get"),
+    ("visitors:check_in", {"slug": VISIT_SLUG}, "get"),
+    ("visitors:check_in_link", {"token": "check_in"}, "get"),
 ]
-# Pages for both staff groups: staff_permission("visits.view_visitorprofile").
+# Pages for both staff groups: staff_permission("visitors.view_visitorprofile").
 STAFF_PAGES = [
-    ("visits:group", {"slug": VISIT_SLUG}, "get"),
+    ("visitors:group", {"slug": VISIT_SLUG}, "get"),
 ]
 
 
@@ -195,12 +199,10 @@ def demo(db) -> Demo:
     pending = [s for s in selections if s.status == Selection.Status.PENDING]
     answered = [s for s in selections if s.status != Selection.Status.PENDING]
     demo.tokens = {
-        "confirm": [contest_services.entry_confirm_token(e) for e in entries],
-        "selection": [
-            contest_services.selection_answer_token(s) for s in (pending[:1] + answered[:1])
-        ],
-        "profile": [visit_services.visitor_profile_token(p) for p in profiles[:1]],
-        "check_in": [visit_services.visitor_check_in_token(p) for p in profiles[:1]],
+        "confirm": [entry_confirm_token(e) for e in entries],
+        "selection": [selection_answer_token(s) for s in (pending[:1] + answered[:1])],
+        "profile": [visitor_profile_token(p) for p in profiles[:1]],
+        "check_in": [visitor_check_in_token(p) for p in profiles[:1]],
     }
     demo.pks = {
         "selection": [selections[0].pk],
@@ -231,9 +233,9 @@ def real_values(name: str, params: dict[str, str], demo: Demo) -> list[dict[str,
     contest_slugs = [OPEN_SLUG, CLOSED_SLUG, DRAWN_SLUG]
     token_kind = {
         "contests:confirm": "confirm",
-        "contests:selection_accept": "selection",
-        "contests:selection_decline": "selection",
-        "visits:check_in_link": "check_in",
+        "visitors:place_accept": "selection",
+        "visitors:place_decline": "selection",
+        "visitors:check_in_link": "check_in",
     }
     if name in token_kind:
         return [{"token": t} for t in demo.tokens[token_kind[name]]]
@@ -489,9 +491,7 @@ def test_what_the_public_types_is_shown_escaped(demo, settings, django_capture_o
     assert response.status_code == 302, response.content.decode()[:3000]
     entry = Entry.objects.get(email_normalized="xss.tester@cern.ch")
     assert entry.name.startswith(XSS_SCRIPT)
-    confirm_url = reverse(
-        "contests:confirm", kwargs={"token": contest_services.entry_confirm_token(entry)}
-    )
+    confirm_url = reverse("contests:confirm", kwargs={"token": entry_confirm_token(entry)})
     # A drawn winner whose name is shown on the public results.
     winner = (
         Selection.objects.filter(draw__contest__slug=DRAWN_SLUG, kind=Selection.Kind.WINNER)
@@ -518,8 +518,8 @@ def test_what_the_public_types_is_shown_escaped(demo, settings, django_capture_o
 
     # A visitor profile: display name and bio, shown in public with consent.
     profile = VisitorProfile.objects.order_by("pk").first()
-    token = visit_services.visitor_profile_token(profile)
-    profile_url = reverse("visits:profile", kwargs={"token": token})
+    token = visitor_profile_token(profile)
+    profile_url = reverse("visitors:profile", kwargs={"token": token})
     with django_capture_on_commit_callbacks(execute=False):
         response = anonymous.post(
             profile_url,
@@ -559,21 +559,21 @@ def test_what_the_public_types_is_shown_escaped(demo, settings, django_capture_o
         ("anonymous", live_url),
         ("anonymous", reverse("visits:live_fragment", kwargs=visit_kwargs)),
         ("anonymous", profile_url),
-        ("anonymous", reverse("visits:visitor_itinerary", kwargs={"token": token})),
-        ("anonymous", reverse("visits:visitor_itinerary_print", kwargs={"token": token})),
-        ("anonymous", reverse("visits:badge", kwargs={"token": token})),
+        ("anonymous", reverse("visitors:visitor_itinerary", kwargs={"token": token})),
+        ("anonymous", reverse("visitors:visitor_itinerary_print", kwargs={"token": token})),
+        ("anonymous", reverse("visitors:badge", kwargs={"token": token})),
     ]
     staff_pages = [
         ("organizer", reverse("contests:dashboard", kwargs={"slug": DRAWN_SLUG})),
         ("organizer", reverse("contests:dashboard", kwargs={"slug": OPEN_SLUG})),
-        ("organizer", reverse("visits:group", kwargs=visit_kwargs)),
-        ("organizer", reverse("visits:message", kwargs=visit_kwargs)),
-        ("touradmin", reverse("visits:check_in", kwargs=visit_kwargs)),
+        ("organizer", reverse("visitors:group", kwargs=visit_kwargs)),
+        ("organizer", reverse("visitors:message", kwargs=visit_kwargs)),
+        ("touradmin", reverse("visitors:check_in", kwargs=visit_kwargs)),
         (
             "touradmin",
             reverse(
-                "visits:check_in_link",
-                kwargs={"token": visit_services.visitor_check_in_token(profile)},
+                "visitors:check_in_link",
+                kwargs={"token": visitor_check_in_token(profile)},
             ),
         ),
     ]

@@ -17,8 +17,9 @@ from contests.forms import EntryForm
 from contests.models import Entry
 from tests.factories import entry_form_data
 from tweetup.validators import validate_single_line_text
-from visits.forms import QuestionForm, VisitorProfileForm
-from visits.models import VisitorProfile
+from visitors.forms import VisitorProfileForm
+from visitors.models import VisitorProfile
+from visits.forms import QuestionForm
 
 NAMES = [
     "José Martínez",

@@ -1,6 +1,8 @@
 """Helpers about the HTTP request shared by the apps."""
 
 from django.conf import settings
+from django.http import HttpResponse
+from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 # A page with a form: shown by GET (and HEAD, which link checkers and monitors
@@ -22,3 +24,15 @@ def client_ip(request) -> str:
         if len(hops) >= count:
             return hops[-count]
     return request.META.get("REMOTE_ADDR", "")
+
+
+def error_page(request, title: str, message: str, status: int):
+    """The site's error page, saying what went wrong in words fit for a person."""
+    return render(request, "error.html", {"title": title, "message": message}, status=status)
+
+
+def calendar_response(data: bytes, *, filename: str) -> HttpResponse:
+    """An iCalendar file, offered for download."""
+    response = HttpResponse(data, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -25,9 +25,8 @@ GROUP_PERMISSIONS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
             "tourstop": ("view",),
             "question": ("view",),
             "liveupdate": ("view",),
-            "visitorprofile": ("view",),
-            "visitmessage": ("add", "view"),
         },
+        "visitors": {"visitorprofile": ("view",), "visitmessage": ("add", "view")},
     },
     TOUR_ADMINS: {
         "visits": {
@@ -36,8 +35,10 @@ GROUP_PERMISSIONS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
             "tourstop": ("add", "change", "delete", "view"),
             "question": ("change", "view"),
             "liveupdate": ("add", "change", "delete", "view"),
-            "visitorprofile": ("view", "change", "check_in"),
             "stopchange": ("view",),
+        },
+        "visitors": {
+            "visitorprofile": ("view", "change", "check_in"),
             "visitmessage": ("view",),
         },
         "contests": {"contest": ("view",)},

@@ -9,21 +9,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext, ngettext_lazy
+from django.utils.translation import ngettext_lazy
 
 from tweetup.admin import AuditedAdmin
 
-from . import services
-from .models import (
-    LiveUpdate,
-    Location,
-    Question,
-    StopChange,
-    TourStop,
-    Visit,
-    VisitMessage,
-    VisitorProfile,
-)
+from .errors import VisitError
+from .models import LiveUpdate, Location, Question, StopChange, TourStop, Visit
+from .services import questions as question_services
+from .services import stops as stop_services
 
 
 class TourStopFormSet(BaseInlineFormSet):
@@ -50,7 +43,7 @@ class TourStopFormSet(BaseInlineFormSet):
             if not form.instance.pk and not form.has_changed():
                 continue
             slots.append(
-                services.StopSlot(
+                stop_services.StopSlot(
                     title=data.get("title") or form.instance.title or _("(untitled)"),
                     starts_at=data.get("starts_at"),
                     ends_at=data.get("ends_at"),
@@ -58,9 +51,9 @@ class TourStopFormSet(BaseInlineFormSet):
                 )
             )
         try:
-            services.stops_validate(visit=self.instance, stops=slots, deleted_pks=deleted)
-        except ValidationError as exc:
-            raise ValidationError(exc.messages) from exc
+            stop_services.stops_validate(visit=self.instance, stops=slots, deleted_pks=deleted)
+        except VisitError as exc:
+            raise ValidationError(exc.extra["conflicts"]) from exc
 
 
 class TourStopInline(admin.TabularInline):
@@ -148,7 +141,7 @@ class VisitAdmin(AuditedAdmin):
         super().save_formset(request, form, formset, change)
         for stop, _fields in formset.changed_objects:
             if stop.pk in before:
-                services.stop_change_record(stop=stop, old=before[stop.pk], actor=request.user)
+                stop_services.stop_change_record(stop=stop, old=before[stop.pk], actor=request.user)
         return None
 
 
@@ -173,16 +166,16 @@ class TourStopForm(forms.ModelForm):
         data = super().clean()
         visit = data.get("visit")
         if visit is not None:
-            slot = services.StopSlot(
+            slot = stop_services.StopSlot(
                 title=data.get("title") or "",
                 starts_at=data.get("starts_at"),
                 ends_at=data.get("ends_at"),
                 pk=self.instance.pk,
             )
             try:
-                services.stops_validate(visit=visit, stops=[slot])
-            except ValidationError as exc:
-                raise ValidationError(exc.messages) from exc
+                stop_services.stops_validate(visit=visit, stops=[slot])
+            except VisitError as exc:
+                raise ValidationError(exc.extra["conflicts"]) from exc
         return data
 
 
@@ -199,7 +192,7 @@ class TourStopAdmin(AuditedAdmin):
         old = TourStop.objects.select_related("location").filter(pk=obj.pk).first()
         super().save_model(request, obj, form, change)
         if old is not None:
-            services.stop_change_record(stop=obj, old=old, actor=request.user)
+            stop_services.stop_change_record(stop=obj, old=old, actor=request.user)
 
 
 @admin.register(Location)
@@ -262,7 +255,7 @@ class QuestionAdmin(AuditedAdmin):
         return question.votes_count
 
     def _moderate(self, request, queryset, action: str, done_message) -> None:
-        count = services.questions_moderate(
+        count = question_services.questions_moderate(
             questions=list(queryset), action=action, actor=request.user
         )
         self.message_user(request, done_message % {"count": count}, messages.SUCCESS)
@@ -302,8 +295,10 @@ class QuestionAdmin(AuditedAdmin):
     def save_model(self, request, obj, form, change):
         if "answer" in form.changed_data:
             try:
-                services.question_answer(question=obj, answer=obj.answer, actor=request.user)
-            except services.VisitError as exc:
+                question_services.question_answer(
+                    question=obj, answer=obj.answer, actor=request.user
+                )
+            except VisitError as exc:
                 # Moderated in between by someone else: say so rather than pretend.
                 self.message_user(request, str(exc), messages.ERROR)
 
@@ -343,120 +338,6 @@ class LiveUpdateAdmin(AuditedAdmin):
         super().save_model(request, obj, form, change)
 
 
-@admin.register(VisitorProfile)
-class VisitorProfileAdmin(AuditedAdmin):
-    list_display = [
-        "__str__",
-        "handle",
-        "visit_title",
-        "language",
-        "public_consent",
-        "photo_consent",
-        "attendance_confirmed_at",
-        "checked_in_at",
-    ]
-    list_filter = ["selection__draw__contest__visit", "public_consent", "photo_consent"]
-    list_select_related = ["selection__entry", "selection__draw__contest__visit"]
-    search_fields = ["display_name", "handle", "email"]
-    readonly_fields = [
-        "selection",
-        "attendance_confirmed_at",
-        "checked_in_at",
-        "checked_in_by",
-        "created_at",
-        "updated_at",
-        "private_data_removed_at",
-    ]
-    # No link to the visitor's own pages: a signed link acts only for the visitor
-    # (tweetup.permissions.addressee_only); staff edit here, on the record.
-    fieldsets = [
-        (None, {"fields": ["selection"]}),
-        (
-            _("Public, with consent"),
-            {
-                "fields": [
-                    "display_name",
-                    "handle",
-                    "bio",
-                    "background",
-                    "background_other",
-                    "languages",
-                    "public_consent",
-                    "photo_consent",
-                ]
-            },
-        ),
-        (
-            _("Private"),
-            {
-                "fields": [
-                    "email",
-                    "language",
-                    "dietary_needs",
-                    "accessibility_needs",
-                    "emergency_contact_name",
-                    "emergency_contact_phone",
-                ]
-            },
-        ),
-        (
-            _("The day"),
-            {
-                "fields": [
-                    "attendance_confirmed_at",
-                    "checked_in_at",
-                    "checked_in_by",
-                    "created_at",
-                    "updated_at",
-                    "private_data_removed_at",
-                ]
-            },
-        ),
-    ]
-    actions = ["check_in"]
-    # Private data goes with the privacy purge; the log keeps that it changed.
-    audit_hidden_fields = (
-        "email",
-        "display_name",
-        "handle",
-        "bio",
-        "background_other",
-        "dietary_needs",
-        "accessibility_needs",
-        "emergency_contact_name",
-        "emergency_contact_phone",
-    )
-
-    def has_add_permission(self, request):
-        return False
-
-    def audit_scope(self, profile: VisitorProfile) -> dict:
-        contest = profile.selection.draw.contest
-        return {"contest": contest.pk, "visit": contest.visit_id}
-
-    @admin.display(description=_("visit"), ordering="selection__draw__contest__visit__date")
-    def visit_title(self, profile: VisitorProfile) -> str:
-        return str(profile.visit or "—")
-
-    @admin.action(description=_("Check the chosen visitors in"), permissions=["check_in"])
-    def check_in(self, request, queryset):
-        count = 0
-        for profile in queryset:
-            try:
-                services.visitor_check_in(profile=profile, actor=request.user)
-            except services.VisitError:
-                continue
-            count += 1
-        self.message_user(
-            request,
-            ngettext("%(count)s visitor checked in.", "%(count)s visitors checked in.", count)
-            % {"count": count},
-        )
-
-    def has_check_in_permission(self, request) -> bool:
-        return request.user.has_perm("visits.check_in_visitorprofile")
-
-
 @admin.register(StopChange)
 class StopChangeAdmin(AuditedAdmin):
     list_display = [
@@ -474,20 +355,6 @@ class StopChangeAdmin(AuditedAdmin):
     list_select_related = ["visit", "changed_by"]
 
     def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(VisitMessage)
-class VisitMessageAdmin(AuditedAdmin):
-    list_display = ["subject_en", "visit", "audience", "recipients_count", "sent_at", "sent_by"]
-    list_filter = ["visit", "audience"]
-    list_select_related = ["visit", "sent_by"]
-
-    def has_add_permission(self, request):
-        # Messages are written on the visit's message page, which sends them.
         return False
 
     def has_change_permission(self, request, obj=None):

@@ -1,10 +1,12 @@
-"""Read queries shared by several views and the demo; each is a bounded number of queries."""
+"""Read queries shared by several views, apps and the demo; each is a bounded number of queries."""
 
-from django.db.models import Count, Exists, OuterRef, QuerySet, Value
+from datetime import UTC, datetime, timedelta
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.fields import BooleanField
 from django.utils import timezone
 
-from .models import LiveUpdate, Question, QuestionVote, TourStop, Visit, VisitorProfile
+from .models import LiveUpdate, Question, QuestionVote, TourStop, Visit
 
 
 def visit_stops(visit: Visit) -> list[TourStop]:
@@ -19,25 +21,13 @@ def visit_stops(visit: Visit) -> list[TourStop]:
     )
 
 
-def visitors_public(visit: Visit) -> QuerySet[VisitorProfile]:
-    """Visitors who agreed to appear on public pages; only their public fields are read."""
-    return (
-        VisitorProfile.objects.for_visit(visit)
-        .active()
-        .filter(public_consent=True)
-        .only("pk", "display_name", "handle", "bio", "languages", "background", "selection_id")
-        .order_by("display_name", "pk")
-    )
-
-
 def visit_public_context(visit: Visit) -> dict:
-    return {
-        "visit": visit,
-        "stops": visit_stops(visit),
-        "visitors": list(visitors_public(visit)),
-        "contests": list(visit.contests.filter(published=True).only("slug", "title", "visit")),
-        "now": timezone.now(),
-    }
+    """What the itinerary's pages show of the day.
+
+    The contests leading to it and its visitors come from their own apps'
+    template tags (``contests_tags``, ``visitors_tags``).
+    """
+    return {"visit": visit, "stops": visit_stops(visit), "now": timezone.now()}
 
 
 def stop_public_questions(stop: TourStop, *, voter_key: str = "") -> QuerySet[Question]:
@@ -67,3 +57,16 @@ def visits_for_home(*, limit: int = 6) -> list[Visit]:
         return upcoming
     past = Visit.objects.filter(date__lt=today).order_by("-date", "pk")[: limit - len(upcoming)]
     return upcoming + list(past)
+
+
+def visits_over(now: datetime, *, prefix: str = "") -> Q:
+    """A filter for the visits whose day is over at ``now``, each in its own time zone.
+
+    Every time zone lies within 14 hours of UTC: a visit dated two days or
+    more before ``now``'s UTC date is over everywhere, and one dated after it
+    nowhere. The visits of the two dates between are read and checked one by one.
+    """
+    today = now.astimezone(UTC).date()
+    edge = Visit.objects.filter(date__range=(today - timedelta(days=1), today))
+    over = [visit.pk for visit in edge if visit.day_end <= now]
+    return Q(**{f"{prefix}date__lt": today - timedelta(days=1)}) | Q(**{f"{prefix}pk__in": over})

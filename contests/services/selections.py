@@ -10,7 +10,6 @@ Every change of a selection is logged as a SelectionEvent with who and when.
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from importlib import import_module
 
 from django.conf import settings
 from django.db import transaction
@@ -85,7 +84,8 @@ def selection_answer_token(selection: Selection) -> str:
 
 
 def selection_answer_url(selection: Selection, *, action: str, base_url: str | None = None) -> str:
-    name = {"accept": "contests:selection_accept", "decline": "contests:selection_decline"}[action]
+    # The answer pages are the visitors app's: accepting makes the winner a visitor.
+    name = {"accept": "visitors:place_accept", "decline": "visitors:place_decline"}[action]
     path = reverse(name, kwargs={"token": selection_answer_token(selection)})
     return absolute_url(path, base_url=base_url)
 
@@ -294,31 +294,20 @@ def _check_answerable(selection: Selection, now: datetime) -> None:
         raise ContestError(_("The deadline to answer has passed."))
 
 
-def visits_services():
-    """The visits app's services module, or None while it has none."""
-    try:
-        return import_module("visits.services")
-    except ModuleNotFoundError as exc:
-        if exc.name != "visits.services":
-            raise
-        return None
-
-
 def selection_accept(
     *,
     selection: Selection,
     can_attend: bool,
     actor=None,
-    base_url: str | None = None,
     now: datetime | None = None,
 ) -> Selection:
     """Accept a pending place before its deadline, confirming the visit's date.
 
-    Creates the visitor profile in the same transaction when the visits app
-    offers it; the visits app then queues the winner's mail with the links
-    back to their profile (``base_url`` starts them). Raises ContestError
-    when the date is not confirmed, the place was already answered or taken
-    back, or the deadline has passed.
+    The contest's side of the answer only: a winner accepts through
+    ``visitors.services.places.place_accept``, which also makes them a
+    visitor in the same transaction. Raises ContestError when the date is not
+    confirmed, the place was already answered or taken back, or the deadline
+    has passed.
     """
     if not can_attend:
         raise ContestError(_("Please confirm that you can come on the day of the visit."))
@@ -330,9 +319,6 @@ def selection_accept(
         selection.answered_at = now
         selection.save(update_fields=["status", "answered_at"])
         _log(selection, Action.ACCEPTED, actor=actor, at=now)
-        visits = visits_services()
-        if visits is not None and hasattr(visits, "visitor_profile_create"):
-            visits.visitor_profile_create(selection=selection, base_url=base_url)
     return selection
 
 
@@ -405,13 +391,20 @@ def selection_disqualify(
 
 
 def selection_promote(
-    *, draw: Draw, actor=None, base_url: str | None = None, now: datetime | None = None
+    *,
+    draw: Draw,
+    actor=None,
+    notify: bool = True,
+    base_url: str | None = None,
+    now: datetime | None = None,
 ) -> list[Selection]:
     """Offer every free place of the draw to the first alternates that keep the caps.
 
     Locks the draw so that two concurrent calls never promote the same
-    alternate. Returns the promoted selections (none when no place is free or
-    no alternate fits).
+    alternate. Each promoted alternate's offer mail is queued, unless
+    ``notify`` is False (the demo's past contest, whose mail went long ago).
+    Returns the promoted selections (none when no place is free or no
+    alternate fits).
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -420,7 +413,7 @@ def selection_promote(
             .select_related("contest__visit")
             .get(pk=draw.pk)
         )
-        return _fill_free_places(draw, actor=actor, base_url=base_url, now=now)
+        return _fill_free_places(draw, actor=actor, base_url=base_url, now=now, notify=notify)
 
 
 def _attributes(selections: list[Selection], caps: dict) -> dict[str, dict[str, str]]:
@@ -457,7 +450,9 @@ def _places(selections: list[Selection]) -> int:
     return sum(1 for s in selections if s.kind == Selection.Kind.WINNER)
 
 
-def _fill_free_places(draw: Draw, *, actor, base_url: str | None, now: datetime) -> list[Selection]:
+def _fill_free_places(
+    draw: Draw, *, actor, base_url: str | None, now: datetime, notify: bool = True
+) -> list[Selection]:
     # The caller holds the lock on the draw.
     visit = draw.contest.visit
     if visit is not None and now >= visit.day_start:
@@ -485,7 +480,8 @@ def _fill_free_places(draw: Draw, *, actor, base_url: str | None, now: datetime)
             contest=draw.contest_id,
             at=now,
         )
-        selection_notify(selection=selection, base_url=base_url)
+        if notify:
+            selection_notify(selection=selection, base_url=base_url)
         promoted.append(selection)
     return promoted
 

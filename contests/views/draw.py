@@ -14,9 +14,11 @@ from tweetup.http import require_form_methods
 from tweetup.links import request_base_url
 from tweetup.permissions import organizer_required
 
-from .. import draw_algorithm, selectors, services
+from .. import draw_algorithm, selectors
+from ..errors import AlreadyDrawn, ContestError
 from ..forms_draw import DrawForm, FreezeForm, TicketCheckForm
 from ..models import Contest, Entry, Selection
+from ..services import draws as draw_services
 
 
 def public_name(entry: Entry) -> str:
@@ -82,8 +84,8 @@ def contest_freeze(request, slug: str):
     if request.method == "POST":
         if form.is_valid():
             try:
-                contest = services.contest_freeze(contest=contest, actor=request.user)
-            except services.ContestError as exc:
+                contest = draw_services.contest_freeze(contest=contest, actor=request.user)
+            except ContestError as exc:
                 form.add_error(None, str(exc))
             else:
                 messages.success(
@@ -129,18 +131,18 @@ def draw_run(request, slug: str):
         form = DrawForm(request.POST)
         if form.is_valid():
             try:
-                services.draw_run(
+                draw_services.draw_run(
                     contest=contest,
                     actor=request.user,
                     external_entropy=form.cleaned_data["external_entropy"],
                     caps=form.caps,
                     base_url=request_base_url(request),
                 )
-            except services.AlreadyDrawn:
+            except AlreadyDrawn:
                 # A second press, or a retried request: the one draw stands.
                 messages.info(request, _("This contest has already been drawn."))
                 return redirect("contests:results", slug=contest.slug)
-            except services.ContestError as exc:
+            except ContestError as exc:
                 form.add_error(None, str(exc))
             else:
                 messages.success(request, _("The winners are drawn and their offers are sent."))
@@ -171,7 +173,7 @@ def draw_json(request, slug: str):
     if not contest.is_drawn:
         raise Http404("This contest has not been drawn yet.")
     response = StreamingHttpResponse(
-        services.draw_audit_record_stream(draw=contest.draw), content_type="application/json"
+        draw_services.draw_audit_record_stream(draw=contest.draw), content_type="application/json"
     )
     response["Content-Disposition"] = f'inline; filename="{contest.slug}-draw.json"'
     # Anyone may fetch the record, from any page or tool.

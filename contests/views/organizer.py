@@ -28,8 +28,10 @@ from tweetup.links import request_base_url
 from tweetup.permissions import organizer_required
 from tweetup.vocabulary import Background, language_name
 
-from .. import selectors, services
+from .. import selectors
+from ..errors import ContestError
 from ..models import Contest, Entry, Selection
+from ..services import selections as selection_services
 
 OUTBOX_PAGE_SIZE = 25
 # Failed mails listed by name in the dashboard's alert; the admin lists them all.
@@ -85,13 +87,13 @@ def dashboard(request, slug: str):
     total = counts["total"]
     selections = selectors.contest_selections(contest)
     draw = getattr(contest, "draw", None) if contest.is_drawn else None
-    places = services.places_state(draw=draw, selections=selections) if draw else None
+    places = selection_services.places_state(draw=draw, selections=selections) if draw else None
     if draw:
         # A pending place's time to answer starts when its offer mail left.
-        offers = services.selections_offers(selections)
+        offers = selection_services.selections_offers(selections)
         for selection in selections:
             selection.offer = offers.get(selection.pk)
-            selection.answer_by = services.selection_answer_by(
+            selection.answer_by = selection_services.selection_answer_by(
                 selection, offer=selection.offer, drawn_at=draw.drawn_at
             )
     failed = list(
@@ -146,7 +148,7 @@ def dashboard(request, slug: str):
             "failed_mails": failed[:FAILED_LISTED],
             "failed_more": len(failed) > FAILED_LISTED,
             "outbox": outbox,
-            "time_zone": services.selection_deadline_zone(contest),
+            "time_zone": selection_services.selection_deadline_zone(contest),
             "staff_actions": audit.staff_actions(contest=contest),
             "staff_actions_url": audit.staff_actions_url(contest=contest),
         },
@@ -159,13 +161,13 @@ def selection_disqualify(request, slug: str, pk: int):
     contest = _contest(slug)
     selection = get_object_or_404(Selection, pk=pk, draw__contest=contest)
     try:
-        services.selection_disqualify(
+        selection_services.selection_disqualify(
             selection=selection,
             actor=request.user,
             reason=request.POST.get("reason", ""),
             base_url=request_base_url(request),
         )
-    except services.ContestError as exc:
+    except ContestError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(
@@ -183,7 +185,7 @@ def offers_send(request, slug: str):
     if not contest.is_drawn:
         messages.error(request, _("This contest has not been drawn yet."))
     else:
-        count = services.draw_offers_send(
+        count = selection_services.draw_offers_send(
             draw=contest.draw, actor=request.user, base_url=request_base_url(request)
         )
         messages.success(
@@ -203,8 +205,8 @@ def offers_send(request, slug: str):
 def not_chosen_notify(request, slug: str):
     contest = _contest(slug)
     try:
-        services.contest_notify_not_chosen(contest=contest, actor=request.user)
-    except services.ContestError as exc:
+        selection_services.contest_notify_not_chosen(contest=contest, actor=request.user)
+    except ContestError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(

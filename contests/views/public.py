@@ -12,8 +12,10 @@ from tweetup.http import require_form_methods
 from tweetup.links import request_base_url
 from tweetup.permissions import addressee_only
 
-from .. import selectors, services
+from .. import selectors
+from ..errors import AlreadyEntered, ContestError
 from ..forms import ConfirmAgainForm, EntryForm
+from ..services import entries as entry_services
 
 
 def _entry_rate(group, request) -> str:
@@ -42,7 +44,7 @@ def contest_detail(request, slug: str):
         else:
             data = form.cleaned_data
             try:
-                services.entry_submit(
+                entry_services.entry_submit(
                     contest=contest,
                     name=data["name"],
                     email=data["email"],
@@ -56,15 +58,15 @@ def contest_detail(request, slug: str):
                     publish_handle=data["publish_handle"],
                     base_url=request_base_url(request),
                 )
-            except services.AlreadyEntered:
+            except AlreadyEntered:
                 # The same page as for a new entry: the form says nothing of who
                 # entered; the entrant got a reminder with their own link.
                 return redirect("contests:entry_sent", slug=contest.slug)
-            except services.ContestError as exc:
+            except ContestError as exc:
                 form.add_error(None, str(exc))
             else:
                 return redirect("contests:entry_sent", slug=contest.slug)
-    countdown_target = services.contest_countdown_target(contest)
+    countdown_target = entry_services.contest_countdown_target(contest)
     return render(
         request,
         "contests/contest_detail.html",
@@ -98,11 +100,11 @@ def entry_confirm(request, token: str):
     """
     try:
         if request.method == "POST":
-            entry = services.entry_confirm(token=token)
+            entry = entry_services.entry_confirm(token=token)
         else:
-            entry = services.entry_from_confirm_token(token=token)
-    except services.ContestError as exc:
-        contest = services.entry_confirm_contest(token=token)
+            entry = entry_services.entry_from_confirm_token(token=token)
+    except ContestError as exc:
+        contest = entry_services.entry_confirm_contest(token=token)
         # A tampered link names no contest: offer a new link for each open one.
         open_contests = [] if contest else selectors.contests_open(now=timezone.now())[:20]
         return render(
@@ -143,12 +145,12 @@ def confirm_again(request, slug: str):
             form.add_error(None, _("Too many requests from your network. Please wait an hour."))
         else:
             try:
-                services.entry_resend_confirmation(
+                entry_services.entry_resend_confirmation(
                     contest=contest,
                     email=form.cleaned_data["email"],
                     base_url=request_base_url(request),
                 )
-            except services.ContestError as exc:
+            except ContestError as exc:
                 form.add_error(None, str(exc))
             else:
                 messages.success(

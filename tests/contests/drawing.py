@@ -5,8 +5,8 @@ from datetime import timedelta
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from contests import services
 from contests.models import Contest, Entry
+from contests.services.draws import contest_freeze, draw_run
 from tests.factories import ContestFactory, EntryFactory, staff_user
 from tweetup.roles import ORGANIZERS
 
@@ -44,12 +44,10 @@ def organizer(username: str = "orga") -> User:
 def frozen_contest(entries: int = 30, **fields) -> Contest:
     contest = closed_contest(**fields)
     add_entries(contest, entries)
-    return services.contest_freeze(contest=contest, actor=None)
+    return contest_freeze(contest=contest, actor=None)
 
 
 def drawn_contest(entries: int = 30, *, external_entropy: str = "", **fields):
     contest = frozen_contest(entries, **fields)
-    draw = services.draw_run(
-        contest=contest, actor=None, external_entropy=external_entropy, notify=False
-    )
+    draw = draw_run(contest=contest, actor=None, external_entropy=external_entropy, notify=False)
     return Contest.objects.get(pk=contest.pk), draw

@@ -9,8 +9,16 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from contests import draw_algorithm, services
+from contests import draw_algorithm
+from contests.errors import AlreadyDrawn, ContestError
 from contests.models import Contest, Draw, Entry, Selection, SelectionEvent
+from contests.services.draws import (
+    contest_freeze,
+    draw_audit_record,
+    draw_audit_record_stream,
+    draw_run,
+    entry_invalidate,
+)
 from notifications.models import OutboxMessage
 from tests.conftest import need
 from tests.contests.drawing import (
@@ -49,10 +57,10 @@ def test_freeze_fixes_eligible_tickets_and_their_digest():
     EntryFactory(contest=contest, confirmed_at=None)
     EntryFactory(contest=contest, confirmed_at=contest.closes_at + timedelta(minutes=1))
     invalid = EntryFactory(contest=contest, confirmed_at=contest.closes_at - timedelta(hours=1))
-    services.entry_invalidate(entry=invalid, actor=None, reason="Duplicate person")
+    entry_invalidate(entry=invalid, actor=None, reason="Duplicate person")
     other_contest_entry = EntryFactory(confirmed_at=timezone.now() - timedelta(days=1))
 
-    contest = services.contest_freeze(contest=contest, actor=None)
+    contest = contest_freeze(contest=contest, actor=None)
 
     in_draw = set(Entry.objects.filter(in_draw=True).values_list("ticket", flat=True))
     assert in_draw == {entry.ticket for entry in eligible}
@@ -65,8 +73,8 @@ def test_freeze_fixes_eligible_tickets_and_their_digest():
 
 def test_freeze_refuses_a_contest_that_is_still_open():
     contest = ContestFactory()
-    with pytest.raises(services.ContestError, match="closed contest"):
-        services.contest_freeze(contest=contest, actor=None)
+    with pytest.raises(ContestError, match="closed contest"):
+        contest_freeze(contest=contest, actor=None)
     contest.refresh_from_db()
     assert contest.frozen_at is None
 
@@ -74,8 +82,8 @@ def test_freeze_refuses_a_contest_that_is_still_open():
 def test_freeze_happens_once():
     contest = frozen_contest(3)
     digest = contest.tickets_digest
-    with pytest.raises(services.ContestError, match="already frozen"):
-        services.contest_freeze(contest=contest, actor=None)
+    with pytest.raises(ContestError, match="already frozen"):
+        contest_freeze(contest=contest, actor=None)
     contest.refresh_from_db()
     assert contest.tickets_digest == digest
 
@@ -85,9 +93,9 @@ def test_freeze_reads_tickets_in_a_constant_number_of_queries():
     add_entries(small, 3)
     add_entries(large, 40)
     with CaptureQueriesContext(connection) as few:
-        services.contest_freeze(contest=small, actor=None)
+        contest_freeze(contest=small, actor=None)
     with CaptureQueriesContext(connection) as many:
-        services.contest_freeze(contest=large, actor=None)
+        contest_freeze(contest=large, actor=None)
     assert len(many.captured_queries) == len(few.captured_queries)
 
 
@@ -98,9 +106,9 @@ def test_invalidated_entry_keeps_its_reason_and_is_not_drawn():
     contest = closed_contest(winners_count=3, alternates_count=3)
     entries = add_entries(contest, 6)
     user = organizer()
-    services.entry_invalidate(entry=entries[0], actor=user, reason="  Same person as T1  ")
-    contest = services.contest_freeze(contest=contest, actor=user)
-    draw = services.draw_run(contest=contest, actor=user, notify=False)
+    entry_invalidate(entry=entries[0], actor=user, reason="  Same person as T1  ")
+    contest = contest_freeze(contest=contest, actor=user)
+    draw = draw_run(contest=contest, actor=user, notify=False)
 
     entries[0].refresh_from_db()
     assert entries[0].invalid_reason == "Same person as T1"
@@ -112,8 +120,8 @@ def test_invalidated_entry_keeps_its_reason_and_is_not_drawn():
 
 
 def test_invalidation_needs_a_reason(entry):
-    with pytest.raises(services.ContestError, match="reason"):
-        services.entry_invalidate(entry=entry, actor=None, reason="   ")
+    with pytest.raises(ContestError, match="reason"):
+        entry_invalidate(entry=entry, actor=None, reason="   ")
     entry.refresh_from_db()
     assert entry.invalidated_at is None
 
@@ -121,16 +129,16 @@ def test_invalidation_needs_a_reason(entry):
 def test_invalidation_is_refused_after_the_freeze():
     contest = frozen_contest(3)
     entry = Entry.objects.filter(contest=contest).first()
-    with pytest.raises(services.ContestError, match="frozen"):
-        services.entry_invalidate(entry=entry, actor=None, reason="Ineligible")
+    with pytest.raises(ContestError, match="frozen"):
+        entry_invalidate(entry=entry, actor=None, reason="Ineligible")
     entry.refresh_from_db()
     assert entry.invalidated_at is None and entry.in_draw
 
 
 def test_invalidating_twice_is_refused(entry):
-    services.entry_invalidate(entry=entry, actor=None, reason="Ineligible")
-    with pytest.raises(services.ContestError, match="already invalid"):
-        services.entry_invalidate(entry=entry, actor=None, reason="Duplicate")
+    entry_invalidate(entry=entry, actor=None, reason="Ineligible")
+    with pytest.raises(ContestError, match="already invalid"):
+        entry_invalidate(entry=entry, actor=None, reason="Duplicate")
     entry.refresh_from_db()
     assert entry.invalid_reason == "Ineligible"
 
@@ -141,9 +149,7 @@ def test_invalidating_twice_is_refused(entry):
 def test_draw_agrees_with_the_algorithm_and_creates_selections():
     contest = frozen_contest(25, winners_count=4, alternates_count=3, acceptance_hours=48)
     user = organizer()
-    draw = services.draw_run(
-        contest=contest, actor=user, external_entropy="beacon round 4242", notify=False
-    )
+    draw = draw_run(contest=contest, actor=user, external_entropy="beacon round 4242", notify=False)
 
     record = expected_record(contest, draw)
     assert draw.winners == record["winners"] and len(draw.winners) == 4
@@ -169,7 +175,7 @@ def test_draw_agrees_with_the_algorithm_and_creates_selections():
 def test_draw_queues_the_winners_offers_after_commit(django_capture_on_commit_callbacks):
     contest = frozen_contest(10, winners_count=2, alternates_count=2)
     with django_capture_on_commit_callbacks(execute=True):
-        draw = services.draw_run(contest=contest, actor=None)
+        draw = draw_run(contest=contest, actor=None)
     offers = OutboxMessage.objects.filter(contest_id=contest.pk)
     assert offers.count() == 2
     winner_emails = set(
@@ -183,22 +189,22 @@ def test_draw_queues_the_winners_offers_after_commit(django_capture_on_commit_ca
 def test_draw_refuses_a_contest_that_is_not_frozen():
     contest = closed_contest()
     add_entries(contest, 5)
-    with pytest.raises(services.ContestError, match="Freeze"):
-        services.draw_run(contest=contest, actor=None)
+    with pytest.raises(ContestError, match="Freeze"):
+        draw_run(contest=contest, actor=None)
     assert not Draw.objects.exists()
 
 
 def test_draw_refuses_a_frozen_contest_without_tickets():
     contest = frozen_contest(0)
-    with pytest.raises(services.ContestError, match="no ticket"):
-        services.draw_run(contest=contest, actor=None)
+    with pytest.raises(ContestError, match="no ticket"):
+        draw_run(contest=contest, actor=None)
     assert not Draw.objects.exists()
 
 
 def test_a_contest_is_drawn_once_and_a_retry_does_not_draw_again():
     contest, draw = drawn_contest(12)
-    with pytest.raises(services.AlreadyDrawn) as caught:
-        services.draw_run(contest=contest, actor=None, external_entropy="another try")
+    with pytest.raises(AlreadyDrawn) as caught:
+        draw_run(contest=contest, actor=None, external_entropy="another try")
     assert caught.value.draw.pk == draw.pk
     assert Draw.objects.count() == 1
     assert Selection.objects.count() == contest.winners_count + contest.alternates_count
@@ -208,8 +214,8 @@ def test_draw_refuses_tickets_changed_since_the_freeze():
     contest = frozen_contest(10)
     first = Entry.objects.filter(contest=contest).order_by("pk").first()
     Entry.objects.filter(pk=first.pk).update(in_draw=False)
-    with pytest.raises(services.ContestError, match="no longer match"):
-        services.draw_run(contest=contest, actor=None)
+    with pytest.raises(ContestError, match="no longer match"):
+        draw_run(contest=contest, actor=None)
     assert not Draw.objects.exists()
 
 
@@ -217,9 +223,9 @@ def test_draw_reads_tickets_in_a_constant_number_of_queries():
     small = frozen_contest(8, winners_count=2, alternates_count=2)
     large = frozen_contest(80, winners_count=2, alternates_count=2)
     with CaptureQueriesContext(connection) as few:
-        services.draw_run(contest=small, actor=None, notify=False)
+        draw_run(contest=small, actor=None, notify=False)
     with CaptureQueriesContext(connection) as many:
-        services.draw_run(contest=large, actor=None, notify=False)
+        draw_run(contest=large, actor=None, notify=False)
     assert len(many.captured_queries) == len(few.captured_queries)
     assert len(many.captured_queries) <= 12
     # The tickets are read as plain values, once.
@@ -238,10 +244,8 @@ def test_same_inputs_give_the_same_ranking():
                 ticket=f"SAME-{n:04d}",
                 confirmed_at=contest.closes_at - timedelta(hours=1),
             )
-        contest = services.contest_freeze(contest=contest, actor=None)
-        drawn.append(
-            services.draw_run(contest=contest, actor=None, external_entropy="E", notify=False)
-        )
+        contest = contest_freeze(contest=contest, actor=None)
+        drawn.append(draw_run(contest=contest, actor=None, external_entropy="E", notify=False))
     assert drawn[0].ranking == drawn[1].ranking
     assert drawn[0].winners == drawn[1].winners
 
@@ -259,8 +263,8 @@ def test_caps_hold_per_country_and_background():
     add_entries(contest, 6, country="IT", background="law")
     add_entries(contest, 6, country="JP", background="law")
     add_entries(contest, 6, country="GB", background="student")
-    contest = services.contest_freeze(contest=contest, actor=None)
-    draw = services.draw_run(contest=contest, actor=None, notify=False)
+    contest = contest_freeze(contest=contest, actor=None)
+    draw = draw_run(contest=contest, actor=None, notify=False)
 
     assert draw.caps == {"country": 1, "background": 2}
     winners = Entry.objects.filter(contest=contest, ticket__in=draw.winners)
@@ -269,13 +273,13 @@ def test_caps_hold_per_country_and_background():
     assert len(countries) == 5
     assert len(set(countries)) == len(countries)
     assert max(backgrounds.count(b) for b in set(backgrounds)) <= 2
-    record = services.draw_audit_record(draw=draw)
+    record = draw_audit_record(draw=draw)
     assert draw_algorithm.verify_audit_record(record) == []
 
 
 def test_caps_given_at_the_draw_replace_the_contests():
     contest = frozen_contest(30, max_winners_per_country=3)
-    draw = services.draw_run(
+    draw = draw_run(
         contest=contest, actor=None, caps={"background": 1, "country": None}, notify=False
     )
     assert draw.caps == {"background": 1}
@@ -283,10 +287,10 @@ def test_caps_given_at_the_draw_replace_the_contests():
 
 def test_unknown_cap_is_refused():
     contest = frozen_contest(5)
-    with pytest.raises(services.ContestError, match="cap"):
-        services.draw_run(contest=contest, actor=None, caps={"email": 1})
-    with pytest.raises(services.ContestError, match="cap"):
-        services.draw_run(contest=contest, actor=None, caps={"country": -1})
+    with pytest.raises(ContestError, match="cap"):
+        draw_run(contest=contest, actor=None, caps={"email": 1})
+    with pytest.raises(ContestError, match="cap"):
+        draw_run(contest=contest, actor=None, caps={"country": -1})
 
 
 # Audit record --------------------------------------------------------------
@@ -298,7 +302,7 @@ def test_streamed_audit_record_equals_the_algorithms(capped):
     contest, draw = drawn_contest(
         35, external_entropy="Swiss Lotto 2012-07-11: 3 9 17 22 30 41 · é", **fields
     )
-    text = "".join(services.draw_audit_record_stream(draw=draw))
+    text = "".join(draw_audit_record_stream(draw=draw))
     record = json.loads(text)
     attributes = None
     if capped:
@@ -315,10 +319,10 @@ def test_streamed_audit_record_equals_the_algorithms(capped):
 
 def test_audit_record_keeps_the_numbers_drawn_for_when_the_contest_changes():
     contest, draw = drawn_contest(20, winners_count=3, alternates_count=2)
-    before = services.draw_audit_record(draw=draw)
+    before = draw_audit_record(draw=draw)
     Contest.objects.filter(pk=contest.pk).update(winners_count=7, alternates_count=0)
     draw = Draw.objects.select_related("contest").get(pk=draw.pk)
-    after = services.draw_audit_record(draw=draw)
+    after = draw_audit_record(draw=draw)
     assert after == before
     assert (after["winners_count"], after["alternates_count"]) == (3, 2)
     assert draw_algorithm.verify_audit_record(after) == []
@@ -330,9 +334,9 @@ def test_audit_record_lists_tickets_bytewise():
         EntryFactory(
             contest=contest, ticket=ticket, confirmed_at=contest.closes_at - timedelta(hours=1)
         )
-    contest = services.contest_freeze(contest=contest, actor=None)
-    draw = services.draw_run(contest=contest, actor=None, notify=False)
-    record = services.draw_audit_record(draw=draw)
+    contest = contest_freeze(contest=contest, actor=None)
+    draw = draw_run(contest=contest, actor=None, notify=False)
+    record = draw_audit_record(draw=draw)
     assert record["tickets"] == ["9", "B-2", "Z", "_x", "a", "b-1"]
     assert draw_algorithm.verify_audit_record(record) == []
 
@@ -350,14 +354,14 @@ def test_two_organizers_drawing_at_once_make_one_draw():
     def press_draw(entropy: str) -> None:
         try:
             barrier.wait()
-            services.draw_run(
+            draw_run(
                 contest=Contest.objects.get(pk=contest.pk),
                 actor=None,
                 external_entropy=entropy,
                 notify=False,
             )
             outcomes.append("drawn")
-        except services.AlreadyDrawn:
+        except AlreadyDrawn:
             outcomes.append("already drawn")
         finally:
             connections.close_all()

@@ -9,8 +9,9 @@ from django.contrib.auth.models import Group, Permission, User
 from django.core.management import call_command
 from django.urls import reverse
 
-from contests import draw_algorithm, services
+from contests import draw_algorithm
 from contests.models import Contest, Draw, Entry, Selection
+from contests.services.draws import contest_freeze
 from tests.contests.drawing import (
     add_entries,
     closed_contest,
@@ -334,7 +335,7 @@ def test_a_ticket_left_out_is_not_in_the_draw(client):
     contest = closed_contest()
     add_entries(contest, 5)
     late = add_entries(contest, 1, confirmed_at=contest.closes_at)[0]
-    contest = services.contest_freeze(contest=contest, actor=None)
+    contest = contest_freeze(contest=contest, actor=None)
     response = client.get(url("results", contest), {"ticket": late.ticket})
     assert response.status_code == 200
     assert response.context["check"]["in_draw"] is False
@@ -344,7 +345,7 @@ def test_a_ticket_left_out_is_not_in_the_draw(client):
 def test_a_ticket_is_found_without_its_dash(client):
     contest = closed_contest()
     add_entries(contest, 1, ticket="K7F3-9QXD")
-    contest = services.contest_freeze(contest=contest, actor=None)
+    contest = contest_freeze(contest=contest, actor=None)
     response = client.get(url("results", contest), {"ticket": "k7f3 9qxd"})
     assert response.context["check"]["in_draw"] is True
 
@@ -527,7 +528,7 @@ def test_entry_admin_deletes_entries_before_the_freeze(client):
 
 
 def test_demo_has_a_past_contest_frozen_and_drawn(client):
-    from contests.management.commands._demo_draw import SLUG
+    from tweetup.demo.draw import SLUG
 
     call_command("loaddemo", yes_on_a_production_database=True, stdout=io.StringIO())
     call_command("loaddemo", yes_on_a_production_database=True, stdout=io.StringIO())

@@ -15,8 +15,8 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from contests import services
 from contests.models import Entry
+from contests.services.entries import entry_confirm_token
 from notifications.models import OutboxMessage
 from tests.factories import ContestFactory, EntryFactory
 from tests.factories import entry_form_data as form_data
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 
 def confirm_url(entry: Entry) -> str:
-    return reverse("contests:confirm", args=[services.entry_confirm_token(entry)])
+    return reverse("contests:confirm", args=[entry_confirm_token(entry)])
 
 
 # Confirming by the button ----------------------------------------------------------

@@ -14,9 +14,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from contests import services
 from contests.models import Entry, Selection
-from contests.services.selections import Action
+from contests.services.selections import (
+    Action,
+    draw_offers_send,
+    selection_decline,
+    selection_disqualify,
+)
 from notifications.models import OutboxMessage
 from tests.contests.selection_helpers import (
     alternate,
@@ -26,6 +30,7 @@ from tests.contests.selection_helpers import (
 )
 from tests.factories import ContestFactory, EntryFactory
 from tweetup.roles import TOUR_ADMINS, groups_ensure
+from visitors.services.places import place_accept
 
 pytestmark = pytest.mark.django_db
 
@@ -91,7 +96,7 @@ def test_dashboard_shows_counts_breakdowns_selections_and_outbox(client, organiz
         not_chosen=0,
     )
     EntryFactory(contest=contest, confirmed_at=None, country="JP", languages=["ja"])
-    services.selection_decline(selection=winner(draw))
+    selection_decline(selection=winner(draw))
     response = client.get(dashboard_url(contest))
     assert response.status_code == 200
     context = response.context
@@ -148,7 +153,7 @@ def test_dashboard_chart_draws_in_french_too(client, organizer):
 
 def test_dashboard_log_names_each_action_in_the_readers_language(client, organizer):
     contest, draw = drawn_contest(winners=1, alternates=1, not_chosen=0)
-    services.selection_decline(selection=winner(draw))
+    selection_decline(selection=winner(draw))
     with translation.override("fr"):
         labels = {action: str(label) for action, label in Action.choices}
     response = client.get(dashboard_url(contest), HTTP_ACCEPT_LANGUAGE="fr")
@@ -169,13 +174,13 @@ def dashboard_queries(client, contest) -> int:
 
 def test_dashboard_queries_do_not_grow_with_the_entries(client, organizer):
     contest, draw = drawn_contest(winners=2, alternates=2, not_chosen=2)
-    services.draw_offers_send(draw=draw)
+    draw_offers_send(draw=draw)
     few = dashboard_queries(client, contest)
     countries = ["CH", "FR", "DE", "IT", "ES", "IE", "JP", "BR"]
     for index in range(60):
         EntryFactory(contest=contest, country=countries[index % 8], languages=["en", "it"])
-    services.selection_decline(selection=winner(draw))
-    services.selection_disqualify(selection=winner(draw, 2), actor=organizer, reason="Fake")
+    selection_decline(selection=winner(draw))
+    selection_disqualify(selection=winner(draw, 2), actor=organizer, reason="Fake")
     for index in range(30):
         OutboxMessage.objects.create(
             key=f"k{index}",
@@ -224,7 +229,7 @@ def test_entries_export_streams_every_entry_and_defuses_formulas(client, organiz
 
 def test_selections_export_lists_each_place_with_its_state(client, organizer):
     contest, draw = drawn_contest(winners=1, alternates=1)
-    services.selection_decline(selection=winner(draw))
+    selection_decline(selection=winner(draw))
     response = client.get(reverse("contests:export_selections", kwargs={"slug": contest.slug}))
     rows = read_csv(response)
     assert rows[0][:3] == ["kind", "position", "status"]
@@ -242,7 +247,7 @@ def test_both_exports_write_times_alike_to_the_second_with_their_offset(client, 
     Entry.objects.filter(contest=contest).update(
         created_at=timezone.now().replace(microsecond=123456)
     )
-    services.selection_decline(selection=winner(draw))
+    selection_decline(selection=winner(draw))
     times = []
     for name, columns in (
         ("export_entries", ["created_at", "confirmed_at"]),
@@ -289,7 +294,7 @@ def test_organizers_resend_a_mail_of_their_contest(
 ):
     contest, draw = drawn_contest(winners=1, alternates=0)
     with django_capture_on_commit_callbacks(execute=True):
-        services.draw_offers_send(draw=draw)
+        draw_offers_send(draw=draw)
     message = OutboxMessage.objects.get(contest=contest)
     assert message.status == OutboxMessage.Status.SENT
     url = reverse("contests:outbox_resend", kwargs={"slug": contest.slug, "pk": message.pk})
@@ -310,7 +315,7 @@ def test_the_notice_to_those_not_chosen_is_offered_once_the_places_are_settled(
     assert 'id="notify-not-chosen"' not in client.get(dashboard_url(contest)).content.decode()
     response = client.post(url, follow=True)
     assert "Wait until every place is settled" in response.content.decode()
-    services.selection_accept(selection=winner(draw), can_attend=True)
+    place_accept(selection=winner(draw), can_attend=True)
     content = client.get(dashboard_url(contest)).content.decode()
     assert "Every place is settled" in content and 'id="notify-not-chosen"' in content
     with django_capture_on_commit_callbacks(execute=True):
@@ -351,7 +356,7 @@ def test_the_admin_action_asks_for_a_reason_then_disqualifies(client, organizer)
 def test_the_selection_admin_shows_its_log_with_named_actions(client, organizer):
     _contest, draw = drawn_contest(winners=1, alternates=1)
     place = winner(draw)
-    services.selection_disqualify(selection=place, actor=organizer, reason="Fake account")
+    selection_disqualify(selection=place, actor=organizer, reason="Fake account")
     response = client.get(reverse("admin:contests_selection_change", args=[place.pk]))
     assert response.status_code == 200
     content = response.content.decode()

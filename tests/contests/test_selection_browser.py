@@ -4,9 +4,8 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from contests import services
 from contests.models import Selection
-from contests.services.selections import visits_services
+from contests.services.selections import draw_offers_send
 from tests.browser import SHOTS
 from tests.contests.selection_helpers import (
     alternate,
@@ -29,7 +28,7 @@ def test_winner_accepts_from_the_mail_and_a_decline_mails_the_alternate(live_ser
     page = browser_page
     mail.outbox.clear()
     contest, draw = drawn_contest(winners=2, alternates=1)
-    services.draw_offers_send(draw=draw, base_url=live_server.url)
+    draw_offers_send(draw=draw, base_url=live_server.url)
     first, second = winner(draw, 1), winner(draw, 2)
 
     # The first winner accepts, confirming the date of the visit.
@@ -44,12 +43,11 @@ def test_winner_accepts_from_the_mail_and_a_decline_mails_the_alternate(live_ser
     page.locator("#selection-status").get_by_text("You accepted your place").wait_for()
     page.screenshot(path=str(SHOTS / "selection_accepted.png"), full_page=True)
     assert winner(draw, 1).status == Selection.Status.ACCEPTED
-    if hasattr(visits_services(), "visitor_profile_url"):
-        # The visits app made the profile in the same transaction; its page opens.
-        profile_url = page.locator("#visitor-profile-link").get_attribute("href")
-        assert profile_url.startswith(f"{live_server.url}/visits/")
-        assert page.goto(profile_url).ok
-        page.screenshot(path=str(SHOTS / "selection_visitor_profile.png"), full_page=True)
+    # Accepting made the visitor profile in the same transaction; its page opens.
+    profile_url = page.locator("#visitor-profile-link").get_attribute("href")
+    assert profile_url.startswith(f"{live_server.url}/visits/")
+    assert page.goto(profile_url).ok
+    page.screenshot(path=str(SHOTS / "selection_visitor_profile.png"), full_page=True)
 
     # The second declines; the alternate's offer arrives with its own links.
     page.goto(offer_links(second.entry)["decline"])

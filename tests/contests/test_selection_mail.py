@@ -12,13 +12,20 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from contests import services
 from contests.models import Draw, Selection
-from contests.services.selections import ANSWER_GRACE
+from contests.services.selections import (
+    ANSWER_GRACE,
+    draw_offers_send,
+    selection_answer_deadline,
+    selection_from_token,
+    selection_offer_key,
+    selections_expire_overdue,
+)
 from notifications.models import OutboxMessage
 from notifications.tasks import send_unsent_messages
 from tests.contests.selection_helpers import drawn_contest, links_in, mails_to, winner
 from tests.support import free_port
+from visitors.services.places import place_accept
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +56,7 @@ def drawn_days_ago(hours: float):
 
 
 def offer_row(place: Selection) -> OutboxMessage:
-    return OutboxMessage.objects.get(key=services.selection_offer_key(place))
+    return OutboxMessage.objects.get(key=selection_offer_key(place))
 
 
 def test_an_offer_mail_sent_late_moves_the_time_to_answer_by_as_long(
@@ -57,13 +64,13 @@ def test_an_offer_mail_sent_late_moves_the_time_to_answer_by_as_long(
 ):
     _contest, draw = drawn_days_ago(80)  # the stored deadline passed 8 hours ago
     with django_capture_on_commit_callbacks(execute=True):
-        services.draw_offers_send(draw=draw)
+        draw_offers_send(draw=draw)
     place = winner(draw)
     assert offer_row(place).status == OutboxMessage.Status.PENDING  # the server is down
     # The winner knows nothing yet: the place does not expire.
     far = timezone.now() + timedelta(days=30)
-    assert services.selections_expire_overdue(now=far) == 0
-    assert services.selection_answer_deadline(place) is None
+    assert selections_expire_overdue(now=far) == 0
+    assert selection_answer_deadline(place) is None
 
     # The server is back; the sweep sends the offer now, 80 hours after the draw.
     settings.MAILERS = smtp_server.mailers
@@ -71,15 +78,13 @@ def test_an_offer_mail_sent_late_moves_the_time_to_answer_by_as_long(
     send_unsent_messages.delay()
     [received] = smtp_server.sink.wait_for(1, timeout=5)
     sent_at = offer_row(place).sent_at
-    answer_by = services.selection_answer_deadline(place)
+    answer_by = selection_answer_deadline(place)
     assert answer_by == sent_at + timedelta(hours=HOURS)
     assert answer_by - place.deadline == sent_at - draw.drawn_at  # moved by how late it was
 
-    assert services.selections_expire_overdue(now=answer_by + ANSWER_GRACE) == 0
+    assert selections_expire_overdue(now=answer_by + ANSWER_GRACE) == 0
     assert winner(draw).status == Status.PENDING
-    assert (
-        services.selections_expire_overdue(now=answer_by + ANSWER_GRACE + timedelta(seconds=1)) == 1
-    )
+    assert selections_expire_overdue(now=answer_by + ANSWER_GRACE + timedelta(seconds=1)) == 1
     assert winner(draw).status == Status.EXPIRED
 
 
@@ -88,7 +93,7 @@ def test_the_link_of_an_offer_mail_sent_late_works_past_the_stored_deadline(
 ):
     _contest, draw = drawn_days_ago(80)
     with django_capture_on_commit_callbacks(execute=True):
-        services.draw_offers_send(draw=draw)
+        draw_offers_send(draw=draw)
     place = winner(draw)
     settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
     OutboxMessage.objects.filter(pk=offer_row(place).pk).update(next_attempt_at=timezone.now())
@@ -97,17 +102,17 @@ def test_the_link_of_an_offer_mail_sent_late_works_past_the_stored_deadline(
     token = links_in(offer)["accept"].rstrip("/").split("/")[-2]
     in_time = offer_row(place).sent_at + timedelta(hours=HOURS - 1)
     assert in_time > place.deadline + ANSWER_GRACE
-    assert services.selection_from_token(token=token, now=in_time).pk == place.pk
-    services.selection_accept(selection=place, can_attend=True, now=in_time)
+    assert selection_from_token(token=token, now=in_time).pk == place.pk
+    place_accept(selection=place, can_attend=True, now=in_time)
     assert winner(draw).status == Status.ACCEPTED
 
 
 def test_an_offer_sent_at_once_keeps_its_deadline(django_capture_on_commit_callbacks):
     _contest, draw = drawn_contest(winners=1, alternates=0, acceptance_hours=HOURS)
     with django_capture_on_commit_callbacks(execute=True):
-        services.draw_offers_send(draw=draw)
+        draw_offers_send(draw=draw)
     place = winner(draw)
-    answer_by = services.selection_answer_deadline(place)
+    answer_by = selection_answer_deadline(place)
     assert place.deadline <= answer_by < place.deadline + timedelta(seconds=5)
 
 
@@ -117,7 +122,7 @@ def test_the_dashboard_shows_failed_mail_with_resend_and_the_place_on_hold(
     settings.OUTBOX_MAX_ATTEMPTS = 1
     contest, draw = drawn_contest(winners=1, alternates=0, acceptance_hours=HOURS)
     with django_capture_on_commit_callbacks(execute=True):
-        services.draw_offers_send(draw=draw)
+        draw_offers_send(draw=draw)
     place = winner(draw)
     failed = offer_row(place)
     assert failed.status == OutboxMessage.Status.FAILED

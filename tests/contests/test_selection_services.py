@@ -3,16 +3,28 @@
 import json
 import threading
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 from django.core import mail, signing
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from contests import services
+from contests.errors import ContestError
 from contests.models import Selection, SelectionEvent
 from contests.services import selections as selection_services
+from contests.services.selections import (
+    contest_notify_not_chosen,
+    contest_places_settled,
+    draw_offers_send,
+    not_chosen_notices_queue,
+    not_chosen_notices_unfinished,
+    selection_accept,
+    selection_answer_token,
+    selection_decline,
+    selection_disqualify,
+    selection_from_token,
+    selections_expire_overdue,
+)
 from contests.tasks import expire_overdue_selections
 from notifications.models import OutboxMessage
 from tests.conftest import need
@@ -24,6 +36,8 @@ from tests.contests.selection_helpers import (
     organizer_user,
     winner,
 )
+from visitors.models import VisitorProfile
+from visitors.services.places import place_accept
 
 Status = Selection.Status
 
@@ -39,7 +53,7 @@ def test_offer_mail_has_signed_links_and_the_deadline_in_the_visits_time_zone(
     contest, draw = drawn_contest(winners=1, alternates=0)
     place = winner(draw)
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.draw_offers_send(draw=draw, base_url="https://tweetup.example/") == 1
+        assert draw_offers_send(draw=draw, base_url="https://tweetup.example/") == 1
     [message] = mails_to(place.entry)
     links = links_in(message)
     assert set(links) == {"accept", "decline"}
@@ -55,8 +69,8 @@ def test_offer_mail_has_signed_links_and_the_deadline_in_the_visits_time_zone(
 def test_an_offer_is_queued_once_however_often_it_is_sent(django_capture_on_commit_callbacks):
     _contest, draw = drawn_contest(winners=2, alternates=0)
     with django_capture_on_commit_callbacks(execute=True):
-        services.draw_offers_send(draw=draw)
-        services.draw_offers_send(draw=draw)
+        draw_offers_send(draw=draw)
+        draw_offers_send(draw=draw)
     assert OutboxMessage.objects.filter(kind="selection_offer").count() == 2
     assert len(mail.outbox) == 2
 
@@ -64,48 +78,43 @@ def test_an_offer_is_queued_once_however_often_it_is_sent(django_capture_on_comm
 @pytest.mark.django_db
 def test_accepting_needs_the_visit_date_confirmed():
     _contest, draw = drawn_contest(winners=1, alternates=0)
-    with pytest.raises(services.ContestError, match="confirm"):
-        services.selection_accept(selection=winner(draw), can_attend=False)
+    with pytest.raises(ContestError, match="confirm"):
+        place_accept(selection=winner(draw), can_attend=False)
     assert winner(draw).status == Status.PENDING
 
 
 @pytest.mark.django_db
-def test_accepting_records_when_and_creates_the_visitor_profile(monkeypatch):
-    created = []
-    monkeypatch.setattr(
-        selection_services,
-        "visits_services",
-        lambda: SimpleNamespace(
-            visitor_profile_create=lambda selection, base_url=None: created.append(
-                (selection, base_url)
-            )
-        ),
-    )
+def test_accepting_records_when_and_creates_the_visitor_profile(
+    django_capture_on_commit_callbacks,
+):
     _contest, draw = drawn_contest(winners=1, alternates=0)
-    place = services.selection_accept(
-        selection=winner(draw), can_attend=True, base_url="https://tweetup.example.org/"
-    )
-    place.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        profile = place_accept(
+            selection=winner(draw), can_attend=True, base_url="https://tweetup.example.org/"
+        )
+    place = winner(draw)
     assert place.status == Status.ACCEPTED and place.answered_at is not None
     assert actions(place) == ["accepted"]
+    assert profile.selection_id == place.pk and profile.email == place.entry.email
     # The profile's mail links start at the address the winner answered from.
-    assert [(s.pk, base) for s, base in created] == [(place.pk, "https://tweetup.example.org/")]
+    [welcome] = mails_to(place.entry)
+    assert "https://tweetup.example.org/visits/profile/" in welcome.body
 
 
 @pytest.mark.django_db
-def test_accepting_works_before_the_visits_app_offers_profiles(monkeypatch):
-    monkeypatch.setattr(selection_services, "visits_services", lambda: None)
+def test_the_contest_alone_accepts_a_place_and_makes_no_visitor():
     _contest, draw = drawn_contest(winners=1, alternates=0)
-    services.selection_accept(selection=winner(draw), can_attend=True)
+    selection_accept(selection=winner(draw), can_attend=True)
     assert winner(draw).status == Status.ACCEPTED
+    assert not VisitorProfile.objects.exists()
 
 
 @pytest.mark.django_db
 def test_a_place_cannot_be_answered_twice():
     _contest, draw = drawn_contest(winners=1, alternates=1)
-    services.selection_accept(selection=winner(draw), can_attend=True)
-    with pytest.raises(services.ContestError, match="already accepted"):
-        services.selection_decline(selection=winner(draw))
+    place_accept(selection=winner(draw), can_attend=True)
+    with pytest.raises(ContestError, match="already accepted"):
+        selection_decline(selection=winner(draw))
     assert alternate(draw).status == Status.WAITING
 
 
@@ -113,10 +122,10 @@ def test_a_place_cannot_be_answered_twice():
 def test_answering_after_the_deadline_and_grace_is_refused():
     _contest, draw = drawn_contest(winners=1, alternates=0)
     late = winner(draw).deadline + selection_services.ANSWER_GRACE + timedelta(seconds=1)
-    with pytest.raises(services.ContestError, match="deadline"):
-        services.selection_accept(selection=winner(draw), can_attend=True, now=late)
+    with pytest.raises(ContestError, match="deadline"):
+        place_accept(selection=winner(draw), can_attend=True, now=late)
     just_in_grace = late - timedelta(seconds=2)
-    services.selection_accept(selection=winner(draw), can_attend=True, now=just_in_grace)
+    place_accept(selection=winner(draw), can_attend=True, now=just_in_grace)
 
 
 @pytest.mark.django_db
@@ -125,7 +134,7 @@ def test_declining_confirms_by_mail_and_offers_the_place_to_the_first_alternate(
 ):
     contest, draw = drawn_contest(winners=2, alternates=2)
     with django_capture_on_commit_callbacks(execute=True):
-        services.selection_decline(selection=winner(draw, 2), note="cannot come")
+        selection_decline(selection=winner(draw, 2), note="cannot come")
     declined, first, second = winner(draw, 2), alternate(draw, 1), alternate(draw, 2)
     assert declined.status == Status.DECLINED and declined.answered_at
     assert actions(declined) == ["declined"]
@@ -150,7 +159,7 @@ def test_promotion_skips_an_alternate_who_would_break_the_caps():
         alternates=[{"country": "CH"}, {"country": "DE"}],
         caps={"country": 1},
     )
-    services.selection_decline(selection=winner(draw, 2))
+    selection_decline(selection=winner(draw, 2))
     assert alternate(draw, 1).status == Status.WAITING
     assert alternate(draw, 2).status == Status.PENDING
 
@@ -162,9 +171,9 @@ def test_a_skipped_alternate_gets_a_place_once_the_caps_allow_it():
         alternates=[{"country": "CH"}],
         caps={"country": 1},
     )
-    services.selection_decline(selection=winner(draw, 2))
+    selection_decline(selection=winner(draw, 2))
     assert alternate(draw, 1).status == Status.WAITING
-    services.selection_decline(selection=winner(draw, 1))
+    selection_decline(selection=winner(draw, 1))
     assert alternate(draw, 1).status == Status.PENDING
 
 
@@ -172,9 +181,9 @@ def test_a_skipped_alternate_gets_a_place_once_the_caps_allow_it():
 def test_disqualifying_needs_a_reason_logs_who_and_promotes():
     _contest, draw = drawn_contest(winners=1, alternates=1)
     organizer = organizer_user()
-    with pytest.raises(services.ContestError, match="reason"):
-        services.selection_disqualify(selection=winner(draw), actor=organizer, reason="  ")
-    services.selection_disqualify(selection=winner(draw), actor=organizer, reason="Fake handle")
+    with pytest.raises(ContestError, match="reason"):
+        selection_disqualify(selection=winner(draw), actor=organizer, reason="  ")
+    selection_disqualify(selection=winner(draw), actor=organizer, reason="Fake handle")
     place = winner(draw)
     assert place.status == Status.DISQUALIFIED and place.reason == "Fake handle"
     event = place.events.get()
@@ -189,7 +198,7 @@ def test_a_place_freed_once_the_visit_day_has_begun_is_offered_to_no_one():
     contest, draw = drawn_contest(winners=1, alternates=1)
     on_the_day = contest.visit.day_start + timedelta(hours=9)
     Selection.objects.filter(pk=winner(draw).pk).update(deadline=on_the_day + timedelta(days=1))
-    services.selection_decline(selection=winner(draw), now=on_the_day)
+    selection_decline(selection=winner(draw), now=on_the_day)
     assert winner(draw).status == Status.DECLINED
     assert alternate(draw).status == Status.WAITING
     assert not OutboxMessage.objects.filter(kind="selection_offer").exists()
@@ -203,7 +212,7 @@ def test_an_alternate_the_privacy_purge_forgot_is_never_offered_a_place():
     forgotten.entry.email = ""
     forgotten.entry.personal_data_removed_at = timezone.now()
     forgotten.entry.save(update_fields=["email", "personal_data_removed_at"])
-    services.selection_decline(selection=winner(draw))
+    selection_decline(selection=winner(draw))
     assert alternate(draw, 1).status == Status.WAITING
     assert alternate(draw, 2).status == Status.PENDING
     assert not OutboxMessage.objects.filter(to_email="").exists()
@@ -212,12 +221,12 @@ def test_an_alternate_the_privacy_purge_forgot_is_never_offered_a_place():
 @pytest.mark.django_db
 def test_disqualifying_a_waiting_alternate_frees_no_place():
     _contest, draw = drawn_contest(winners=1, alternates=2)
-    services.selection_disqualify(
+    selection_disqualify(
         selection=alternate(draw, 1), actor=organizer_user(), reason="Double entry"
     )
     assert alternate(draw, 1).status == Status.DISQUALIFIED
     assert alternate(draw, 2).status == Status.WAITING
-    services.selection_decline(selection=winner(draw))
+    selection_decline(selection=winner(draw))
     assert alternate(draw, 2).status == Status.PENDING
 
 
@@ -241,19 +250,19 @@ def test_overdue_offers_expire_with_a_notice_and_the_place_goes_on(
     assert alternate(draw).status == Status.PENDING
     [notice] = mails_to(expired.entry)
     assert "gone to someone else" in notice.subject
-    assert services.selections_expire_overdue() == 0
+    assert selections_expire_overdue() == 0
 
 
 @pytest.mark.django_db
 def test_places_are_settled_when_all_accepted_or_the_alternates_run_out():
     contest, draw = drawn_contest(winners=2, alternates=1)
-    assert not services.contest_places_settled(contest=contest).settled
-    services.selection_accept(selection=winner(draw, 1), can_attend=True)
-    services.selection_decline(selection=winner(draw, 2))
-    state = services.contest_places_settled(contest=contest)
+    assert not contest_places_settled(contest=contest).settled
+    place_accept(selection=winner(draw, 1), can_attend=True)
+    selection_decline(selection=winner(draw, 2))
+    state = contest_places_settled(contest=contest)
     assert (state.accepted, state.pending, state.settled) == (1, 1, False)
-    services.selection_decline(selection=alternate(draw))
-    state = services.contest_places_settled(contest=contest)
+    selection_decline(selection=alternate(draw))
+    state = contest_places_settled(contest=contest)
     assert state.settled and state.alternates_exhausted and state.free == 1
 
 
@@ -263,13 +272,13 @@ def test_not_chosen_notice_goes_once_to_those_never_offered_a_place(
 ):
     contest, draw = drawn_contest(winners=1, alternates=2, not_chosen=3)
     organizer = organizer_user()
-    with pytest.raises(services.ContestError, match="settled"):
-        services.contest_notify_not_chosen(contest=contest, actor=organizer)
-    services.selection_decline(selection=winner(draw))
-    services.selection_accept(selection=alternate(draw, 1), can_attend=True)
+    with pytest.raises(ContestError, match="settled"):
+        contest_notify_not_chosen(contest=contest, actor=organizer)
+    selection_decline(selection=winner(draw))
+    place_accept(selection=alternate(draw, 1), can_attend=True)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        services.contest_notify_not_chosen(contest=contest, actor=organizer)
+        contest_notify_not_chosen(contest=contest, actor=organizer)
     told = {m.to[0] for m in mail.outbox}
     # Three never drawn, and the second alternate, still waiting.
     assert len(told) == 4
@@ -278,40 +287,40 @@ def test_not_chosen_notice_goes_once_to_those_never_offered_a_place(
     assert alternate(draw, 1).entry.email not in told
     contest.refresh_from_db()
     assert contest.not_chosen_notified_at is not None
-    with pytest.raises(services.ContestError, match="already"):
-        services.contest_notify_not_chosen(contest=contest, actor=organizer)
-    assert services.not_chosen_notices_queue(contest_id=contest.pk) == 0
+    with pytest.raises(ContestError, match="already"):
+        contest_notify_not_chosen(contest=contest, actor=organizer)
+    assert not_chosen_notices_queue(contest_id=contest.pk) == 0
 
 
 @pytest.mark.django_db
 def test_a_token_names_one_selection_and_its_current_offer():
     _contest, draw = drawn_contest(winners=2, alternates=0)
     mine, theirs = winner(draw, 1), winner(draw, 2)
-    token = services.selection_answer_token(mine)
-    assert services.selection_from_token(token=token).pk == mine.pk
+    token = selection_answer_token(mine)
+    assert selection_from_token(token=token).pk == mine.pk
     # Another person's place under this signature: the payload says theirs.
     payload = {"s": theirs.pk, "d": int(theirs.deadline.timestamp())}
     forged_payload = signing.b64_encode(json.dumps(payload, separators=(",", ":")).encode())
     forged = f"{forged_payload.decode()}:{token.rsplit(':', 1)[1]}"
-    with pytest.raises(services.ContestError, match="not valid"):
-        services.selection_from_token(token=forged)
-    with pytest.raises(services.ContestError, match="not valid"):
-        services.selection_from_token(token=token[:-2] + "xx")
+    with pytest.raises(ContestError, match="not valid"):
+        selection_from_token(token=forged)
+    with pytest.raises(ContestError, match="not valid"):
+        selection_from_token(token=token[:-2] + "xx")
     Selection.objects.filter(pk=mine.pk).update(deadline=mine.deadline + timedelta(hours=1))
-    with pytest.raises(services.ContestError, match="earlier offer"):
-        services.selection_from_token(token=token)
+    with pytest.raises(ContestError, match="earlier offer"):
+        selection_from_token(token=token)
 
 
 @pytest.mark.django_db
 def test_a_token_expires_with_the_deadline_unless_answered():
     _contest, draw = drawn_contest(winners=1, alternates=0)
     place = winner(draw)
-    token = services.selection_answer_token(place)
+    token = selection_answer_token(place)
     late = place.deadline + selection_services.ANSWER_GRACE + timedelta(seconds=1)
-    with pytest.raises(services.ContestError, match="expired"):
-        services.selection_from_token(token=token, now=late)
-    services.selection_accept(selection=place, can_attend=True)
-    assert services.selection_from_token(token=token, now=late).status == Status.ACCEPTED
+    with pytest.raises(ContestError, match="expired"):
+        selection_from_token(token=token, now=late)
+    place_accept(selection=place, can_attend=True)
+    assert selection_from_token(token=token, now=late).status == Status.ACCEPTED
 
 
 @pytest.mark.django_db(transaction=True)
@@ -325,7 +334,7 @@ def test_concurrent_declines_never_promote_the_same_alternate():
     def decline(place):
         try:
             barrier.wait(timeout=5)
-            services.selection_decline(selection=place)
+            selection_decline(selection=place)
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:
@@ -350,7 +359,7 @@ def test_not_chosen_notices_left_undone_by_a_broker_outage_are_finished_by_beat(
     from contests import tasks
 
     contest, draw = drawn_contest(winners=1, alternates=0, not_chosen=2)
-    services.selection_accept(selection=winner(draw), can_attend=True)
+    place_accept(selection=winner(draw), can_attend=True)
 
     def broker_down(*args, **kwargs):
         raise ConnectionError("broker down")
@@ -358,10 +367,10 @@ def test_not_chosen_notices_left_undone_by_a_broker_outage_are_finished_by_beat(
     with monkeypatch.context() as patch:
         patch.setattr(tasks.send_not_chosen_notices, "delay", broker_down)
         with django_capture_on_commit_callbacks(execute=True):
-            services.contest_notify_not_chosen(contest=contest, actor=None)
+            contest_notify_not_chosen(contest=contest, actor=None)
     assert not OutboxMessage.objects.filter(kind="not_chosen").exists()
-    assert services.not_chosen_notices_unfinished() == [contest.pk]
+    assert not_chosen_notices_unfinished() == [contest.pk]
     with django_capture_on_commit_callbacks(execute=True):
         assert tasks.resume_not_chosen_notices.delay().get() == 1
     assert OutboxMessage.objects.filter(kind="not_chosen").count() == 2
-    assert services.not_chosen_notices_unfinished() == []
+    assert not_chosen_notices_unfinished() == []

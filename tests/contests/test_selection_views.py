@@ -1,15 +1,16 @@
 """The winner's pages behind the signed links of the offer mail."""
 
+import re
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 from django.urls import reverse
 
-from contests import services
+from contests.errors import ContestError
 from contests.models import Selection
-from contests.services import selections as selection_services
+from contests.services.selections import selection_answer_token
 from tests.contests.selection_helpers import alternate, drawn_contest, mails_to, winner
+from visitors.services.places import place_accept
 
 pytestmark = pytest.mark.django_db
 
@@ -17,9 +18,7 @@ Status = Selection.Status
 
 
 def url(selection: Selection, action: str) -> str:
-    return reverse(
-        f"contests:selection_{action}", kwargs={"token": services.selection_answer_token(selection)}
-    )
+    return reverse(f"visitors:place_{action}", kwargs={"token": selection_answer_token(selection)})
 
 
 def test_opening_the_accept_link_only_asks_for_confirmation(client):
@@ -41,16 +40,7 @@ def test_accepting_without_ticking_the_date_keeps_the_place_pending(client):
     assert winner(draw).status == Status.PENDING
 
 
-def test_accepting_shows_the_visitor_profile_link_when_there_is_one(client, monkeypatch):
-    monkeypatch.setattr(
-        selection_services,
-        "visits_services",
-        lambda: SimpleNamespace(
-            visitor_profile_create=lambda selection, base_url=None: None,
-            visitor_profile_url=lambda profile, base_url=None: f"/visits/profile/{profile}/",
-        ),
-    )
-    monkeypatch.setattr(Selection, "visitor_profile", "abc", raising=False)
+def test_accepting_shows_the_visitor_profile_link(client):
     _contest, draw = drawn_contest(winners=1, alternates=0)
     link = url(winner(draw), "accept")
     response = client.post(link, {"can_attend": "on"}, follow=True)
@@ -58,7 +48,8 @@ def test_accepting_shows_the_visitor_profile_link_when_there_is_one(client, monk
     assert winner(draw).status == Status.ACCEPTED
     content = response.content.decode()
     assert "You accepted your place" in content
-    assert 'href="/visits/profile/abc/"' in content
+    [profile_url] = re.findall(r'href="(http://testserver/visits/profile/[^"]+)"', content)
+    assert client.get(profile_url).status_code == 200
 
 
 def test_declining_asks_then_offers_the_place_to_the_alternate(
@@ -81,7 +72,7 @@ def test_declining_asks_then_offers_the_place_to_the_alternate(
 
 def test_a_second_answer_shows_the_first_one(client):
     _contest, draw = drawn_contest(winners=1, alternates=1)
-    services.selection_accept(selection=winner(draw), can_attend=True)
+    place_accept(selection=winner(draw), can_attend=True)
     response = client.post(url(winner(draw), "decline"))
     assert response.status_code == 409
     assert "You accepted your place" in response.content.decode()
@@ -92,8 +83,8 @@ def test_a_second_answer_shows_the_first_one(client):
 @pytest.mark.parametrize("action", ["accept", "decline"])
 def test_a_tampered_link_answers_a_clear_page_and_changes_nothing(client, action):
     _contest, draw = drawn_contest(winners=2, alternates=0)
-    token = services.selection_answer_token(winner(draw, 1))
-    bad = reverse(f"contests:selection_{action}", kwargs={"token": token[:-3] + "abc"})
+    token = selection_answer_token(winner(draw, 1))
+    bad = reverse(f"visitors:place_{action}", kwargs={"token": token[:-3] + "abc"})
     for response in (client.get(bad), client.post(bad, {"can_attend": "on"})):
         assert response.status_code == 400
         assert "This link is not valid" in response.content.decode()
@@ -124,8 +115,8 @@ def test_a_link_acts_only_on_its_own_selection(client):
 
 def test_a_waiting_alternate_has_no_link_to_answer():
     _contest, draw = drawn_contest(winners=1, alternates=1)
-    with pytest.raises(services.ContestError):
-        services.selection_answer_token(alternate(draw))
+    with pytest.raises(ContestError):
+        selection_answer_token(alternate(draw))
 
 
 def test_an_unknown_http_method_is_refused(client):

@@ -14,7 +14,8 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from contests import draw_algorithm, services
+from contests import draw_algorithm
+from contests.services.draws import draw_audit_record
 from tests.contests.drawing import drawn_contest
 
 
@@ -27,7 +28,7 @@ def run(*args) -> str:
 @pytest.fixture
 def record(db) -> dict:
     _contest, draw = drawn_contest(30, winners_count=3, alternates_count=3)
-    return services.draw_audit_record(draw=draw)
+    return draw_audit_record(draw=draw)
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def capped_record(db) -> dict:
     _contest, draw = drawn_contest(
         40, winners_count=4, alternates_count=2, max_winners_per_country=1
     )
-    return services.draw_audit_record(draw=draw)
+    return draw_audit_record(draw=draw)
 
 
 def write(tmp_path: Path, record: dict) -> str:

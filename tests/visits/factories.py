@@ -7,8 +7,9 @@ from django.utils import timezone
 
 from contests.models import Draw, Selection
 from tests.factories import ContestFactory, EntryFactory, VisitFactory
-from visits import services
-from visits.models import LiveUpdate, Location, Question, TourStop, Visit, VisitorProfile
+from visitors.models import VisitorProfile
+from visitors.services.profiles import visitor_profile_create
+from visits.models import LiveUpdate, Location, Question, TourStop, Visit
 
 
 class LocationFactory(factory.django.DjangoModelFactory):
@@ -89,7 +90,7 @@ def accepted_selection(draw: Draw, **entry_fields) -> Selection:
 
 def visitor(draw: Draw, *, confirmed: bool = False, **entry_fields) -> VisitorProfile:
     """An accepted winner's profile, made the way the accept flow makes it."""
-    profile = services.visitor_profile_create(selection=accepted_selection(draw, **entry_fields))
+    profile = visitor_profile_create(selection=accepted_selection(draw, **entry_fields))
     if confirmed:
         profile.attendance_confirmed_at = timezone.now() - timedelta(hours=1)
         profile.save(update_fields=["attendance_confirmed_at"])

@@ -296,7 +296,10 @@ def test_no_staff_member_gets_the_visitors_signed_link(tour_admin_client, client
     """The signed link acts for the visitor only: staff edit the profile in the admin."""
     profile = visitor(draw)
     organizer = staff_user("organizer", ORGANIZERS)
-    pages = ["/admin/visits/visitorprofile/", f"/admin/visits/visitorprofile/{profile.pk}/change/"]
+    pages = [
+        "/admin/visitors/visitorprofile/",
+        f"/admin/visitors/visitorprofile/{profile.pk}/change/",
+    ]
     for page in pages:
         response = tour_admin_client.get(page)
         assert response.status_code == 200

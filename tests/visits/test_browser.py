@@ -20,8 +20,9 @@ from tests.visits.factories import (
     visitor,
 )
 from tweetup.roles import TOUR_ADMINS, groups_ensure
-from visits import services
-from visits.models import Question, Visit, VisitorProfile
+from visitors.models import VisitorProfile
+from visitors.services.links import visitor_profile_url
+from visits.models import Question, Visit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -82,7 +83,7 @@ def test_visitor_completes_the_profile_and_downloads_the_calendar(live_server, b
     TourStopFactory(visit=visit, title="CERN Control Centre", starts_at=at(visit, 11, 30))
     profile = visitor(drawn_for(visit), name="Lucy McKenna")
     page = browser.new_page(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
-    page.goto(services.visitor_profile_url(profile, base_url=live_server.url))
+    page.goto(visitor_profile_url(profile, base_url=live_server.url))
     page.fill("#id_display_name", "Lucy")
     page.fill("#id_bio", "Physics teacher <b>and</b> blogger.")
     page.select_option("#id_language_0", "en")

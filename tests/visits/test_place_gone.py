@@ -3,10 +3,10 @@
 import pytest
 from django.urls import reverse
 
-from contests import services as contest_services
+from contests.services.selections import selection_disqualify
 from tests.contests.drawing import organizer
 from tests.visits.factories import visitor
-from visits import services
+from visitors.services.links import visitor_profile_token
 
 pytestmark = pytest.mark.django_db
 
@@ -15,33 +15,32 @@ GONE = "This place is no longer yours: it was taken back"
 
 
 def pages(profile) -> dict[str, str]:
-    token = services.visitor_profile_token(profile)
+    token = visitor_profile_token(profile)
     return {
-        name: reverse(name, kwargs={"token": token}) for name in ("visits:badge", "visits:profile")
+        name: reverse(name, kwargs={"token": token})
+        for name in ("visitors:badge", "visitors:profile")
     }
 
 
 def test_a_visitor_holding_the_place_gets_the_code_and_the_form(client, draw):
     profile = visitor(draw)
-    badge = client.get(pages(profile)["visits:badge"]).content.decode()
+    badge = client.get(pages(profile)["visitors:badge"]).content.decode()
     assert SHOW_CODE in badge and "<svg" in badge and GONE not in badge
-    profile_page = client.get(pages(profile)["visits:profile"]).content.decode()
+    profile_page = client.get(pages(profile)["visitors:profile"]).content.decode()
     assert GONE not in profile_page and 'name="display_name"' in profile_page
 
 
 def test_a_disqualified_visitor_is_told_the_place_is_gone_and_gets_no_code(client, draw):
     profile = visitor(draw)
-    contest_services.selection_disqualify(
-        selection=profile.selection, actor=organizer(), reason="Not eligible"
-    )
-    badge = client.get(pages(profile)["visits:badge"])
+    selection_disqualify(selection=profile.selection, actor=organizer(), reason="Not eligible")
+    badge = client.get(pages(profile)["visitors:badge"])
     assert badge.status_code == 200
     content = badge.content.decode()
     assert GONE in content
     assert SHOW_CODE not in content and "<svg" not in content
-    profile_page = client.get(pages(profile)["visits:profile"]).content.decode()
+    profile_page = client.get(pages(profile)["visitors:profile"]).content.decode()
     assert GONE in profile_page
     assert 'name="display_name"' not in profile_page
-    assert reverse(
-        "visits:badge", kwargs={"token": services.visitor_profile_token(profile)}
-    ) not in (profile_page)
+    assert reverse("visitors:badge", kwargs={"token": visitor_profile_token(profile)}) not in (
+        profile_page
+    )

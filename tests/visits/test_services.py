@@ -4,11 +4,13 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 
 from contests.models import Entry
+from contests.services.draws import draw_audit_record, draw_run
+from contests.services.privacy import entries_personal_data_remove
+from contests.services.selections import selection_disqualify
 from notifications.models import OutboxMessage
 from tests.factories import EntryFactory
 from tests.visits.factories import (
@@ -20,8 +22,43 @@ from tests.visits.factories import (
     drawn_for,
     visitor,
 )
-from visits import services
-from visits.models import LanguageLevel, Question, StopChange, TourStop, VisitorProfile
+from tweetup.privacy import personal_data_remove
+from visitors.errors import VisitorError
+from visitors.models import LanguageLevel, VisitorProfile
+from visitors.selectors import visit_group_summary
+from visitors.services.check_in import visitor_check_in
+from visitors.services.links import (
+    visitor_check_in_token,
+    visitor_from_check_in_token,
+    visitor_profile_from_token,
+    visitor_profile_token,
+    visitor_profile_url,
+)
+from visitors.services.mail import (
+    ITINERARY_KIND,
+    stop_changes_notify,
+    visit_reminders_send,
+    welcome_mail_send,
+)
+from visitors.services.messages import visit_message_send
+from visitors.services.places import place_accept
+from visitors.services.privacy import visitors_private_data_remove
+from visitors.services.profiles import visitor_profile_create, visitor_profile_update
+from visits.errors import VisitError
+from visits.models import Question, StopChange, TourStop
+from visits.services.questions import (
+    question_answer,
+    question_moderate,
+    question_submit,
+    question_vote,
+)
+from visits.services.stops import (
+    StopSlot,
+    stop_change_record,
+    stops_conflicts,
+    stops_validate,
+    tour_stop_save,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -33,8 +70,8 @@ def test_profile_is_made_from_the_entry_once(draw):
     selection = accepted_selection(
         draw, name="Ada Lovelace", languages=["en", "fr"], background="engineering"
     )
-    profile = services.visitor_profile_create(selection=selection)
-    again = services.visitor_profile_create(selection=selection)
+    profile = visitor_profile_create(selection=selection)
+    again = visitor_profile_create(selection=selection)
     assert again.pk == profile.pk
     assert VisitorProfile.objects.count() == 1
     assert profile.display_name == "Ada"
@@ -46,16 +83,15 @@ def test_profile_is_made_from_the_entry_once(draw):
 
 def test_profile_url_is_absolute_signed_and_opens_the_profile(draw):
     profile = visitor(draw)
-    url = services.visitor_profile_url(profile, base_url="https://tweetup.example.org/")
+    url = visitor_profile_url(profile, base_url="https://tweetup.example.org/")
     assert url.startswith("https://tweetup.example.org/visits/profile/")
     token = url.rstrip("/").rsplit("/", 1)[1]
-    assert services.visitor_profile_from_token(token=token).pk == profile.pk
-    with pytest.raises(services.VisitError):
-        services.visitor_profile_from_token(token=token[:-2] + "xx")
+    assert visitor_profile_from_token(token=token).pk == profile.pk
+    with pytest.raises(VisitorError):
+        visitor_profile_from_token(token=token[:-2] + "xx")
 
 
 def test_profile_made_inside_the_accept_flow_of_the_contests_app(visit):
-    from contests import services as contest_services
     from contests.models import Selection
 
     draw = drawn_for(visit)
@@ -68,7 +104,7 @@ def test_profile_made_inside_the_accept_flow_of_the_contests_app(visit):
         status=Selection.Status.PENDING,
         deadline=timezone.now() + timedelta(days=1),
     )
-    contest_services.selection_accept(selection=selection, can_attend=True)
+    place_accept(selection=selection, can_attend=True)
     assert VisitorProfile.objects.filter(selection=selection).exists()
 
 
@@ -103,15 +139,12 @@ def _links(text: str) -> dict[str, str]:
 def test_accepting_a_place_mails_the_winner_their_links_and_the_day(
     draw, django_capture_on_commit_callbacks
 ):
-    from contests import services as contest_services
 
     visit = draw.contest.visit
     TourStopFactory(visit=visit, title="Computing Centre")
     selection = _pending_winner(draw, name="Ada Lovelace")
     with django_capture_on_commit_callbacks(execute=True):
-        contest_services.selection_accept(
-            selection=selection, can_attend=True, base_url="https://tweetup.example.org/"
-        )
+        place_accept(selection=selection, can_attend=True, base_url="https://tweetup.example.org/")
     profile = VisitorProfile.objects.get(selection=selection)
     row = OutboxMessage.objects.get(kind=OutboxMessage.Kind.VISIT_WELCOME)
     assert (row.key, row.to_email, row.language) == (
@@ -133,32 +166,30 @@ def test_accepting_a_place_mails_the_winner_their_links_and_the_day(
     assert set(links) == {"profile", "itinerary/", "itinerary.ics", "badge/"}
     for url in links.values():
         assert url.startswith("https://tweetup.example.org/visits/profile/")
-        assert services.visitor_profile_from_token(token=_token_of(url)).pk == profile.pk
+        assert visitor_profile_from_token(token=_token_of(url)).pk == profile.pk
         assert f'href="{url}"' in html
 
 
 def test_the_welcome_mail_is_queued_once_and_with_the_acceptance(draw):
-    from contests import services as contest_services
 
     selection = _pending_winner(draw)
     with pytest.raises(RuntimeError), transaction.atomic():
-        contest_services.selection_accept(selection=selection, can_attend=True)
+        place_accept(selection=selection, can_attend=True)
         raise RuntimeError("the acceptance fails after the profile was made")
     assert not OutboxMessage.objects.exists() and not VisitorProfile.objects.exists()
 
-    contest_services.selection_accept(selection=selection, can_attend=True)
+    place_accept(selection=selection, can_attend=True)
     selection.refresh_from_db()
-    services.visitor_profile_create(selection=selection)
-    profile = services.visitor_profile_create(selection=selection)
-    services.welcome_mail_send(profile=profile)
+    visitor_profile_create(selection=selection)
+    profile = visitor_profile_create(selection=selection)
+    welcome_mail_send(profile=profile)
     assert OutboxMessage.objects.filter(kind=OutboxMessage.Kind.VISIT_WELCOME).count() == 1
 
 
 def test_the_welcome_mail_is_in_the_winners_language(draw):
-    from contests import services as contest_services
 
     selection = _pending_winner(draw, name="Marie Curie", language="fr")
-    contest_services.selection_accept(selection=selection, can_attend=True)
+    place_accept(selection=selection, can_attend=True)
     row = OutboxMessage.objects.get(kind=OutboxMessage.Kind.VISIT_WELCOME)
     assert row.language == "fr"
     assert row.body_text.startswith("Bonjour Marie,")
@@ -167,18 +198,17 @@ def test_the_welcome_mail_is_in_the_winners_language(draw):
 
 
 def test_the_welcome_mail_before_the_visit_is_scheduled_links_profile_and_badge(db):
-    from contests import services as contest_services
 
     draw = drawn_for(None)
     selection = _pending_winner(draw)
-    contest_services.selection_accept(selection=selection, can_attend=True)
+    place_accept(selection=selection, can_attend=True)
     row = OutboxMessage.objects.get(kind=OutboxMessage.Kind.VISIT_WELCOME)
     assert draw.contest.title in row.subject
     assert set(_links(row.body_text)) == {"profile", "badge/"}
 
 
 def test_the_demo_makes_its_visitors_without_mail(draw):
-    services.visitor_profile_create(selection=accepted_selection(draw), notify=False)
+    visitor_profile_create(selection=accepted_selection(draw), notify=False)
     assert VisitorProfile.objects.count() == 1
     assert not OutboxMessage.objects.exists()
 
@@ -186,10 +216,10 @@ def test_the_demo_makes_its_visitors_without_mail(draw):
 def test_the_itinerary_mail_links_the_badge(draw, django_capture_on_commit_callbacks):
     profile = visitor(draw)
     with django_capture_on_commit_callbacks(execute=True):
-        services.visitor_profile_update(profile=profile, confirm_attendance=True)
+        visitor_profile_update(profile=profile, confirm_attendance=True)
     (sent,) = [m for m in mail.outbox if m.subject.startswith("Your itinerary")]
     badge = _links(sent.body)["badge/"]
-    assert services.visitor_profile_from_token(token=_token_of(badge)).pk == profile.pk
+    assert visitor_profile_from_token(token=_token_of(badge)).pk == profile.pk
     assert "show its code at the meeting point" in sent.body
     assert f'href="{badge}"' in sent.alternatives[0][0]
 
@@ -198,11 +228,11 @@ def test_confirming_sends_the_itinerary_once(draw, django_capture_on_commit_call
     profile = visitor(draw)
     TourStopFactory(visit=draw.contest.visit, title="Computing Centre")
     with django_capture_on_commit_callbacks(execute=True):
-        services.visitor_profile_update(profile=profile, confirm_attendance=True, bio="Hi")
-        services.visitor_profile_update(profile=profile, confirm_attendance=True, bio="Hello")
+        visitor_profile_update(profile=profile, confirm_attendance=True, bio="Hi")
+        visitor_profile_update(profile=profile, confirm_attendance=True, bio="Hello")
     profile.refresh_from_db()
     assert profile.is_confirmed and profile.bio == "Hello"
-    assert OutboxMessage.objects.filter(kind=services.ITINERARY_KIND).count() == 1
+    assert OutboxMessage.objects.filter(kind=ITINERARY_KIND).count() == 1
     assert len(mail.outbox) == 1
     assert "Computing Centre" in mail.outbox[0].body
     assert draw.contest.visit.meeting_point in mail.outbox[0].body
@@ -213,7 +243,7 @@ def test_confirming_sends_the_itinerary_once(draw, django_capture_on_commit_call
 
 def test_profile_languages_keep_known_codes_and_levels_once(draw):
     profile = visitor(draw)
-    services.visitor_profile_update(
+    visitor_profile_update(
         profile=profile,
         languages=[
             {"code": "fr", "level": "native"},
@@ -229,9 +259,9 @@ def test_profile_languages_keep_known_codes_and_levels_once(draw):
 def test_profile_cannot_change_from_the_day_of_the_visit(draw):
     profile = visitor(draw)
     visit = draw.contest.visit
-    with pytest.raises(services.VisitError, match="day of the visit"):
-        services.visitor_profile_update(profile=profile, bio="late", now=visit.day_start)
-    services.visitor_profile_update(
+    with pytest.raises(VisitorError, match="day of the visit"):
+        visitor_profile_update(profile=profile, bio="late", now=visit.day_start)
+    visitor_profile_update(
         profile=profile, bio="in time", now=visit.day_start - timedelta(seconds=1)
     )
 
@@ -240,8 +270,8 @@ def test_profile_of_a_disqualified_visitor_cannot_change(draw):
     profile = visitor(draw)
     profile.selection.status = "disqualified"
     profile.selection.save()
-    with pytest.raises(services.VisitError):
-        services.visitor_profile_update(profile=profile, bio="x")
+    with pytest.raises(VisitorError):
+        visitor_profile_update(profile=profile, bio="x")
 
 
 # Tour stops ----------------------------------------------------------------------
@@ -251,36 +281,31 @@ def test_stops_may_touch_but_not_overlap(visit):
     TourStopFactory(
         visit=visit, title="Computing Centre", starts_at=at(visit, 10), ends_at=at(visit, 11)
     )
-    services.stops_validate(
+    stops_validate(
         visit=visit,
-        stops=[
-            services.StopSlot(
-                title="Control Centre", starts_at=at(visit, 11), ends_at=at(visit, 12)
-            )
-        ],
+        stops=[StopSlot(title="Control Centre", starts_at=at(visit, 11), ends_at=at(visit, 12))],
     )
-    with pytest.raises(ValidationError) as caught:
-        services.stops_validate(
+    with pytest.raises(VisitError) as caught:
+        stops_validate(
             visit=visit,
             stops=[
-                services.StopSlot(
-                    title="Control Centre", starts_at=at(visit, 10, 30), ends_at=at(visit, 12)
-                )
+                StopSlot(title="Control Centre", starts_at=at(visit, 10, 30), ends_at=at(visit, 12))
             ],
         )
-    message = " ".join(caught.value.messages)
+    message = str(caught.value)
+    assert caught.value.extra["conflicts"] == [message]
     assert "Computing Centre" in message and "Control Centre" in message
     assert "overlap" in message
 
 
 def test_stop_ending_before_it_starts_or_outside_the_day_is_named(visit):
     stops = [
-        services.StopSlot(title="Backwards", starts_at=at(visit, 12), ends_at=at(visit, 11)),
-        services.StopSlot(
+        StopSlot(title="Backwards", starts_at=at(visit, 12), ends_at=at(visit, 11)),
+        StopSlot(
             title="Night shift", starts_at=at(visit, 23), ends_at=at(visit, 23) + timedelta(hours=2)
         ),
     ]
-    errors = services.stops_conflicts(visit=visit, stops=stops)
+    errors = stops_conflicts(visit=visit, stops=stops)
     assert any("Backwards" in error and "before it starts" in error for error in errors)
     assert any("Night shift" in error and "day of the visit" in error for error in errors)
 
@@ -289,18 +314,18 @@ def test_day_is_read_in_the_visits_time_zone(visit):
     visit.time_zone = "America/New_York"
     # 08:00 in New York is 14:00 in Geneva: fine; 23:30 New York is the next day in UTC: fine too.
     stops = [
-        services.StopSlot(title="Morning", starts_at=at(visit, 8), ends_at=at(visit, 9)),
-        services.StopSlot(title="Late", starts_at=at(visit, 23), ends_at=at(visit, 23, 59)),
+        StopSlot(title="Morning", starts_at=at(visit, 8), ends_at=at(visit, 9)),
+        StopSlot(title="Late", starts_at=at(visit, 23), ends_at=at(visit, 23, 59)),
     ]
-    assert services.stops_conflicts(visit=visit, stops=stops) == []
+    assert stops_conflicts(visit=visit, stops=stops) == []
 
 
 def test_moving_a_stop_onto_another_is_refused_and_nothing_saved(visit):
     first = TourStopFactory(visit=visit, title="A", starts_at=at(visit, 9), ends_at=at(visit, 10))
     TourStopFactory(visit=visit, title="B", starts_at=at(visit, 10), ends_at=at(visit, 11))
     first.ends_at = at(visit, 10, 30)
-    with pytest.raises(services.VisitError, match="overlap"):
-        services.tour_stop_save(stop=first)
+    with pytest.raises(VisitError, match="overlap"):
+        tour_stop_save(stop=first)
     first.refresh_from_db()
     assert first.ends_at == at(visit, 10)
     assert not StopChange.objects.exists()
@@ -313,9 +338,9 @@ def test_database_refuses_a_stop_ending_before_it_starts(visit):
 
 def test_deleted_stops_do_not_count(visit):
     old = TourStopFactory(visit=visit, title="Old", starts_at=at(visit, 9), ends_at=at(visit, 10))
-    services.stops_validate(
+    stops_validate(
         visit=visit,
-        stops=[services.StopSlot(title="New", starts_at=at(visit, 9), ends_at=at(visit, 10))],
+        stops=[StopSlot(title="New", starts_at=at(visit, 9), ends_at=at(visit, 10))],
         deleted_pks=[old.pk],
     )
 
@@ -330,7 +355,7 @@ def _reschedule(stop: TourStop, *, hour: int, now, location=None):
     if location is not None:
         stop.location = location
     stop.save()
-    services.stop_change_record(stop=stop, old=old, now=now)
+    stop_change_record(stop=stop, old=old, now=now)
 
 
 def test_several_edits_make_one_mail_per_confirmed_visitor(
@@ -346,10 +371,10 @@ def test_several_edits_make_one_mail_per_confirmed_visitor(
     _reschedule(stop, hour=14, now=now + timedelta(minutes=2), location=LocationFactory(name="CCC"))
     quiet = timedelta(minutes=5)
     # Still editing: nothing yet.
-    assert services.stop_changes_notify(now=now + timedelta(minutes=3), quiet=quiet) == 0
+    assert stop_changes_notify(now=now + timedelta(minutes=3), quiet=quiet) == 0
     with django_capture_on_commit_callbacks(execute=True):
-        sent = services.stop_changes_notify(now=now + timedelta(minutes=8), quiet=quiet)
-        again = services.stop_changes_notify(now=now + timedelta(minutes=20), quiet=quiet)
+        sent = stop_changes_notify(now=now + timedelta(minutes=8), quiet=quiet)
+        again = stop_changes_notify(now=now + timedelta(minutes=20), quiet=quiet)
     assert (sent, again) == (1, 0)
     assert [m.to for m in mail.outbox] == [[confirmed.email]]
     body = mail.outbox[0].body
@@ -365,7 +390,7 @@ def test_a_change_back_and_forth_sends_nothing(draw):
     now = timezone.now()
     _reschedule(stop, hour=11, now=now)
     _reschedule(stop, hour=10, now=now)
-    assert services.stop_changes_notify(now=now + timedelta(minutes=10)) == 0
+    assert stop_changes_notify(now=now + timedelta(minutes=10)) == 0
     assert not StopChange.objects.filter(notified_at__isnull=True).exists()
 
 
@@ -377,7 +402,7 @@ def test_visitor_confirming_after_a_change_does_not_hear_of_it(draw):
     _reschedule(stop, hour=12, now=now - timedelta(hours=2))
     profile.attendance_confirmed_at = now - timedelta(hours=1)
     profile.save()
-    assert services.stop_changes_notify(now=now) == 0
+    assert stop_changes_notify(now=now) == 0
 
 
 # Reminders -----------------------------------------------------------------------
@@ -392,9 +417,9 @@ def test_reminder_goes_the_day_before_once_to_confirmed_visitors(
     day_before = visit.day_start - timedelta(hours=6)
     two_days_before = visit.day_start - timedelta(days=1, hours=6)
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.visit_reminders_send(now=two_days_before) == 0
-        assert services.visit_reminders_send(now=day_before) == 1
-        assert services.visit_reminders_send(now=day_before + timedelta(hours=1)) == 0
+        assert visit_reminders_send(now=two_days_before) == 0
+        assert visit_reminders_send(now=day_before) == 1
+        assert visit_reminders_send(now=day_before + timedelta(hours=1)) == 0
     assert [m.to for m in mail.outbox] == [[confirmed.email]]
     assert "tomorrow" in mail.outbox[0].body
 
@@ -404,7 +429,7 @@ def test_reminder_goes_the_day_before_once_to_confirmed_visitors(
 
 def test_question_waits_for_approval_and_is_cleaned(visit):
     stop = TourStopFactory(visit=visit)
-    question = services.question_submit(stop=stop, text="  How   cold is\nthe magnet? ")
+    question = question_submit(stop=stop, text="  How   cold is\nthe magnet? ")
     assert question.status == Question.Status.PENDING
     assert question.text == "How cold is the magnet?"
 
@@ -412,40 +437,40 @@ def test_question_waits_for_approval_and_is_cleaned(visit):
 @pytest.mark.parametrize("text", ["", "   ", "x" * 281])
 def test_question_must_be_short_and_not_empty(visit, text):
     stop = TourStopFactory(visit=visit)
-    with pytest.raises(services.VisitError):
-        services.question_submit(stop=stop, text=text)
+    with pytest.raises(VisitError):
+        question_submit(stop=stop, text=text)
 
 
 def test_questions_close_after_the_day(visit):
     stop = TourStopFactory(visit=visit)
-    with pytest.raises(services.VisitError, match="over"):
-        services.question_submit(stop=stop, text="Too late?", now=visit.day_end)
+    with pytest.raises(VisitError, match="over"):
+        question_submit(stop=stop, text="Too late?", now=visit.day_end)
 
 
 def test_moderation_follows_the_questions_life(visit):
     question = QuestionFactory(stop=TourStopFactory(visit=visit), status=Question.Status.PENDING)
-    with pytest.raises(services.VisitError):
-        services.question_moderate(question=question, action="asked")
-    question = services.question_moderate(question=question, action="approve")
+    with pytest.raises(VisitError):
+        question_moderate(question=question, action="asked")
+    question = question_moderate(question=question, action="approve")
     assert question.status == Question.Status.APPROVED
-    question = services.question_answer(question=question, answer="1.9 K")
+    question = question_answer(question=question, answer="1.9 K")
     assert question.status == Question.Status.ANSWERED and question.answered_at
-    with pytest.raises(services.VisitError):
-        services.question_moderate(question=question, action="approve")
+    with pytest.raises(VisitError):
+        question_moderate(question=question, action="approve")
 
 
 def test_a_browser_votes_once(visit):
     question = QuestionFactory(stop=TourStopFactory(visit=visit))
-    assert services.question_vote(question=question, voter_key="browser-1") is True
-    assert services.question_vote(question=question, voter_key="browser-1") is False
-    assert services.question_vote(question=question, voter_key="browser-2") is True
+    assert question_vote(question=question, voter_key="browser-1") is True
+    assert question_vote(question=question, voter_key="browser-1") is False
+    assert question_vote(question=question, voter_key="browser-2") is True
     assert question.votes.count() == 2
 
 
 def test_pending_question_cannot_be_voted_for(visit):
     question = QuestionFactory(stop=TourStopFactory(visit=visit), status="pending")
-    with pytest.raises(services.VisitError):
-        services.question_vote(question=question, voter_key="browser-1")
+    with pytest.raises(VisitError):
+        question_vote(question=question, voter_key="browser-1")
 
 
 # Check-in ------------------------------------------------------------------------------
@@ -454,21 +479,21 @@ def test_pending_question_cannot_be_voted_for(visit):
 def test_check_in_keeps_the_first_arrival_and_can_be_undone(draw):
     profile = visitor(draw)
     first = timezone.now()
-    services.visitor_check_in(profile=profile, now=first)
-    services.visitor_check_in(profile=profile, now=first + timedelta(minutes=5))
+    visitor_check_in(profile=profile, now=first)
+    visitor_check_in(profile=profile, now=first + timedelta(minutes=5))
     profile.refresh_from_db()
     assert profile.checked_in_at == first
-    services.visitor_check_in(profile=profile, undo=True)
+    visitor_check_in(profile=profile, undo=True)
     profile.refresh_from_db()
     assert profile.checked_in_at is None
 
 
 def test_check_in_token_names_the_visitor_and_is_not_the_profile_token(draw):
     profile = visitor(draw)
-    token = services.visitor_check_in_token(profile)
-    assert services.visitor_from_check_in_token(token=token).pk == profile.pk
-    with pytest.raises(services.VisitError):
-        services.visitor_from_check_in_token(token=services.visitor_profile_token(profile))
+    token = visitor_check_in_token(profile)
+    assert visitor_from_check_in_token(token=token).pk == profile.pk
+    with pytest.raises(VisitorError):
+        visitor_from_check_in_token(token=visitor_profile_token(profile))
 
 
 # Messages from the organizers ---------------------------------------------------------
@@ -478,7 +503,7 @@ def test_message_reaches_each_visitor_in_their_language(draw, django_capture_on_
     english = visitor(draw, confirmed=True, language="en")
     french = visitor(draw, language="fr")
     with django_capture_on_commit_callbacks(execute=True):
-        message = services.visit_message_send(
+        message = visit_message_send(
             visit=draw.contest.visit,
             audience="all",
             subject_en="Bring a jacket & shoes",
@@ -497,7 +522,7 @@ def test_message_reaches_each_visitor_in_their_language(draw, django_capture_on_
 def test_message_to_the_unconfirmed_only(draw):
     visitor(draw, confirmed=True)
     unconfirmed = visitor(draw)
-    message = services.visit_message_send(
+    message = visit_message_send(
         visit=draw.contest.visit, audience="unconfirmed", subject_en="Please confirm", body_en="."
     )
     assert message.recipients_count == 1
@@ -511,15 +536,15 @@ def test_message_to_the_unconfirmed_only(draw):
 def test_group_summary_counts_languages_levels_backgrounds_and_needs(draw):
     a = visitor(draw, background="science")
     b = visitor(draw, background="journalism")
-    services.visitor_profile_update(
+    visitor_profile_update(
         profile=a,
         languages=[{"code": "fr", "level": "native"}, {"code": "en", "level": "fluent"}],
         dietary_needs="Vegetarian",
     )
-    services.visitor_profile_update(
+    visitor_profile_update(
         profile=b, languages=[{"code": "en", "level": "native"}], accessibility_needs="Lift"
     )
-    summary = services.visit_group_summary(visit=draw.contest.visit)
+    summary = visit_group_summary(visit=draw.contest.visit)
     assert summary.visitors == 2
     english = next(row for row in summary.languages if row["code"] == "en")
     assert english["speakers"] == 2
@@ -542,10 +567,10 @@ def test_entries_not_chosen_lose_their_personal_data_after_the_delay(
     others = [EntryFactory(contest=draw.contest, in_draw=True) for _ in range(3)]
     tickets = sorted(Entry.objects.filter(contest=draw.contest).values_list("ticket", flat=True))
     drawn_at = draw.drawn_at
-    assert services.entries_personal_data_remove(now=drawn_at + timedelta(days=29), days=30) == 0
+    assert entries_personal_data_remove(now=drawn_at + timedelta(days=29), days=30) == 0
     # One query reads the visits whose day ends around now, one UPDATE forgets the entries.
     with django_assert_max_num_queries(2):
-        removed = services.entries_personal_data_remove(now=drawn_at + timedelta(days=31), days=30)
+        removed = entries_personal_data_remove(now=drawn_at + timedelta(days=31), days=30)
     assert removed == 3
     for entry in Entry.objects.filter(pk__in=[e.pk for e in others]):
         assert (entry.name, entry.email, entry.twitter_handle, entry.motivation) == ("", "", "", "")
@@ -558,12 +583,12 @@ def test_entries_not_chosen_lose_their_personal_data_after_the_delay(
         == tickets
     )
     assert Entry.objects.get(pk=chosen.selection.entry_id).email == chosen.email
-    assert services.entries_personal_data_remove(now=drawn_at + timedelta(days=40), days=30) == 0
+    assert entries_personal_data_remove(now=drawn_at + timedelta(days=40), days=30) == 0
 
 
 def test_visitors_private_data_goes_after_the_visit(draw):
     profile = visitor(draw)
-    services.visitor_profile_update(
+    visitor_profile_update(
         profile=profile,
         dietary_needs="Vegan",
         emergency_contact_name="Mum",
@@ -572,10 +597,8 @@ def test_visitors_private_data_goes_after_the_visit(draw):
         public_consent=True,
     )
     visit = draw.contest.visit
-    assert services.visitors_private_data_remove(now=visit.day_end, days=30) == 0
-    assert (
-        services.visitors_private_data_remove(now=visit.day_end + timedelta(days=32), days=30) == 1
-    )
+    assert visitors_private_data_remove(now=visit.day_end, days=30) == 0
+    assert visitors_private_data_remove(now=visit.day_end + timedelta(days=32), days=30) == 1
     profile.refresh_from_db()
     assert (profile.email, profile.dietary_needs, profile.emergency_contact) == ("", "", "")
     assert profile.bio == "Physicist"
@@ -604,17 +627,16 @@ def _outbox_row(
 
 def test_purge_keeps_the_draws_audit_record_verifiable():
     from contests import draw_algorithm
-    from contests import services as contest_services
     from tests.contests.drawing import frozen_contest
 
     contest = frozen_contest(24)
-    draw = contest_services.draw_run(contest=contest, actor=None, caps={"country": 1}, notify=False)
-    before = contest_services.draw_audit_record(draw=draw)
-    removed = services.personal_data_remove(now=draw.drawn_at + timedelta(days=31))
+    draw = draw_run(contest=contest, actor=None, caps={"country": 1}, notify=False)
+    before = draw_audit_record(draw=draw)
+    removed = personal_data_remove(now=draw.drawn_at + timedelta(days=31))
     # Without a visit, the alternates never offered a place go with the entries not chosen.
     assert removed["entries"] == 24 - len(before["winners"])
     assert Entry.objects.filter(contest=contest, email="").count() == removed["entries"]
-    after = contest_services.draw_audit_record(draw=draw)
+    after = draw_audit_record(draw=draw)
     assert after == before
     assert draw_algorithm.verify_audit_record(after) == []
 
@@ -636,8 +658,8 @@ def test_purge_clears_the_mail_written_to_entries_not_chosen(draw):
     elsewhere = _outbox_row(
         "confirm:elsewhere", to=other.email, contest_id=again.contest_id, concerns=again
     )
-    assert services.personal_data_remove(now=draw.drawn_at + timedelta(days=29))["entries"] == 0
-    removed = services.personal_data_remove(now=draw.drawn_at + timedelta(days=31))
+    assert personal_data_remove(now=draw.drawn_at + timedelta(days=29))["entries"] == 0
+    removed = personal_data_remove(now=draw.drawn_at + timedelta(days=31))
     assert removed == {"entries": 1, "visitors": 0, "mails": 2}
     for row in (sent, waiting):
         row.refresh_from_db()
@@ -658,7 +680,7 @@ def test_visitors_purge_clears_the_mail_written_to_them(draw):
     )  # fmt: skip
     visit = draw.contest.visit
     now = visit.day_end + timedelta(days=32)
-    assert services.personal_data_remove(now=now, visitor_days=30)["visitors"] == 1
+    assert personal_data_remove(now=now, visitor_days=30)["visitors"] == 1
     itinerary.refresh_from_db()
     assert (itinerary.to_email, itinerary.body_text) == ("", "")
 
@@ -710,7 +732,7 @@ def test_purge_forgets_the_winners_who_gave_up_or_lost_their_place_and_their_mai
     ]
     # The visit, 39 days after the draw, is still to come.
     now = drawn_at + timedelta(days=34)
-    removed = services.personal_data_remove(now=now, entry_days=30, visitor_days=30)
+    removed = personal_data_remove(now=now, entry_days=30, visitor_days=30)
     assert removed == {"entries": 4, "visitors": 0, "mails": 4}
     assert all(_forgotten(selection) for selection in gone)
     assert not any(_forgotten(selection) for selection in held)
@@ -720,10 +742,10 @@ def test_a_place_given_up_late_is_kept_the_delay_after_it_ended(draw):
     """Its last mail (the decline's confirmation) has the whole delay to leave."""
     late = _place(draw, "declined", at=draw.drawn_at + timedelta(days=25))
     now = draw.drawn_at + timedelta(days=31)
-    assert services.personal_data_remove(now=now, entry_days=30)["entries"] == 0
+    assert personal_data_remove(now=now, entry_days=30)["entries"] == 0
     assert not _forgotten(late)
     now = draw.drawn_at + timedelta(days=56)
-    assert services.personal_data_remove(now=now, entry_days=30)["entries"] == 1
+    assert personal_data_remove(now=now, entry_days=30)["entries"] == 1
     assert _forgotten(late)
 
 
@@ -739,9 +761,9 @@ def test_alternates_never_offered_are_forgotten_once_their_visits_day_is_over(dr
         visit.day_start + timedelta(hours=10),
         visit.day_end - timedelta(minutes=1),
     ):
-        assert services.personal_data_remove(now=now, entry_days=30)["entries"] == 0
+        assert personal_data_remove(now=now, entry_days=30)["entries"] == 0
         assert not _forgotten(waiting)
-    assert services.personal_data_remove(now=visit.day_end, entry_days=30)["entries"] == 1
+    assert personal_data_remove(now=visit.day_end, entry_days=30)["entries"] == 1
     assert _forgotten(waiting)
 
 
@@ -749,9 +771,9 @@ def test_without_a_visit_alternates_wait_as_long_as_entries_not_chosen_are_kept(
     draw = drawn_for(None)
     waiting = _place(draw, "waiting", kind="alternate")
     now = draw.drawn_at + timedelta(days=29)
-    assert services.personal_data_remove(now=now, entry_days=30)["entries"] == 0
+    assert personal_data_remove(now=now, entry_days=30)["entries"] == 0
     now = draw.drawn_at + timedelta(days=31)
-    assert services.personal_data_remove(now=now, entry_days=30)["entries"] == 1
+    assert personal_data_remove(now=now, entry_days=30)["entries"] == 1
     assert _forgotten(waiting)
 
 
@@ -771,7 +793,7 @@ def test_purge_clears_and_never_sends_mail_to_addresses_only_python_lowercases(d
     assert OutboxMessage.objects.filter(to_email__in=[profile.email]).count() == 1  # welcome
     visit = draw.contest.visit
     now = visit.day_end + timedelta(days=32)
-    removed = services.personal_data_remove(now=now, entry_days=30, visitor_days=30)
+    removed = personal_data_remove(now=now, entry_days=30, visitor_days=30)
     assert (removed["entries"], removed["visitors"]) == (1, 1)
     assert not OutboxMessage.objects.exclude(to_email="").exists()
     assert not OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING).exists()
@@ -791,7 +813,7 @@ def test_visitors_who_did_not_consent_lose_their_public_profile_after_the_visit(
         (hidden, "Grace", False),
         (earlier, "Alan", False),
     ):
-        services.visitor_profile_update(
+        visitor_profile_update(
             profile=profile, display_name=name, handle=f"{name}_x", bio=f"{name}'s bio",
             background_other="Museum guide", public_consent=consent,
         )  # fmt: skip
@@ -800,12 +822,8 @@ def test_visitors_who_did_not_consent_lose_their_public_profile_after_the_visit(
         email="", private_data_removed_at=timezone.now()
     )
     visit = draw.contest.visit
-    assert (
-        services.visitors_private_data_remove(now=visit.day_end + timedelta(days=29), days=30) == 0
-    )
-    assert (
-        services.visitors_private_data_remove(now=visit.day_end + timedelta(days=31), days=30) == 3
-    )
+    assert visitors_private_data_remove(now=visit.day_end + timedelta(days=29), days=30) == 0
+    assert visitors_private_data_remove(now=visit.day_end + timedelta(days=31), days=30) == 3
     for profile in (shown, hidden, earlier):
         profile.refresh_from_db()
         assert profile.email == "" and profile.private_data_removed_at is not None
@@ -813,25 +831,22 @@ def test_visitors_who_did_not_consent_lose_their_public_profile_after_the_visit(
     for profile in (hidden, earlier):
         fields = (profile.display_name, profile.handle, profile.bio, profile.background_other)
         assert fields == ("", "", "", "")
-    assert (
-        services.visitors_private_data_remove(now=visit.day_end + timedelta(days=40), days=30) == 0
-    )
+    assert visitors_private_data_remove(now=visit.day_end + timedelta(days=40), days=30) == 0
 
 
 def test_a_visitor_whose_place_was_taken_back_is_forgotten_with_their_entry(draw):
-    from contests import services as contest_services
 
     profile = visitor(draw)
-    services.visitor_profile_update(
+    visitor_profile_update(
         profile=profile, display_name="Eve", handle="eve_x", bio="Not who she said",
         dietary_needs="Vegan", public_consent=True,
     )  # fmt: skip
-    contest_services.selection_disqualify(
+    selection_disqualify(
         selection=profile.selection, actor=None, reason="Not who she said",
         now=draw.drawn_at + timedelta(days=1),
     )  # fmt: skip
     # Before the visit (39 days after the draw), once the delay after the disqualification.
-    removed = services.personal_data_remove(now=draw.drawn_at + timedelta(days=32))
+    removed = personal_data_remove(now=draw.drawn_at + timedelta(days=32))
     assert (removed["entries"], removed["visitors"]) == (1, 1)
     profile.refresh_from_db()
     assert (profile.email, profile.dietary_needs, profile.private_data_removed_at is None) == (
@@ -850,7 +865,7 @@ def test_purge_clears_mail_about_an_entrant_at_an_address_since_corrected(draw):
     Entry.objects.filter(pk=other.pk).update(
         email="lucy@example.org", email_normalized="lucy@example.org"
     )
-    removed = services.personal_data_remove(now=draw.drawn_at + timedelta(days=31))
+    removed = personal_data_remove(now=draw.drawn_at + timedelta(days=31))
     assert (removed["entries"], removed["mails"]) == (1, 1)
     typo.refresh_from_db()
     assert (typo.to_email, typo.body_text, typo.status) == ("", "", OutboxMessage.Status.FAILED)
@@ -861,21 +876,30 @@ def test_a_mail_written_while_the_purge_ran_goes_at_the_next(draw):
     other = EntryFactory(contest=draw.contest, in_draw=True)
     address = other.email
     now = draw.drawn_at + timedelta(days=31)
-    assert services.personal_data_remove(now=now)["entries"] == 1
+    assert personal_data_remove(now=now)["entries"] == 1
     late = _outbox_row("not_chosen:late", to=address, contest_id=draw.contest_id, concerns=other)
-    removed = services.personal_data_remove(now=now + timedelta(hours=6))
+    removed = personal_data_remove(now=now + timedelta(hours=6))
     assert removed == {"entries": 0, "visitors": 0, "mails": 1}
     late.refresh_from_db()
     assert (late.to_email, late.status) == ("", OutboxMessage.Status.FAILED)
 
 
 def test_mail_written_before_it_named_its_person_is_named_by_the_migration(draw):
-    """Rows from before ``concerns`` get their entry or visitor, found by contest and address."""
+    """Rows from before ``concerns`` get their entry or visitor, found by contest and address.
+
+    The migration ran while the visits app held the visitor profiles; a later
+    one names them by the visitors app that holds them now.
+    """
     import importlib
 
-    from django.apps import apps
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
 
     migration = importlib.import_module("visits.migrations.0003_outbox_concerns")
+    renaming = importlib.import_module("notifications.migrations.0006_concerns_visitors")
+    loader = MigrationLoader(connection)
+    then = loader.project_state(("visits", "0003_outbox_concerns"), at_end=False).apps
+    now = loader.project_state(("notifications", "0006_concerns_visitors")).apps
     contest_id = draw.contest_id
     zoe = EntryFactory(contest=draw.contest, in_draw=True, email="Zoë@Exämple.org")
     profile = visitor(draw, email="Asa@Example.org")
@@ -893,12 +917,13 @@ def test_mail_written_before_it_named_its_person_is_named_by_the_migration(draw)
         "report": _outbox_row("report", to=zoe.email, contest_id=None, kind="mail_failed"),
     }
     OutboxMessage.objects.filter(pk__in=[row.pk for row in rows.values()]).update(concerns=None)
-    migration.name_the_people(apps, None)
+    migration.name_the_people(then, None)
+    renaming.forward(now, None)
     named = dict(OutboxMessage.objects.filter(key__in=rows).values_list("key", "concerns"))
     assert named == {
         "confirm": f"contests.entry:{zoe.pk}",
         "offer": f"contests.entry:{profile.selection.entry_id}",
-        "welcome": f"visits.visitorprofile:{profile.pk}",
+        "welcome": f"visitors.visitorprofile:{profile.pk}",
         "elsewhere": f"contests.entry:{elsewhere.pk}",
         "stranger": None,
         "report": None,
@@ -924,13 +949,12 @@ def test_after_the_purge_the_demo_database_names_nobody_it_forgot(tmp_path, sett
 
     from django.core.management import call_command
 
-    from contests import services as contest_services
     from contests.models import Contest, Selection
     from visits.models import Visit
 
     call_command("loaddemo", yes_on_a_production_database=True, stdout=io.StringIO())
     draw = Contest.objects.get(slug="first-cern-tweetup-2012").draw
-    record = contest_services.draw_audit_record(draw=draw)
+    record = draw_audit_record(draw=draw)
     entries = list(Entry.objects.filter(contest__draw__isnull=False))
     statuses = set(Selection.objects.filter(draw=draw).values_list("status", flat=True))
     assert {"accepted", "declined", "expired", "waiting"} <= statuses
@@ -943,7 +967,7 @@ def test_after_the_purge_the_demo_database_names_nobody_it_forgot(tmp_path, sett
         )  # fmt: skip
     profiles = list(VisitorProfile.objects.all())
     for profile in profiles:
-        services.welcome_mail_send(profile=profile)
+        welcome_mail_send(profile=profile)
     shown = [profile for profile in profiles if profile.public_consent]
     hidden = [profile for profile in profiles if not profile.public_consent]
     assert shown and hidden
@@ -975,7 +999,7 @@ def test_after_the_purge_the_demo_database_names_nobody_it_forgot(tmp_path, sett
         assert profile.display_name and profile.handle and profile.bio
     assert not OutboxMessage.objects.exclude(to_email="").exists()
 
-    after = contest_services.draw_audit_record(draw=draw)
+    after = draw_audit_record(draw=draw)
     assert after == record
     path = tmp_path / "draw.json"
     path.write_text(json.dumps(after))
@@ -1000,7 +1024,7 @@ def test_purge_command_and_beat_task_use_the_configured_delays(draw, settings):
 
     from django.core.management import call_command
 
-    from visits import tasks
+    from tweetup import tasks
 
     other = EntryFactory(contest=draw.contest, in_draw=True)
     draw.drawn_at = timezone.now() - timedelta(days=10)

@@ -18,8 +18,10 @@ from tests.visits.factories import (
     visitor,
 )
 from tweetup.roles import ORGANIZERS, TOUR_ADMINS
-from visits import services
-from visits.models import Question, VisitorProfile
+from visitors.models import VisitorProfile
+from visitors.services.links import visitor_check_in_url, visitor_profile_token
+from visitors.services.profiles import visitor_profile_update
+from visits.models import Question
 
 pytestmark = pytest.mark.django_db
 
@@ -36,8 +38,8 @@ def organizer(db):
     return staff_user("organizer", ORGANIZERS)
 
 
-def profile_path(profile, name="visits:profile") -> str:
-    return reverse(name, kwargs={"token": services.visitor_profile_token(profile)})
+def profile_path(profile, name="visitors:profile") -> str:
+    return reverse(name, kwargs={"token": visitor_profile_token(profile)})
 
 
 # Public itinerary, calendar and feed ------------------------------------------------
@@ -50,10 +52,10 @@ def test_public_itinerary_shows_stops_and_only_consenting_visitors(
     TourStopFactory(visit=visit, title="Computing Centre", starts_at=at(visit, 10))
     shown = visitor(draw)
     hidden = visitor(draw)
-    services.visitor_profile_update(
+    visitor_profile_update(
         profile=shown, display_name="Shown", public_consent=True, dietary_needs="Vegan"
     )
-    services.visitor_profile_update(profile=hidden, display_name="Hidden", public_consent=False)
+    visitor_profile_update(profile=hidden, display_name="Hidden", public_consent=False)
     with django_assert_max_num_queries(6):
         response = client.get(visit.get_absolute_url())
     page = response.content.decode()
@@ -121,7 +123,7 @@ def test_visitor_calendar_keeps_multi_line_practical_notes(client, draw):
     visit.save()
     TourStopFactory(visit=visit, notes="Helmet\nprovided")
     profile = visitor(draw)
-    response = client.get(profile_path(profile, "visits:visitor_calendar"))
+    response = client.get(profile_path(profile, "visitors:visitor_calendar"))
     assert response.status_code == 200
     calendar = read_calendar(response.content.decode())
     assert calendar.x_wr_caldesc.value == "Bring an identity document.\nWear closed shoes."
@@ -144,7 +146,7 @@ def test_a_line_break_in_the_visits_title_stays_text_in_the_calendar(client, vis
 def test_visitor_calendar_adds_the_meeting_point(client, draw):
     TourStopFactory(visit=draw.contest.visit)
     profile = visitor(draw)
-    response = client.get(profile_path(profile, "visits:visitor_calendar"))
+    response = client.get(profile_path(profile, "visitors:visitor_calendar"))
     assert response.status_code == 200
     calendar = vobject.readOne(response.content.decode())
     assert "Building 33" in calendar.vevent.description.value
@@ -290,7 +292,7 @@ def test_tampered_profile_link_is_404(client, draw):
 
 def test_visitor_text_is_escaped_on_public_pages(client, draw):
     profile = visitor(draw)
-    services.visitor_profile_update(
+    visitor_profile_update(
         profile=profile, display_name=SCRIPT[:60], bio=SCRIPT, public_consent=True
     )
     page = client.get(draw.contest.visit.get_absolute_url()).content.decode()
@@ -299,7 +301,7 @@ def test_visitor_text_is_escaped_on_public_pages(client, draw):
 
 def test_badge_carries_a_qr_code_of_the_check_in_link(client, draw):
     profile = visitor(draw)
-    response = client.get(profile_path(profile, "visits:badge"))
+    response = client.get(profile_path(profile, "visitors:badge"))
     assert response.status_code == 200
     assert "<svg" in response.content.decode()
 
@@ -309,9 +311,9 @@ def test_visitor_itinerary_shows_meeting_point_and_notes(client, draw):
     visit.practical_notes = "Bring an identity document."
     visit.save()
     profile = visitor(draw)
-    page = client.get(profile_path(profile, "visits:visitor_itinerary")).content.decode()
+    page = client.get(profile_path(profile, "visitors:visitor_itinerary")).content.decode()
     assert visit.meeting_point in page and "identity document" in page
-    printable = client.get(profile_path(profile, "visits:visitor_itinerary_print"))
+    printable = client.get(profile_path(profile, "visitors:visitor_itinerary_print"))
     assert printable.status_code == 200
 
 
@@ -393,8 +395,8 @@ def test_voting_for_a_pending_question_is_a_400(client, visit):
 
 def test_group_summary_is_for_organizers_and_tour_admins(client, draw, organizer, tour_admin):
     profile = visitor(draw)
-    services.visitor_profile_update(profile=profile, dietary_needs="Gluten-free")
-    url = reverse("visits:group", args=[draw.contest.visit.slug])
+    visitor_profile_update(profile=profile, dietary_needs="Gluten-free")
+    url = reverse("visitors:group", args=[draw.contest.visit.slug])
     assert client.get(url).status_code == 302  # to the login page
     client.force_login(User.objects.create_user("nobody", password="pw", is_staff=True))
     assert client.get(url).status_code == 403
@@ -407,7 +409,7 @@ def test_group_summary_is_for_organizers_and_tour_admins(client, draw, organizer
 def test_group_page_puts_the_colons_in_the_translation(client, draw, organizer):
     visitor(draw, background="science", languages=["en"])
     client.force_login(organizer)
-    url = reverse("visits:group", args=[draw.contest.visit.slug])
+    url = reverse("visitors:group", args=[draw.contest.visit.slug])
     page = client.get(url, headers={"accept-language": "en"}).content.decode()
     assert "<li>Science and research: 1</li>" in page
     assert "Fluent: 1" in page
@@ -421,13 +423,13 @@ def test_group_page_puts_the_colons_in_the_translation(client, draw, organizer):
 def test_check_in_by_hand_and_by_qr_link(client, draw, tour_admin, organizer):
     visit = draw.contest.visit
     first, second = visitor(draw), visitor(draw)
-    url = reverse("visits:check_in", args=[visit.slug])
+    url = reverse("visitors:check_in", args=[visit.slug])
     client.force_login(organizer)
     assert client.get(url).status_code == 403
     client.force_login(tour_admin)
     assert "0 of 2 arrived" in client.get(url).content.decode()
     assert client.post(url, {"visitor": first.pk}).status_code == 302
-    link = services.visitor_check_in_url(second, base_url="http://testserver")
+    link = visitor_check_in_url(second, base_url="http://testserver")
     assert client.get(link).status_code == 200
     assert client.post(link).status_code == 302
     assert VisitorProfile.objects.filter(checked_in_at__isnull=False).count() == 2
@@ -439,7 +441,7 @@ def test_organizer_writes_to_the_visitors(
     client, draw, organizer, mailoutbox, django_capture_on_commit_callbacks
 ):
     visitor(draw)
-    url = reverse("visits:message", args=[draw.contest.visit.slug])
+    url = reverse("visitors:message", args=[draw.contest.visit.slug])
     client.force_login(organizer)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "notifications",
     "contests",
     "visits",
+    "visitors",
 ]
 
 MIDDLEWARE = [
@@ -266,15 +267,15 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=10),
     },
     "visits-stop-changes": {
-        "task": "visits.tasks.send_stop_change_digests",
+        "task": "visitors.tasks.send_stop_change_digests",
         "schedule": timedelta(minutes=1),
     },
     "visits-reminders": {
-        "task": "visits.tasks.send_visit_reminders",
+        "task": "visitors.tasks.send_visit_reminders",
         "schedule": timedelta(minutes=30),
     },
     "privacy-purge": {
-        "task": "visits.tasks.remove_personal_data",
+        "task": "tweetup.tasks.remove_personal_data",
         "schedule": timedelta(hours=6),
     },
 }

@@ -1,0 +1,195 @@
+"""The demo: contests modelled on CERN's first TweetUp, their visits, and staff logins.
+
+``demo_load`` makes it, once: running it again finds what it made. The
+contests and their draw go through the contests app's services
+(``draw``), the visit days and their visitors through the visits' and
+visitors' (``visits``). What ``loaddemo`` runs.
+"""
+
+import zoneinfo
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.contrib.auth.models import Group, User
+from django.db import transaction
+from django.utils import timezone
+
+from contests.models import Contest
+from contests.services.entries import contest_create
+from tweetup.roles import ORGANIZERS, TOUR_ADMINS, groups_ensure
+from visits.models import Visit
+
+from .draw import SLUG as DRAWN_SLUG
+from .draw import create_drawn_contest
+from .visits import load_upcoming_visit_demo, load_visit_demo
+
+DEMO_PASSWORD = "tweetup-demo"  # noqa: S105 - printed on purpose for the local demo
+
+OPEN_SLUG = "cern-tweetup"
+VISIT_2012_SLUG = "cern-tweetup-2012"
+# The open contest's own visit: its date follows from the contest's closing.
+UPCOMING_VISIT_SLUG = "cern-tweetup"
+VISIT_TIME_ZONE = "Europe/Zurich"
+MEETING_POINT = "CERN Reception, Building 33, Route de Meyrin, Meyrin"
+
+DESCRIPTION = (
+    "Five followers spend a day behind the scenes at CERN: a guided tour of the "
+    "Computing Centre and of the CERN Control Centre, an hour answering the questions "
+    "the public sends online, and a public talk to close the day. Everyone else follows "
+    "the day online and sends questions that the winners ask on the spot."
+)
+# What the open contest said when the demo still led it to the 2012 visit.
+DESCRIPTION_BEFORE = (
+    "Five followers spend a day behind the scenes at CERN: a guided tour of the "
+    "Computing Centre and of the CERN Control Centre, then the public talk with the "
+    "astronauts of STS-134 about the AMS experiment. Everyone else follows online and "
+    "sends questions that the winners ask on the spot."
+)
+RULES = (
+    "1. Open to anyone aged 18 or over who can travel to Geneva on the day.\n"
+    "2. One entry per person: one email address and one Twitter/X handle.\n"
+    "3. Confirm your entry with the link we email you; unconfirmed entries are not drawn.\n"
+    "4. Five winners and five alternates are drawn at random with the public, verifiable "
+    "tweetup-draw-v1 procedure; anyone can re-run it from the published record.\n"
+    "5. Winners have 72 hours to accept; otherwise the place goes to the next alternate.\n"
+    "6. Travel to the meeting point is at the winners' own expense."
+)
+
+
+def visit_date_after(closes_at: datetime) -> date:
+    """The first Wednesday three weeks or more after ``closes_at``, outside CERN's closure.
+
+    The weeks leave time for the draw, the winners' answers and the
+    alternates. CERN closes over the end-of-year holidays (here 20 December
+    to 6 January), so a day in them moves to the first Wednesday after.
+    """
+
+    def wednesday_from(day: date) -> date:
+        return day + timedelta(days=(2 - day.weekday()) % 7)
+
+    day = wednesday_from(
+        timezone.localdate(closes_at, zoneinfo.ZoneInfo(VISIT_TIME_ZONE)) + timedelta(weeks=3)
+    )
+    if (day.month, day.day) >= (12, 20) or (day.month, day.day) <= (1, 6):
+        day = wednesday_from(date(day.year + (day.month == 12), 1, 7))
+    return day
+
+
+@dataclass(frozen=True)
+class Demo:
+    """What the demo holds, for the command to print."""
+
+    upcoming: Visit
+    visit_2012: Visit
+    logins: list[tuple[str, str]]
+    open_slug: str = OPEN_SLUG
+    drawn_slug: str = DRAWN_SLUG
+
+
+def demo_load() -> Demo:
+    """Make the demo's visits, contests, staff, drawn contest and visit days, once."""
+    with transaction.atomic():
+        visit_2012 = _visit_2012()
+        upcoming = _contests(visit_2012)
+        logins = _staff()
+        create_drawn_contest(
+            visit=visit_2012, organizer=User.objects.get(username="organizer"), rules=RULES
+        )
+        load_visit_demo(visit_2012)
+        load_upcoming_visit_demo(upcoming)
+    return Demo(upcoming=upcoming, visit_2012=visit_2012, logins=logins)
+
+
+def _visit_2012() -> Visit:
+    visit, _ = Visit.objects.get_or_create(
+        slug=VISIT_2012_SLUG,
+        defaults={
+            "title": "CERN TweetUp — 25 July 2012",
+            "date": date(2012, 7, 25),
+            "time_zone": VISIT_TIME_ZONE,
+            "meeting_point": MEETING_POINT,
+            "practical_notes": "Bring an identity document. Wear closed shoes.",
+        },
+    )
+    return visit
+
+
+def _upcoming_visit(closes_at: datetime) -> Visit:
+    """The open contest's visit, dated from the contest's closing (see visit_date_after).
+
+    Running the command again finds the same visit.
+    """
+    day = visit_date_after(closes_at)
+    visit, _ = Visit.objects.get_or_create(
+        slug=UPCOMING_VISIT_SLUG,
+        defaults={
+            "title": f"CERN TweetUp {day.year}",
+            "date": day,
+            "time_zone": VISIT_TIME_ZONE,
+            "meeting_point": MEETING_POINT,
+            "practical_notes": (
+                "Bring the identity document you entered with. Wear closed shoes. Lunch is offered."
+            ),
+        },
+    )
+    return visit
+
+
+def _contests(visit_2012: Visit) -> Visit:
+    """Create the open and the closed contest once; return the open one's visit."""
+    now = timezone.now()
+    contest = Contest.objects.filter(slug=OPEN_SLUG).first()
+    closes_at = contest.closes_at if contest else now + timedelta(days=12)
+    upcoming = _upcoming_visit(closes_at)
+    if contest is None:
+        contest_create(
+            slug=OPEN_SLUG,
+            title="CERN TweetUp: a day behind the scenes",
+            description=DESCRIPTION,
+            hashtag="CERNTweetup",
+            rules=RULES,
+            time_zone=VISIT_TIME_ZONE,
+            opens_at=now - timedelta(days=2),
+            closes_at=closes_at,
+            winners_count=5,
+            alternates_count=5,
+            max_winners_per_country=2,
+            visit=upcoming,
+        )
+    elif contest.visit_id == visit_2012.pk:
+        # A demo loaded before the open contest had a visit of its own led
+        # it to the 2012 day; give it its own.
+        contest.visit = upcoming
+        if contest.description == DESCRIPTION_BEFORE:
+            contest.description = DESCRIPTION
+        contest.save(update_fields=["visit", "description"])
+    if not Contest.objects.filter(slug="lhc-restart-2010").exists():
+        tz = timezone.get_fixed_timezone(60)
+        contest_create(
+            slug="lhc-restart-2010",
+            title="LHC first collisions at 7 TeV: follow the day",
+            description="Watch the beams come back from the CERN Control Centre.",
+            hashtag="LHC",
+            rules=RULES,
+            time_zone=VISIT_TIME_ZONE,
+            opens_at=datetime(2010, 3, 1, 9, 0, tzinfo=tz),
+            closes_at=datetime(2010, 3, 20, 23, 59, tzinfo=tz),
+            winners_count=3,
+            alternates_count=2,
+        )
+    return upcoming
+
+
+def _staff() -> list[tuple[str, str]]:
+    groups_ensure()
+    logins = []
+    for username, group_name in (("organizer", ORGANIZERS), ("touradmin", TOUR_ADMINS)):
+        user, created = User.objects.get_or_create(
+            username=username, defaults={"is_staff": True, "email": f"{username}@example.org"}
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        user.groups.add(Group.objects.get(name=group_name))
+        logins.append((group_name, username))
+    return logins

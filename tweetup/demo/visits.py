@@ -1,0 +1,219 @@
+"""The demo's visit days: CERN's first TweetUp (25 July 2012) and the next one.
+
+Loaded after the demo contests exist; safe to run again. Rows are written
+directly: no mail is sent. The 2012 day has its visitors, questions and live
+updates; the upcoming day only its stops, as nobody has been drawn for it yet.
+"""
+
+from datetime import datetime, time, timedelta
+
+from contests.models import Selection
+from visitors.models import VisitorProfile
+from visitors.services.profiles import visitor_profile_create
+from visits.models import LiveUpdate, Location, Question, TourStop, Visit
+from visits.services.stops import StopSlot, stops_validate
+
+LOCATIONS = {
+    "reception": ("Reception, Building 33", "Route de Meyrin 385, Meyrin"),
+    "computing": ("CERN Computing Centre, Building 513", "Meyrin site"),
+    "ccc": ("CERN Control Centre, Building 874", "Prévessin site"),
+    "restaurant": ("Restaurant 1, Building 501", "Meyrin site"),
+    "auditorium": ("Main Auditorium, Building 500", "Meyrin site"),
+    "globe": ("Globe of Science and Innovation", "Route de Meyrin, Meyrin"),
+}
+
+# (location, start, end, title, guide, language, capacity, notes)
+STOPS_2012 = (
+    ("reception", (9, 30), (10, 0), "Welcome and badges", "CERN Press Office", "en", 10,
+     "Coffee at the Reception; badges and safety briefing."),
+    ("computing", (10, 0), (11, 30), "The Computing Centre: Tier-0 of the LHC grid",
+     "Computing Centre team", "en", 12, "Closed shoes; no food or drink among the servers."),
+    ("ccc", (11, 45), (12, 45), "CERN Control Centre: the LHC in operation", "LHC operators",
+     "en", 12, "Bus to Prévessin leaves Building 33 at 11:30."),
+    ("restaurant", (12, 45), (14, 0), "Lunch with physicists", "", "fr", 20, ""),
+    ("auditorium", (14, 30), (16, 0), "AMS public talk with the STS-134 astronauts",
+     "AMS collaboration", "en", 400, "Reserved seats in the first row."),
+    ("globe", (16, 15), (17, 0), "Wrap-up at the Globe: your questions, answered",
+     "CERN Press Office", "fr", 30, ""),
+)  # fmt: skip
+
+# The next visit follows the 2012 day: the Computing Centre in the morning,
+# the CERN Control Centre before lunch, the public's questions in the
+# afternoon and a public talk to close the day.
+STOPS_UPCOMING = (
+    ("reception", (9, 0), (9, 30), "Welcome, badges and safety briefing", "CERN Press Office",
+     "en", 12, "Bring the identity document you entered with."),
+    ("computing", (9, 45), (11, 15), "The Computing Centre: where every collision is kept",
+     "CERN IT guides", "en", 12, "Closed shoes; the server rooms are loud and cold."),
+    ("ccc", (11, 45), (12, 45), "CERN Control Centre: an hour with the accelerator operators",
+     "Operations team", "en", 12, "A shuttle to the Prévessin site leaves Building 33 at 11:20."),
+    ("restaurant", (12, 45), (14, 0), "Lunch with physicists and engineers", "", "fr", 20, ""),
+    ("globe", (14, 15), (15, 30), "Your followers ask: questions from the public, live",
+     "CERN Press Office", "fr", 30, "Questions sent online during the day go to the guides."),
+    ("auditorium", (16, 0), (17, 30), "Public talk: the High-Luminosity LHC",
+     "CERN physicists", "en", 400, "Open to all; the winners have seats in the first row."),
+)  # fmt: skip
+
+QUESTIONS = {
+    "The Computing Centre: Tier-0 of the LHC grid": (
+        ("How many petabytes does the LHC record each year?", "@datanerd", "answered",
+         "About 25 petabytes in 2012, copied to tape here and shared with the grid."),
+        ("How do you cool so many servers?", "Léa", "approved", ""),
+    ),
+    "CERN Control Centre: the LHC in operation": (
+        ("How long does it take to fill the LHC?", "@beamwatcher", "answered",
+         "Injection and ramp take about an hour before the beams collide."),
+        ("What is the first thing operators check after a beam dump?", "", "asked", ""),
+    ),
+    "AMS public talk with the STS-134 astronauts": (
+        ("What did AMS find about antimatter so far?", "Mei", "approved", ""),
+    ),
+}  # fmt: skip
+
+UPDATES = (
+    ((9, 35), "Our five TweetUp winners have arrived at Reception. Badges on, let's go!", 0),
+    ((10, 5), "Inside the Computing Centre: thousands of servers and the tape robots that keep "
+              "every LHC collision.", 1),
+    ((11, 52), "At the CERN Control Centre. Beams are back! The LHC is filling for physics.", 2),
+    ((12, 30), "Stable beams declared: the experiments are taking data.", 2),
+    ((14, 32), "The AMS talk with the STS-134 astronauts begins in the Main Auditorium.", 4),
+    ((16, 20), "Thank you for all your questions: the winners asked them on the spot.", 5),
+)  # fmt: skip
+
+VISITORS = (
+    {"languages": [("en", "native"), ("fr", "conversational")], "dietary": "Vegetarian",
+     "bio": "Physics teacher who blogs about particle physics for teenagers.", "public": True},
+    {"languages": [("it", "native"), ("en", "fluent")], "dietary": "",
+     "bio": "Science journalist; writes about big machines.", "public": True},
+    {"languages": [("fr", "native"), ("en", "fluent"), ("de", "basic")],
+     "accessibility": "Step-free access, please (knee surgery).", "bio": "PhD student.",
+     "public": True},
+    {"languages": [("ja", "native"), ("en", "fluent")], "dietary": "No pork",
+     "bio": "Photographer of laboratories and observatories.", "public": False},
+    {"languages": [("es", "native"), ("en", "conversational"), ("pt", "basic")],
+     "bio": "Engineer who follows every LHC update.", "public": True},
+)  # fmt: skip
+
+
+def _at(visit: Visit, hour_minute: tuple[int, int]) -> datetime:
+    return datetime.combine(visit.date, time(*hour_minute), tzinfo=visit.tzinfo)
+
+
+def load_visit_demo(visit: Visit) -> None:
+    """Stops, visitors, questions and live updates of the demo's 2012 visit, once."""
+    stops = _stops(visit, STOPS_2012)
+    _visitors(visit)
+    _questions(visit, stops)
+    _updates(visit, stops)
+
+
+def load_upcoming_visit_demo(visit: Visit) -> None:
+    """Stops of the demo's upcoming visit, once; its visitors come from a draw not made yet."""
+    _stops(visit, STOPS_UPCOMING)
+
+
+def _stops(visit: Visit, plan: tuple) -> list[TourStop]:
+    if visit.stops.exists():
+        return list(visit.stops.order_by("starts_at"))
+    locations = {
+        key: Location.objects.get_or_create(name=name, defaults={"address": address})[0]
+        for key, (name, address) in LOCATIONS.items()
+    }
+    stops = [
+        TourStop(
+            visit=visit,
+            location=locations[key],
+            starts_at=_at(visit, start),
+            ends_at=_at(visit, end),
+            title=title,
+            guide=guide,
+            language=language,
+            capacity=capacity,
+            notes=notes,
+        )
+        for key, start, end, title, guide, language, capacity, notes in plan
+    ]
+    stops_validate(
+        visit=visit,
+        stops=[StopSlot(title=s.title, starts_at=s.starts_at, ends_at=s.ends_at) for s in stops],
+    )
+    return TourStop.objects.bulk_create(stops)
+
+
+def _visitors(visit: Visit) -> None:
+    """Profiles for the accepted places of the contests that lead to this visit."""
+    selections = (
+        Selection.objects.filter(
+            draw__contest__visit=visit,
+            status=Selection.Status.ACCEPTED,
+            visitor_profile__isnull=True,
+        )
+        .select_related("entry")
+        .order_by("answered_at", "pk")
+    )
+    arrival = _at(visit, (9, 20))
+    for index, selection in enumerate(selections):
+        profile = visitor_profile_create(selection=selection, notify=False)
+        data = VISITORS[index % len(VISITORS)]
+        profile.languages = [{"code": code, "level": level} for code, level in data["languages"]]
+        profile.bio = data["bio"]
+        profile.dietary_needs = data.get("dietary", "")
+        profile.accessibility_needs = data.get("accessibility", "")
+        profile.emergency_contact_name = f"{selection.entry.first_name}'s family"
+        profile.emergency_contact_phone = f"+41 22 767 00 {index:02d}"
+        profile.public_consent = data["public"]
+        profile.photo_consent = index != 3
+        profile.attendance_confirmed_at = (selection.answered_at or visit.day_start) + timedelta(
+            days=1
+        )
+        # One visitor has not arrived yet: the check-in page shows it at a glance.
+        if index != len(VISITORS) - 1:
+            profile.checked_in_at = arrival + timedelta(minutes=4 * index)
+        profile.save()
+
+
+def _questions(visit: Visit, stops: list[TourStop]) -> None:
+    if Question.objects.filter(stop__visit=visit).exists():
+        return
+    by_title = {stop.title: stop for stop in stops}
+    questions = []
+    for title, items in QUESTIONS.items():
+        stop = by_title.get(title)
+        if stop is None:
+            continue
+        for offset, (text, author, status, answer) in enumerate(items):
+            questions.append(
+                Question(
+                    stop=stop,
+                    text=text,
+                    author_name=author,
+                    status=status,
+                    answer=answer,
+                    created_at=stop.starts_at - timedelta(minutes=30 - offset),
+                    moderated_at=stop.starts_at - timedelta(minutes=10),
+                    answered_at=stop.ends_at - timedelta(minutes=5) if answer else None,
+                )
+            )
+    Question.objects.bulk_create(questions)
+
+
+def _updates(visit: Visit, stops: list[TourStop]) -> None:
+    if visit.live_updates.exists():
+        return
+    LiveUpdate.objects.bulk_create(
+        LiveUpdate(
+            visit=visit,
+            stop=stops[stop_index] if stop_index < len(stops) else None,
+            text=text,
+            posted_at=_at(visit, hour_minute),
+        )
+        for hour_minute, text, stop_index in UPDATES
+    )
+
+
+def demo_summary(visit: Visit) -> str:
+    visitors = VisitorProfile.objects.for_visit(visit).count()
+    return (
+        f"  The visit: {visit.get_absolute_url()} ({visit.stops.count()} stops, "
+        f"{visitors} visitors; live updates at {visit.get_absolute_url()}live/)"
+    )

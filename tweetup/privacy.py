@@ -1,0 +1,49 @@
+"""The privacy purge, app by app: what the beat task and ``purge_personal_data`` run.
+
+Each app forgets its own rows; this coordinator only calls them, in order,
+in one transaction.
+"""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from contests.services.privacy import (
+    entries_forgotten,
+    entries_personal_data_remove,
+    entry_retention_days,
+)
+from notifications.services import outbox_personal_data_remove
+from visitors.services.privacy import (
+    visitor_retention_days,
+    visitors_forgotten,
+    visitors_private_data_remove,
+)
+
+
+def personal_data_remove(
+    *,
+    now: datetime | None = None,
+    entry_days: int | None = None,
+    visitor_days: int | None = None,
+) -> dict[str, int]:
+    """Both purges and the outbox rows they concern, in one transaction.
+
+    The entries first (``entries_personal_data_remove``), then the visitors
+    (``visitors_private_data_remove``), which also clears the profiles whose
+    entries the first forgot, then the mail about everyone forgotten
+    (``outbox_personal_data_remove``). ``entry_days`` and ``visitor_days``
+    default to the settings PRIVACY_ENTRY_RETENTION_DAYS and
+    PRIVACY_VISITOR_RETENTION_DAYS. Returns how many entries, visitor
+    profiles and mails were cleared. Raises the app's ApplicationError when
+    either delay is negative, before anything is removed.
+    """
+    now = now or timezone.now()
+    entry_days = entry_retention_days(entry_days)
+    visitor_days = visitor_retention_days(visitor_days)
+    with transaction.atomic():
+        entries = entries_personal_data_remove(now=now, days=entry_days)
+        visitors = visitors_private_data_remove(now=now, days=visitor_days)
+        mails = outbox_personal_data_remove(forgotten=[entries_forgotten(), visitors_forgotten()])
+    return {"entries": entries, "visitors": visitors, "mails": mails}

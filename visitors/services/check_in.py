@@ -1,0 +1,48 @@
+"""Check-in on the day: a tour admin marks a visitor as arrived, on the record."""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tweetup.audit import Verb, log_action
+
+from ..errors import VisitorError
+from ..models import VisitorProfile
+
+
+def visitor_check_in(
+    *, profile: VisitorProfile, actor=None, undo: bool = False, now: datetime | None = None
+) -> VisitorProfile:
+    """Mark a visitor as arrived (or not, with ``undo``); checking in twice keeps the first time.
+
+    Raises VisitorError when the visitor no longer holds a place.
+    """
+    with transaction.atomic():
+        profile = (
+            VisitorProfile.objects.select_for_update(of=("self",))
+            .select_related("selection__draw__contest")
+            .get(pk=profile.pk)
+        )
+        if profile.selection.status != "accepted":
+            raise VisitorError(_("This visitor no longer holds a place."))
+        was = profile.checked_in_at
+        if undo:
+            profile.checked_in_at = None
+            profile.checked_in_by = None
+        elif profile.checked_in_at is None:
+            profile.checked_in_at = now or timezone.now()
+            profile.checked_in_by = actor if actor is not None and actor.is_authenticated else None
+        profile.save(update_fields=["checked_in_at", "checked_in_by"])
+        if was != profile.checked_in_at:
+            contest = profile.selection.draw.contest
+            log_action(
+                actor=actor,
+                action=Verb.CHECK_IN_UNDO if undo else Verb.CHECK_IN,
+                target=profile,
+                changes={"checked_in_at": [was, profile.checked_in_at]},
+                contest=contest.pk,
+                visit=contest.visit_id,
+            )
+    return profile

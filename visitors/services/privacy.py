@@ -1,0 +1,96 @@
+"""The privacy purge of the visitors: what they told the site goes some days after their visit.
+
+``tweetup.privacy.personal_data_remove`` runs it after the entries' purge and
+before the outbox's.
+"""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from contests.models import Entry, Selection
+from contests.services.privacy import entries_forget
+
+from ..errors import VisitorError
+from ..models import VisitorProfile
+
+
+def visitor_retention_days(days: int | None = None) -> int:
+    """Days after the visit the visitors' data is kept: ``days``, else the setting.
+
+    The setting is PRIVACY_VISITOR_RETENTION_DAYS. Raises VisitorError when
+    it is negative.
+    """
+    if days is None:
+        days = settings.PRIVACY_VISITOR_RETENTION_DAYS
+    if days < 0:
+        raise VisitorError(
+            _("The number of days to keep personal data cannot be negative (%(days)s).")
+            % {"days": days}
+        )
+    return days
+
+
+def visitors_private_data_remove(*, now: datetime | None = None, days: int | None = None) -> int:
+    """Forget what visitors told the site, ``days`` after the date of their visit.
+
+    Every profile loses its private data (email, needs, emergency contact);
+    a visitor who did not agree to appear on public pages loses the display
+    name, handle, bio and other background too, while those who agreed keep
+    them on the visit's public page. The visitor's entry is forgotten like
+    any other (name, email, handle, motivation). A profile whose place was
+    taken back (disqualified) shows nowhere: it is cleared entirely as soon
+    as the contests app's ``entries_personal_data_remove`` forgets its entry.
+    A visitor of a contest without a visit keeps everything until the visit
+    is set. ``tweetup.privacy.personal_data_remove`` also clears the mail
+    about them in the outbox.
+
+    Returns how many profiles changed. Raises VisitorError when ``days`` is
+    negative.
+    """
+    now = now or timezone.now()
+    days = visitor_retention_days(days)
+    cutoff = timezone.localdate(now) - timedelta(days=days)
+    holds_place = Q(selection__status=Selection.Status.ACCEPTED)
+    due = VisitorProfile.objects.filter(
+        Q(selection__draw__contest__visit__date__lt=cutoff)
+        | (~holds_place & Q(selection__entry__personal_data_removed_at__isnull=False))
+    )
+    public_left = ~Q(display_name="", handle="", bio="", background_other="")
+    with transaction.atomic():
+        private_ids = list(
+            due.filter(private_data_removed_at__isnull=True).values_list("pk", flat=True)
+        )
+        hidden_ids = list(
+            due.filter(Q(public_consent=False) | ~holds_place)
+            .filter(public_left)
+            .values_list("pk", flat=True)
+        )
+        if private_ids:
+            profiles = VisitorProfile.objects.filter(pk__in=private_ids)
+            entries_forget(
+                entries=Entry.objects.filter(pk__in=profiles.values("selection__entry_id")),
+                now=now,
+            )
+            profiles.update(
+                email="",
+                dietary_needs="",
+                accessibility_needs="",
+                emergency_contact_name="",
+                emergency_contact_phone="",
+                private_data_removed_at=now,
+            )
+        if hidden_ids:
+            VisitorProfile.objects.filter(pk__in=hidden_ids).update(
+                display_name="", handle="", bio="", background_other=""
+            )
+    return len({*private_ids, *hidden_ids})
+
+
+def visitors_forgotten() -> QuerySet[VisitorProfile]:
+    """Every visitor profile whose private data was removed, so far."""
+    return VisitorProfile.objects.filter(private_data_removed_at__isnull=False)

@@ -1,0 +1,134 @@
+"""The winner's side: answer an offered place through the signed link of the mail.
+
+A GET only shows a confirmation page; the answer is a POST. The token names one
+selection and its current offer, so a link never acts on anybody else's place.
+Accepting makes the winner a visitor (``place_accept``); the page of an
+answered place links to the visitor's profile.
+"""
+
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from contests.errors import ContestError
+from contests.models import Selection
+from contests.services.selections import (
+    selection_answer_deadline,
+    selection_deadline_zone,
+    selection_decline,
+    selection_from_token,
+)
+from tweetup.http import require_form_methods
+from tweetup.links import request_base_url
+from tweetup.permissions import addressee_only
+
+from ..forms import AcceptForm, DeclineForm
+from ..models import VisitorProfile
+from ..services.links import visitor_profile_url
+from ..services.places import place_accept
+
+
+def _link_failed(request, error: str):
+    return render(request, "visitors/places/link_failed.html", {"error": error}, status=400)
+
+
+def _visitor_profile_url(request, selection: Selection) -> str | None:
+    """The visitor's profile page, once the place is accepted."""
+    profile = VisitorProfile.objects.filter(selection=selection).first()
+    if profile is None:
+        return None
+    return visitor_profile_url(profile, base_url=request_base_url(request))
+
+
+def _context(selection: Selection, **extra) -> dict:
+    contest = selection.draw.contest
+    return {
+        "selection": selection,
+        "entry": selection.entry,
+        "contest": contest,
+        "visit": contest.visit,
+        "time_zone": selection_deadline_zone(contest),
+        **extra,
+    }
+
+
+def _answered(request, selection: Selection, status: int = 200):
+    return render(
+        request,
+        "visitors/places/answered.html",
+        _context(selection, profile_url=_visitor_profile_url(request, selection)),
+        status=status,
+    )
+
+
+@addressee_only
+@require_form_methods
+def place_accept_page(request, token: str):
+    try:
+        selection = selection_from_token(token=token)
+    except ContestError as exc:
+        return _link_failed(request, str(exc))
+    if selection.status != Selection.Status.PENDING and request.method == "GET":
+        return _answered(request, selection)
+    visit = selection.draw.contest.visit
+    form = AcceptForm(request.POST if request.method == "POST" else None, visit=visit)
+    if request.method == "POST":
+        if selection.status != Selection.Status.PENDING:
+            return _answered(request, selection, status=409)
+        if form.is_valid():
+            try:
+                place_accept(
+                    selection=selection,
+                    can_attend=form.cleaned_data["can_attend"],
+                    base_url=request_base_url(request),
+                )
+            except ContestError as exc:
+                form.add_error(None, str(exc))
+            else:
+                return redirect("visitors:place_accept", token=token)
+    return render(
+        request,
+        "visitors/places/answer.html",
+        _context(
+            selection,
+            form=form,
+            action="accept",
+            answer_by=selection_answer_deadline(selection),
+        ),
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@addressee_only
+@require_form_methods
+def place_decline_page(request, token: str):
+    try:
+        selection = selection_from_token(token=token)
+    except ContestError as exc:
+        return _link_failed(request, str(exc))
+    if selection.status != Selection.Status.PENDING and request.method == "GET":
+        return _answered(request, selection)
+    form = DeclineForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if selection.status != Selection.Status.PENDING:
+            return _answered(request, selection, status=409)
+        try:
+            selection_decline(
+                selection=selection,
+                note=_("Declined through the link in the mail."),
+                base_url=request_base_url(request),
+            )
+        except ContestError as exc:
+            form.add_error(None, str(exc))
+        else:
+            return redirect("visitors:place_decline", token=token)
+    return render(
+        request,
+        "visitors/places/answer.html",
+        _context(
+            selection,
+            form=form,
+            action="decline",
+            answer_by=selection_answer_deadline(selection),
+        ),
+        status=400 if request.method == "POST" else 200,
+    )

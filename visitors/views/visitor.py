@@ -1,0 +1,120 @@
+"""The visitor's own pages, reached through the signed link of their mail."""
+
+import segno
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+
+from tweetup.http import calendar_response, require_form_methods
+from tweetup.links import request_base_url
+from tweetup.permissions import addressee_only
+from visits.selectors import visit_public_context
+from visits.services.calendar import visit_calendar
+
+from ..errors import VisitorError
+from ..forms import VisitorProfileForm
+from ..models import VisitorProfile
+from ..selectors import visitors_public
+from ..services.links import visitor_check_in_url, visitor_profile_from_token
+from ..services.profiles import visitor_profile_update
+
+
+def _visitor(request, token: str) -> VisitorProfile:
+    try:
+        return visitor_profile_from_token(token=token)
+    except VisitorError as exc:
+        raise Http404(str(exc)) from exc
+
+
+@never_cache
+@addressee_only
+@require_form_methods
+def profile_edit(request, token: str):
+    profile = _visitor(request, token)
+    form = VisitorProfileForm(
+        request.POST if request.method == "POST" else None,
+        profile=profile,
+        initial=VisitorProfileForm.initial_for(profile),
+    )
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                visitor_profile_update(
+                    profile=profile,
+                    confirm_attendance=form.cleaned_data["confirm_attendance"],
+                    base_url=request_base_url(request),
+                    **form.profile_fields(),
+                )
+            except VisitorError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("Your profile is saved."))
+                return redirect("visitors:profile", token=token)
+    return render(
+        request,
+        "visitors/profile_edit.html",
+        {"profile": profile, "visit": profile.visit, "form": form, "token": token},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@never_cache
+@addressee_only
+def visitor_itinerary(request, token: str):
+    profile = _visitor(request, token)
+    visit = profile.visit
+    if visit is None:
+        raise Http404(_("The visit is not scheduled yet."))
+    context = visit_public_context(visit)
+    return render(
+        request,
+        "visitors/visitor_itinerary.html",
+        {
+            **context,
+            "visitors": list(visitors_public(visit)),
+            "profile": profile,
+            "token": token,
+            "private": True,
+        },
+    )
+
+
+@never_cache
+@addressee_only
+def visitor_itinerary_print(request, token: str):
+    profile = _visitor(request, token)
+    if profile.visit is None:
+        raise Http404(_("The visit is not scheduled yet."))
+    context = visit_public_context(profile.visit)
+    return render(
+        request, "visits/itinerary_print.html", {**context, "profile": profile, "private": True}
+    )
+
+
+@never_cache
+@addressee_only
+def visitor_calendar(request, token: str):
+    profile = _visitor(request, token)
+    visit = profile.visit
+    if visit is None:
+        raise Http404(_("The visit is not scheduled yet."))
+    data = visit_calendar(visit=visit, private=True, base_url=request_base_url(request))
+    return calendar_response(data, filename=f"{visit.slug}.ics")
+
+
+@never_cache
+@addressee_only
+def visitor_badge(request, token: str):
+    profile = _visitor(request, token)
+    qr_svg = ""
+    if profile.holds_place:
+        # A place taken back has no badge: no code, nothing to show at the door.
+        check_in_url = visitor_check_in_url(profile, base_url=request_base_url(request))
+        qr_svg = segno.make(check_in_url, error="m").svg_inline(scale=5, title=_("Check-in code"))
+    return render(
+        request,
+        "visitors/badge.html",
+        {"profile": profile, "visit": profile.visit, "qr_svg": qr_svg, "token": token},
+    )
