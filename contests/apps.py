@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class ContestsConfig(AppConfig):
     name = "contests"
     verbose_name = _("Contests")
+
+    def ready(self) -> None:
+        from . import tasks  # noqa: F401 - registers the tasks the services queue by name

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from .services import notices as notice_services
 from .services import selections as selection_services
 
 
@@ -14,13 +15,13 @@ def expire_overdue_selections() -> int:
 @shared_task
 def send_not_chosen_notices(contest_id: int) -> int:
     """Queue the kind notice to every entrant of the contest who was not chosen."""
-    return selection_services.not_chosen_notices_queue(contest_id=contest_id)
+    return notice_services.not_chosen_notices_queue(contest_id=contest_id)
 
 
 @shared_task
 def resume_not_chosen_notices() -> int:
     """Beat task: finish the not-chosen notices a broker outage or a crash left undone."""
-    contest_ids = selection_services.not_chosen_notices_unfinished()
+    contest_ids = notice_services.not_chosen_notices_unfinished()
     for contest_id in contest_ids:
         send_not_chosen_notices.delay(contest_id)
     return len(contest_ids)

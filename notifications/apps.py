@@ -7,4 +7,7 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Mail outbox")
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 - registers the system checks
+        from . import (
+            checks,  # noqa: F401 - registers the system checks
+            tasks,  # noqa: F401 - registers the tasks the services queue by name
+        )

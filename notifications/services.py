@@ -25,6 +25,7 @@ from django.utils import timezone, translation
 
 from tweetup.audit import Verb, log_action
 from tweetup.links import absolute_url
+from tweetup.publish import task_after_commit, task_named
 
 from .models import OutboxMessage
 
@@ -37,6 +38,8 @@ SWEEP_BATCH = 500
 # How many failed mails one report to the organizers lists by name.
 REPORT_LISTED = 50
 CLEARED_ERROR = "Personal data removed before the mail was sent."
+# The task that sends one row (notifications.tasks), queued by its name.
+SEND_TASK = "notifications.tasks.send_outbox_message"
 
 
 def concerns_label(instance: models.Model | None) -> str | None:
@@ -109,18 +112,11 @@ def queue_send(message_id: int) -> None:
     queueing it a second time while the task waits in the queue.
     """
 
-    def publish() -> None:
-        from .tasks import send_outbox_message
+    def refused() -> None:
+        logger.warning("Broker unavailable; outbox message %s waits for the sweep.", message_id)
+        OutboxMessage.objects.filter(pk=message_id, status=Status.PENDING).update(queued_at=None)
 
-        try:
-            send_outbox_message.delay(message_id)
-        except Exception:  # noqa: BLE001 - any broker failure leaves the row for the sweep
-            logger.warning("Broker unavailable; outbox message %s waits for the sweep.", message_id)
-            OutboxMessage.objects.filter(pk=message_id, status=Status.PENDING).update(
-                queued_at=None
-            )
-
-    transaction.on_commit(publish)
+    task_after_commit(SEND_TASK, message_id, on_refused=refused)
 
 
 # Sending -------------------------------------------------------------------
@@ -338,8 +334,7 @@ def messages_due_queue(*, batch: int = SWEEP_BATCH) -> int:
     that fails again meanwhile waits for the next sweep. Stops early when the
     broker refuses a task.
     """
-    from .tasks import send_outbox_message
-
+    send_outbox_message = task_named(SEND_TASK)
     queued = 0
     now = timezone.now()
     while True:

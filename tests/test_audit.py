@@ -16,12 +16,8 @@ from django.utils import timezone
 
 from contests.models import Selection, SelectionEvent
 from contests.services.draws import contest_freeze, draw_run, entry_invalidate
-from contests.services.selections import (
-    contest_notify_not_chosen,
-    selection_decline,
-    selection_disqualify,
-    selection_notify,
-)
+from contests.services.notices import contest_notify_not_chosen
+from contests.services.selections import selection_decline, selection_disqualify, selection_notify
 from notifications.models import OutboxMessage
 from tests.contests.drawing import add_entries, closed_contest, frozen_contest, organizer
 from tests.contests.selection_helpers import drawn_contest, winner

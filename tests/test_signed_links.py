@@ -14,8 +14,9 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from contests.models import Entry, Selection
+from contests.services.answers import selection_answer_token
 from contests.services.entries import entry_confirm_token
-from contests.services.selections import selection_answer_token, selection_notify
+from contests.services.selections import selection_notify
 from notifications.models import OutboxMessage
 from tests.contests.selection_helpers import drawn_contest, winner
 from tests.factories import EntryFactory, staff_user

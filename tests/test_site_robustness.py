@@ -23,8 +23,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from contests.models import Contest, Entry, Selection
+from contests.services.answers import ANSWER_SALT, selection_answer_token
 from contests.services.entries import CONFIRM_SALT, entry_confirm_token
-from contests.services.selections import ANSWER_SALT, selection_answer_token
 from notifications.models import OutboxMessage
 from visitors.models import VisitorProfile
 from visitors.services.links import (

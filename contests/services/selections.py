@@ -11,33 +11,32 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from notifications.models import OutboxMessage
 from notifications.services import mail_enqueue
 from tweetup.audit import Verb, log_action
-from tweetup.links import absolute_url, signed_link_data, signed_link_token
 
 from .. import draw_algorithm
 from ..errors import ContestError
-from ..models import Contest, Draw, Entry, Selection, SelectionEvent
+from ..models import Contest, Draw, Selection, SelectionEvent
+from .answers import (
+    ANSWER_GRACE,
+    answer_time_over,
+    past_answer_time,
+    selection_answer_url,
+    selection_offer_key,
+    selections_offers,
+)
 
 logger = logging.getLogger(__name__)
-
-ANSWER_SALT = "contests.selection-answer"
-# A winner who opens the form just before the deadline may still send it.
-ANSWER_GRACE = timedelta(minutes=15)
 
 OFFER_KIND = OutboxMessage.Kind.SELECTION_OFFER
 PROMOTED_KIND = OutboxMessage.Kind.SELECTION_PROMOTED
 DECLINED_KIND = OutboxMessage.Kind.SELECTION_DECLINED
 EXPIRED_KIND = OutboxMessage.Kind.SELECTION_EXPIRED
-NOT_CHOSEN_KIND = OutboxMessage.Kind.NOT_CHOSEN
 
 Status = Selection.Status
 
@@ -69,107 +68,6 @@ class PlacesState:
     @property
     def alternates_exhausted(self) -> bool:
         return self.settled and self.free > 0
-
-
-# Links ---------------------------------------------------------------------
-
-
-def selection_answer_token(selection: Selection) -> str:
-    """A signed token naming this selection and its current offer (by its deadline)."""
-    if selection.deadline is None:
-        raise ContestError(_("This place has not been offered yet."))
-    return signed_link_token(
-        salt=ANSWER_SALT, s=selection.pk, d=int(selection.deadline.timestamp())
-    )
-
-
-def selection_answer_url(selection: Selection, *, action: str, base_url: str | None = None) -> str:
-    # The answer pages are the visitors app's: accepting makes the winner a visitor.
-    name = {"accept": "visitors:place_accept", "decline": "visitors:place_decline"}[action]
-    path = reverse(name, kwargs={"token": selection_answer_token(selection)})
-    return absolute_url(path, base_url=base_url)
-
-
-def selection_from_token(*, token: str, now: datetime | None = None) -> Selection:
-    """The selection a link names, as long as the link is genuine and current.
-
-    Raises ContestError when the link was tampered with, belongs to an earlier
-    offer, its deadline has passed (and its holder did not answer in time), or
-    it is older than VISITOR_LINK_MAX_AGE.
-    """
-    # An answered place's link keeps showing the answer (and the visitor's
-    # profile link), so it must stop working some day like every link in mail.
-    data = signed_link_data(
-        token, salt=ANSWER_SALT, key="s", max_age=settings.VISITOR_LINK_MAX_AGE, error=ContestError
-    )
-    selection = (
-        Selection.objects.select_related("entry", "draw__contest__visit")
-        .filter(pk=data["s"])
-        .first()
-    )
-    if selection is None or selection.deadline is None:
-        raise ContestError(_("This place no longer exists."))
-    if int(selection.deadline.timestamp()) != data.get("d"):
-        raise ContestError(_("This link belongs to an earlier offer and no longer works."))
-    now = now or timezone.now()
-    answered = selection.status in (Status.ACCEPTED, Status.DECLINED)
-    if not answered and _past_answer_time(selection, now):
-        raise ContestError(
-            _("This link has expired: the deadline to answer has passed, so the place went on.")
-        )
-    return selection
-
-
-# The time to answer ---------------------------------------------------------
-
-
-def selection_offer_key(selection: Selection) -> str:
-    """The outbox key of a place's offer mail (a promoted alternate's is its second offer)."""
-    return f"selection_offer:{selection.pk}:{2 if selection.is_promoted else 1}"
-
-
-def selection_answer_by(
-    selection: Selection, *, offer: OutboxMessage | None, drawn_at: datetime
-) -> datetime | None:
-    """When the time to answer a pending place runs out (ANSWER_GRACE comes on top).
-
-    The time counts from when the mail server accepted the offer mail: the
-    stored deadline (the one the mail states) moves on by as long as the mail
-    took to leave after the place was offered. While the offer mail waits or
-    has failed, the time has not begun: None. A place offered without any
-    mail in the outbox keeps its stored deadline.
-    """
-    if selection.deadline is None:
-        return None
-    if offer is None:
-        return selection.deadline
-    if offer.sent_at is None:
-        return None
-    offered_at = selection.promoted_at or drawn_at
-    return selection.deadline + max(offer.sent_at - offered_at, timedelta(0))
-
-
-def selections_offers(selections: list[Selection]) -> dict[int, OutboxMessage]:
-    """The offer mail of each of these selections that has one, by selection (one query)."""
-    keys = {selection_offer_key(selection): selection.pk for selection in selections}
-    rows = OutboxMessage.objects.filter(key__in=list(keys)).only("key", "status", "sent_at")
-    return {keys[row.key]: row for row in rows}
-
-
-def selection_answer_deadline(selection: Selection) -> datetime | None:
-    """``selection_answer_by`` of one selection (its draw loaded), reading its offer mail."""
-    offer = selections_offers([selection]).get(selection.pk)
-    return selection_answer_by(selection, offer=offer, drawn_at=selection.draw.drawn_at)
-
-
-def _answer_time_over(selection: Selection, offer: OutboxMessage | None, now: datetime) -> bool:
-    answer_by = selection_answer_by(selection, offer=offer, drawn_at=selection.draw.drawn_at)
-    return answer_by is not None and now > answer_by + ANSWER_GRACE
-
-
-def _past_answer_time(selection: Selection, now: datetime) -> bool:
-    answer_by = selection_answer_deadline(selection)
-    return answer_by is not None and now > answer_by + ANSWER_GRACE
 
 
 # Mail ----------------------------------------------------------------------
@@ -290,7 +188,7 @@ def _check_answerable(selection: Selection, now: datetime) -> None:
         raise ContestError(_("You have already declined this place."))
     if selection.status != Status.PENDING:
         raise ContestError(_("This place is no longer open to an answer."))
-    if _past_answer_time(selection, now):
+    if past_answer_time(selection, now):
         raise ContestError(_("The deadline to answer has passed."))
 
 
@@ -505,13 +403,13 @@ def selections_expire_overdue(*, now: datetime | None = None) -> int:
     overdue = [
         selection.pk
         for selection in candidates
-        if _answer_time_over(selection, offers.get(selection.pk), now)
+        if answer_time_over(selection, offers.get(selection.pk), now)
     ]
     expired = 0
     for selection_id in overdue:
         with transaction.atomic():
             draw, selection = _lock(selection_id)
-            if selection.status != Status.PENDING or not _past_answer_time(selection, now):
+            if selection.status != Status.PENDING or not past_answer_time(selection, now):
                 continue
             selection.status = Status.EXPIRED
             selection.save(update_fields=["status"])
@@ -544,90 +442,3 @@ def places_state(*, draw: Draw, selections: list[Selection]) -> PlacesState:
         alternates_waiting=sum(1 for s in selections if s.status == Status.WAITING),
         alternate_available=_candidate(selections, caps) is not None,
     )
-
-
-def entries_not_chosen(contest: Contest):
-    """Entries of the draw that were never offered a place (alternates left waiting too)."""
-    offered = Selection.objects.filter(draw__contest=contest).exclude(status=Status.WAITING)
-    return (
-        Entry.objects.filter(contest=contest, in_draw=True, personal_data_removed_at__isnull=True)
-        .exclude(pk__in=offered.values("entry_id"))
-        .filter(Q(invalidated_at__isnull=True))
-    )
-
-
-def contest_notify_not_chosen(*, contest: Contest, actor=None, now: datetime | None = None) -> None:
-    """Mark the contest so that a kind notice goes to every entrant not chosen, once.
-
-    The notices are written by a Celery task after commit (there may be many);
-    should the broker be down, the beat task ``resume_not_chosen_notices``
-    finishes them. Raises ContestError before the places are settled or when
-    it was done already.
-    """
-    now = now or timezone.now()
-    with transaction.atomic():
-        contest = Contest.objects.select_for_update().get(pk=contest.pk)
-        if contest.not_chosen_notified_at is not None:
-            raise ContestError(_("The entrants who were not chosen have already been told."))
-        state = contest_places_settled(contest=contest)
-        if state is None or not state.settled:
-            raise ContestError(
-                _("Wait until every place is settled before telling those who were not chosen.")
-            )
-        contest.not_chosen_notified_at = now
-        contest.save(update_fields=["not_chosen_notified_at"])
-        log_action(actor=actor, action=Verb.NOT_CHOSEN_NOTIFY, target=contest, at=now)
-        logger.info("Not-chosen notices for contest %s asked by %s.", contest.pk, actor)
-        contest_id = contest.pk
-        transaction.on_commit(lambda: _publish_not_chosen(contest_id))
-
-
-def _publish_not_chosen(contest_id: int) -> None:
-    from ..tasks import send_not_chosen_notices
-
-    try:
-        send_not_chosen_notices.delay(contest_id)
-    except Exception:  # noqa: BLE001 - any broker failure is left to the beat task
-        logger.warning("Broker unavailable; not-chosen notices of %s wait for beat.", contest_id)
-
-
-def not_chosen_notices_unfinished(*, now: datetime | None = None) -> list[int]:
-    """Contests told in the last week whose not-chosen notices are not all queued."""
-    since = (now or timezone.now()) - timedelta(days=7)
-    unfinished = []
-    for contest in Contest.objects.filter(not_chosen_notified_at__gte=since):
-        expected = entries_not_chosen(contest).count()
-        queued = OutboxMessage.objects.filter(contest=contest, kind=NOT_CHOSEN_KIND).count()
-        if queued < expected:
-            unfinished.append(contest.pk)
-    return unfinished
-
-
-def not_chosen_notices_queue(*, contest_id: int, base_url: str | None = None) -> int:
-    """Queue the not-chosen notice of every entrant not chosen; returns how many were new.
-
-    Safe to run again after a crash: each notice has its own key.
-    """
-    contest = Contest.objects.select_related("visit").get(pk=contest_id)
-    if contest.not_chosen_notified_at is None:
-        return 0
-    queued = 0
-    contest_url = absolute_url(contest.get_absolute_url(), base_url=base_url)
-    entries = entries_not_chosen(contest).order_by("pk").iterator(chunk_size=2000)
-    for entry in entries:
-        key = f"{NOT_CHOSEN_KIND}:{contest.pk}:{entry.pk}"
-        if OutboxMessage.objects.filter(key=key).exists():
-            continue
-        with transaction.atomic():
-            mail_enqueue(
-                key=key,
-                kind=NOT_CHOSEN_KIND,
-                to=entry.email,
-                language=entry.language,
-                template="contests/mail/not_chosen",
-                context={"entry": entry, "contest": contest, "contest_url": contest_url},
-                contest_id=contest.pk,
-                concerns=entry,
-            )
-        queued += 1
-    return queued

@@ -31,6 +31,8 @@ from tweetup.vocabulary import Background, language_name
 from .. import selectors
 from ..errors import ContestError
 from ..models import Contest, Entry, Selection
+from ..services import answers as answer_services
+from ..services import notices as notice_services
 from ..services import selections as selection_services
 
 OUTBOX_PAGE_SIZE = 25
@@ -90,10 +92,10 @@ def dashboard(request, slug: str):
     places = selection_services.places_state(draw=draw, selections=selections) if draw else None
     if draw:
         # A pending place's time to answer starts when its offer mail left.
-        offers = selection_services.selections_offers(selections)
+        offers = answer_services.selections_offers(selections)
         for selection in selections:
             selection.offer = offers.get(selection.pk)
-            selection.answer_by = selection_services.selection_answer_by(
+            selection.answer_by = answer_services.selection_answer_by(
                 selection, offer=selection.offer, drawn_at=draw.drawn_at
             )
     failed = list(
@@ -205,7 +207,7 @@ def offers_send(request, slug: str):
 def not_chosen_notify(request, slug: str):
     contest = _contest(slug)
     try:
-        selection_services.contest_notify_not_chosen(contest=contest, actor=request.user)
+        notice_services.contest_notify_not_chosen(contest=contest, actor=request.user)
     except ContestError as exc:
         messages.error(request, str(exc))
     else:

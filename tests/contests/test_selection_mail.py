@@ -13,14 +13,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contests.models import Draw, Selection
-from contests.services.selections import (
+from contests.services.answers import (
     ANSWER_GRACE,
-    draw_offers_send,
     selection_answer_deadline,
     selection_from_token,
     selection_offer_key,
-    selections_expire_overdue,
 )
+from contests.services.selections import draw_offers_send, selections_expire_overdue
 from notifications.models import OutboxMessage
 from notifications.tasks import send_unsent_messages
 from tests.contests.selection_helpers import drawn_contest, links_in, mails_to, winner

@@ -11,18 +11,18 @@ from django.utils import timezone
 
 from contests.errors import ContestError
 from contests.models import Selection, SelectionEvent
-from contests.services import selections as selection_services
-from contests.services.selections import (
+from contests.services.answers import ANSWER_GRACE, selection_answer_token, selection_from_token
+from contests.services.notices import (
     contest_notify_not_chosen,
-    contest_places_settled,
-    draw_offers_send,
     not_chosen_notices_queue,
     not_chosen_notices_unfinished,
+)
+from contests.services.selections import (
+    contest_places_settled,
+    draw_offers_send,
     selection_accept,
-    selection_answer_token,
     selection_decline,
     selection_disqualify,
-    selection_from_token,
     selections_expire_overdue,
 )
 from contests.tasks import expire_overdue_selections
@@ -121,7 +121,7 @@ def test_a_place_cannot_be_answered_twice():
 @pytest.mark.django_db
 def test_answering_after_the_deadline_and_grace_is_refused():
     _contest, draw = drawn_contest(winners=1, alternates=0)
-    late = winner(draw).deadline + selection_services.ANSWER_GRACE + timedelta(seconds=1)
+    late = winner(draw).deadline + ANSWER_GRACE + timedelta(seconds=1)
     with pytest.raises(ContestError, match="deadline"):
         place_accept(selection=winner(draw), can_attend=True, now=late)
     just_in_grace = late - timedelta(seconds=2)
@@ -236,7 +236,7 @@ def test_overdue_offers_expire_with_a_notice_and_the_place_goes_on(
 ):
     _contest, draw = drawn_contest(winners=2, alternates=1)
     Selection.objects.filter(pk=winner(draw, 1).pk).update(
-        deadline=timezone.now() - selection_services.ANSWER_GRACE - timedelta(minutes=1)
+        deadline=timezone.now() - ANSWER_GRACE - timedelta(minutes=1)
     )
     Selection.objects.filter(pk=winner(draw, 2).pk).update(
         deadline=timezone.now() - timedelta(minutes=1)  # still within the grace
@@ -316,7 +316,7 @@ def test_a_token_expires_with_the_deadline_unless_answered():
     _contest, draw = drawn_contest(winners=1, alternates=0)
     place = winner(draw)
     token = selection_answer_token(place)
-    late = place.deadline + selection_services.ANSWER_GRACE + timedelta(seconds=1)
+    late = place.deadline + ANSWER_GRACE + timedelta(seconds=1)
     with pytest.raises(ContestError, match="expired"):
         selection_from_token(token=token, now=late)
     place_accept(selection=place, can_attend=True)

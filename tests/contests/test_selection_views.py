@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from contests.errors import ContestError
 from contests.models import Selection
-from contests.services.selections import selection_answer_token
+from contests.services.answers import selection_answer_token
 from tests.contests.selection_helpers import alternate, drawn_contest, mails_to, winner
 from visitors.services.places import place_accept
 

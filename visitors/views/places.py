@@ -11,12 +11,8 @@ from django.utils.translation import gettext as _
 
 from contests.errors import ContestError
 from contests.models import Selection
-from contests.services.selections import (
-    selection_answer_deadline,
-    selection_deadline_zone,
-    selection_decline,
-    selection_from_token,
-)
+from contests.services.answers import selection_answer_deadline, selection_from_token
+from contests.services.selections import selection_deadline_zone, selection_decline
 from tweetup.http import require_form_methods
 from tweetup.links import request_base_url
 from tweetup.permissions import addressee_only
