@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import sys
 
 import pytest
 
@@ -37,6 +38,35 @@ def contest(db):
 @pytest.fixture
 def entry(contest):
     return EntryFactory(contest=contest)
+
+
+@pytest.fixture(autouse=True)
+def _tasks_fail_loudly():
+    """A task that fails in a test fails the test.
+
+    The test settings run tasks eagerly and propagate their errors, but the
+    site publishes tasks inside ``except`` blocks meant for a broker outage,
+    where an eager task's error would pass for one. A test in which a task
+    must fail quietly turns ``task_eager_propagates`` off itself (monkeypatch
+    ``tweetup.celery.app.conf``), saying why.
+    """
+    from celery import signals
+
+    from tweetup.celery import app
+
+    failures = []
+
+    def record(sender=None, args=None, state=None, **kwargs):
+        # An eager task whose error propagates ends without a state; its
+        # error is still on its way up.
+        if state is None and app.conf.task_eager_propagates:
+            failures.append(f"{sender.name}{tuple(args or ())}: {sys.exc_info()[1]!r}")
+
+    signals.task_postrun.connect(record, weak=False)
+    yield
+    signals.task_postrun.disconnect(record)
+    if failures:
+        pytest.fail("A task failed during the test:\n" + "\n".join(failures))
 
 
 @pytest.fixture(autouse=True)

@@ -30,7 +30,9 @@ DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 CELERY_TASK_ALWAYS_EAGER = True
-CELERY_TASK_EAGER_PROPAGATES = False
+# A task that fails in a test fails the test; a test that needs a task to fail
+# quietly turns it off itself (tests/conftest.py, _tasks_fail_loudly).
+CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = env("TEST_CELERY_BROKER_URL", default="memory://")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
