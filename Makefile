@@ -15,7 +15,7 @@ export PORT
 help:
 	@echo "make run   - set up and serve the site at http://127.0.0.1:$(PORT) with a Celery worker and beat"
 	@echo "make test  - set up and run every test"
-	@echo "make lint  - ruff check and format check"
+	@echo "make lint  - ruff check and format check, and the import contracts between the apps"
 	@echo "make acceptance - the acceptance suite alone, on the production stack (README)"
 
 python:
@@ -83,6 +83,7 @@ acceptance: install-dev browser
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 check: install-dev messages
 	DJANGO_SETTINGS_MODULE=tweetup.settings.test $(BIN)/python manage.py check

@@ -16,8 +16,7 @@ from tweetup.vocabulary import language_choices, language_name
 
 from . import draw_algorithm, selectors
 from .errors import ContestError
-from .forms import EntryAdminForm
-from .forms_draw import InvalidateForm
+from .forms import EntryAdminForm, InvalidateForm
 from .models import Contest, Entry, Selection, SelectionEvent
 from .services import draws as draw_services
 from .services import selections as selection_services

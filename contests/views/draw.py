@@ -16,7 +16,7 @@ from tweetup.permissions import organizer_required
 
 from .. import draw_algorithm, selectors
 from ..errors import AlreadyDrawn, ContestError
-from ..forms_draw import DrawForm, FreezeForm, TicketCheckForm
+from ..forms import DrawForm, FreezeForm, TicketCheckForm
 from ..models import Contest, Entry, Selection
 from ..services import draws as draw_services
 
