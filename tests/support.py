@@ -261,6 +261,51 @@ class CeleryWorker:
 
         wait_until(ready, timeout=timeout, what="the Celery worker to start")
 
+    @property
+    def hostname(self) -> str:
+        """The node name given by ``--hostname``, as Celery expands it."""
+        return f"{self.queue}@{socket.gethostname()}"
+
+    def wait_idle(self, timeout: float = 20) -> None:
+        """Return once the worker has done every task published so far, and holds none.
+
+        Idle means: nothing waits in its queues in Redis, and the worker
+        itself answers that it runs, holds and schedules nothing. A solo
+        worker answers only between tasks, so an answer also means that the
+        task it took last has finished. Proves that a mail did not come
+        without guessing how long it could take.
+        """
+        import redis
+        from celery import Celery
+
+        # A client of the worker's broker of its own: the site's app may publish
+        # elsewhere (eagerly, or to the memory broker) outside celery_publishing_to.
+        control = Celery("tests.support", broker=self.broker_url, set_as_current=False)
+        client = redis.Redis.from_url(self.broker_url)
+
+        def queued() -> int:
+            # Kombu keeps a list per queue, and per priority step with a suffix.
+            keys = client.scan_iter(match=f"{self.queue}*", _type="list")
+            return sum(client.llen(key) for key in keys)
+
+        def idle() -> bool:
+            if self.process.poll() is not None:
+                pytest.fail(f"The Celery worker exited ({self.process.returncode}):\n{self.log()}")
+            if queued():
+                return False
+            inspect = control.control.inspect(destination=[self.hostname], timeout=1, limit=1)
+            for held in (inspect.active, inspect.reserved, inspect.scheduled):
+                answer = held()
+                if not answer or any(answer.values()):
+                    return False
+            return not queued()
+
+        try:
+            wait_until(idle, timeout=timeout, what="the Celery worker to be idle")
+        finally:
+            control.close()
+            client.close()
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()

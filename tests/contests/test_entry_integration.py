@@ -54,7 +54,7 @@ def test_worker_sends_the_confirmation_mail_by_smtp_after_an_entry(
     assert page.status_code == 200 and entry.ticket in page.content.decode()
     entry.refresh_from_db()
     assert entry.confirmed_at is not None
-    time.sleep(0.5)
+    worker.wait_idle()
     assert len(smtp_server.sink.messages) == 1
 
 
@@ -80,7 +80,7 @@ def test_entry_made_while_the_broker_is_down_is_mailed_once_it_is_back(
         assert message.status == OutboxMessage.Status.PENDING and message.attempts == 0
 
         reconnect_celery()
-        celery_worker_factory(broker_url=broker_url, queue=queue)
+        worker = celery_worker_factory(broker_url=broker_url, queue=queue)
         assert smtp_server.sink.messages == []  # nothing was queued while Redis was down
         send_unsent_messages.delay()  # what beat does every minute, through the broker
 
@@ -90,7 +90,7 @@ def test_entry_made_while_the_broker_is_down_is_mailed_once_it_is_back(
         assert message.attempts == 1
         # A second sweep finds nothing left to send.
         send_unsent_messages.delay()
-        time.sleep(1)
+        worker.wait_idle()
     assert len(smtp_server.sink.messages) == 1
 
 
