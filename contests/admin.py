@@ -14,11 +14,12 @@ from django_countries import countries
 from tweetup.admin import AuditedAdmin
 from tweetup.vocabulary import language_choices, language_name
 
-from . import draw_algorithm, selectors
+from . import selectors
 from .errors import ContestError
 from .forms import EntryAdminForm, InvalidateForm
 from .models import Contest, Entry, Selection, SelectionEvent
 from .services import draws as draw_services
+from .services import entries as entry_services
 from .services import selections as selection_services
 from .services.draws import CAP_FIELDS
 
@@ -160,10 +161,8 @@ class ContestAdmin(AuditedAdmin):
             return {}
         return super().get_prepopulated_fields(request, obj)
 
-    def save_model(self, request, obj, form, change):
-        if not change:
-            obj.seed = draw_algorithm.new_seed()
-        super().save_model(request, obj, form, change)
+    def save_object(self, request, obj, form, change):
+        entry_services.contest_save(contest=obj)
 
 
 class ConfirmedFilter(admin.SimpleListFilter):
@@ -308,6 +307,9 @@ class EntryAdmin(AuditedAdmin):
         if obj is not None and obj.contest.frozen_at is not None:
             return False
         return super().has_delete_permission(request, obj)
+
+    def save_object(self, request, obj, form, change):
+        entry_services.entry_correct(entry=obj)
 
     @admin.action(description=_("Invalidate with a reason"), permissions=["change"])
     def invalidate(self, request, queryset):

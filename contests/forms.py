@@ -15,6 +15,7 @@ from tweetup.vocabulary import Background, MailLanguage, language_choices_groupe
 
 from .models import Draw, Entry
 from .normalize import is_disposable_email, normalize_email
+from .services.entries import entry_identity_conflicts
 
 
 def page_mail_language() -> str:
@@ -145,10 +146,10 @@ class ConfirmAgainForm(forms.Form):
 
 
 class EntryAdminForm(forms.ModelForm):
-    """An entry edited in the admin keeps its normalised email and handle in step.
+    """An entry an organizer corrects in the admin, saved by ``entry_correct``.
 
-    The database holds one entry per normalised email and handle; the checks
-    here give the friendly message before the constraint would refuse.
+    The form checks the fields; the one-entry-per-person rule is the
+    service's (``entry_identity_conflicts``), shown here on its field.
     """
 
     class Meta:
@@ -167,27 +168,23 @@ class EntryAdminForm(forms.ModelForm):
         ]
         field_classes = {"twitter_handle": HandleField}
 
-    def _others(self):
-        return Entry.objects.filter(contest_id=self.instance.contest_id).exclude(
-            pk=self.instance.pk
-        )
-
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip()
-        normalized = normalize_email(email)
-        if len(normalized) > Entry._meta.get_field("email_normalized").max_length:
+        # The normalised form must fit its column too.
+        if len(normalize_email(email)) > Entry._meta.get_field("email_normalized").max_length:
             raise forms.ValidationError(_("Enter a valid email address."))
-        if self._others().filter(email_normalized=normalized).exists():
-            raise forms.ValidationError(_("Another entry in this contest uses this address."))
-        self.instance.email_normalized = normalized
         return email
 
-    def clean_twitter_handle(self) -> str:
-        handle = self.cleaned_data["twitter_handle"]
-        if self._others().filter(handle_normalized=handle.lower()).exists():
-            raise forms.ValidationError(_("Another entry in this contest uses this handle."))
-        self.instance.handle_normalized = handle.lower()
-        return handle
+    def clean(self):
+        data = super().clean()
+        conflicts = entry_identity_conflicts(
+            entry=self.instance,
+            email=data.get("email") or "",
+            twitter_handle=data.get("twitter_handle") or "",
+        )
+        for field, message in conflicts.items():
+            self.add_error(field, message)
+        return data
 
 
 # The freeze, the draw, the ticket check and the invalidation of entries ----------

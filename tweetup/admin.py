@@ -80,9 +80,23 @@ class AuditedAdmin(admin.ModelAdmin):
     def _reason(form) -> str:
         return (getattr(form, "cleaned_data", None) or {}).get(REASON_FIELD, "")
 
+    # Saving, through the services -------------------------------------------
+
+    def save_object(self, request, obj, form, change) -> None:
+        """Save the object the form built; admins with rules to keep save it through a service."""
+        obj.save()
+
+    def save_inline_objects(self, request, form, formset, change) -> None:
+        """Save an inline formset's objects; admins with rules to keep save them through a service.
+
+        After it, ``formset.new_objects``, ``changed_objects`` and
+        ``deleted_objects`` say what was done, as ``formset.save()`` leaves them.
+        """
+        formset.save()
+
     def save_model(self, request, obj, form, change):
         old = type(obj)._default_manager.filter(pk=obj.pk).first() if change else None
-        super().save_model(request, obj, form, change)
+        self.save_object(request, obj, form, change)
         changes = changes_between(old, obj, hidden=self.audit_hidden_fields)
         if changes or not change:
             verb = Verb.ADMIN_CHANGE if change else Verb.ADMIN_ADD
@@ -99,7 +113,7 @@ class AuditedAdmin(admin.ModelAdmin):
             if obj is not None:
                 changes = changes_between(obj, None, hidden=hidden)
                 self._log(request, Verb.ADMIN_DELETE, obj, changes, reason)
-        super().save_formset(request, form, formset, change)
+        self.save_inline_objects(request, form, formset, change)
         for obj in formset.new_objects:
             changes = changes_between(None, obj, hidden=hidden)
             self._log(request, Verb.ADMIN_ADD, obj, changes, reason)

@@ -7,6 +7,7 @@ from tweetup.admin import AuditedAdmin
 from .errors import VisitorError
 from .models import VisitMessage, VisitorProfile
 from .services.check_in import visitor_check_in
+from .services.profiles import visitor_profile_save
 
 
 @admin.register(VisitorProfile)
@@ -103,6 +104,9 @@ class VisitorProfileAdmin(AuditedAdmin):
     @admin.display(description=_("visit"), ordering="selection__draw__contest__visit__date")
     def visit_title(self, profile: VisitorProfile) -> str:
         return str(profile.visit or "—")
+
+    def save_object(self, request, obj, form, change):
+        visitor_profile_save(profile=obj)
 
     @admin.action(description=_("Check the chosen visitors in"), permissions=["check_in"])
     def check_in(self, request, queryset):

@@ -15,6 +15,7 @@ from tweetup.admin import AuditedAdmin
 
 from .errors import VisitError
 from .models import LiveUpdate, Location, Question, StopChange, TourStop, Visit
+from .services import live as live_services
 from .services import questions as question_services
 from .services import stops as stop_services
 
@@ -130,18 +131,18 @@ class VisitAdmin(AuditedAdmin):
         with timezone.override(zone):
             return super().changeform_view(request, object_id, form_url, extra_context)
 
-    def save_formset(self, request, form, formset, change):
+    def save_inline_objects(self, request, form, formset, change):
         if formset.model is not TourStop:
-            return super().save_formset(request, form, formset, change)
-        before = {
-            stop.pk: stop
-            for stop in TourStop.objects.select_related("location").filter(visit=form.instance)
-        }
-        # Saves the stops and logs each addition, change and deletion.
-        super().save_formset(request, form, formset, change)
-        for stop, _fields in formset.changed_objects:
-            if stop.pk in before:
-                stop_services.stop_change_record(stop=stop, old=before[stop.pk], actor=request.user)
+            return super().save_inline_objects(request, form, formset, change)
+        # The formset checked the stops together; the service checks them
+        # again under the visit's lock, saves them and records the changes.
+        formset.save(commit=False)
+        stop_services.stops_save(
+            visit=form.instance,
+            stops=[*formset.new_objects, *(stop for stop, _fields in formset.changed_objects)],
+            deleted=formset.deleted_objects,
+            actor=request.user,
+        )
         return None
 
 
@@ -188,11 +189,8 @@ class TourStopAdmin(AuditedAdmin):
     search_fields = ["title", "guide", "location__name"]
     autocomplete_fields = ["location"]
 
-    def save_model(self, request, obj, form, change):
-        old = TourStop.objects.select_related("location").filter(pk=obj.pk).first()
-        super().save_model(request, obj, form, change)
-        if old is not None:
-            stop_services.stop_change_record(stop=obj, old=old, actor=request.user)
+    def save_object(self, request, obj, form, change):
+        stop_services.tour_stop_save(stop=obj, actor=request.user)
 
 
 @admin.register(Location)
@@ -332,10 +330,8 @@ class LiveUpdateAdmin(AuditedAdmin):
     fields = ["visit", "stop", "text", "posted_at"]
     date_hierarchy = "posted_at"
 
-    def save_model(self, request, obj, form, change):
-        if not change:
-            obj.author = request.user
-        super().save_model(request, obj, form, change)
+    def save_object(self, request, obj, form, change):
+        live_services.live_update_save(update=obj, author=request.user)
 
 
 @admin.register(StopChange)

@@ -34,7 +34,54 @@ def ticket_generate() -> str:
 
 def contest_create(**fields) -> Contest:
     """Create a contest with its secret seed; the commitment is public from now on."""
-    return Contest.objects.create(seed=draw_algorithm.new_seed(), **fields)
+    return contest_save(contest=Contest(**fields))
+
+
+def contest_save(*, contest: Contest) -> Contest:
+    """Save a contest as an organizer wrote it; a new one gets its secret seed now.
+
+    The seed is made here and nowhere else: its commitment (sha256) is public
+    from the contest's creation, and the draw rests on it.
+    """
+    if contest.pk is None:
+        contest.seed = draw_algorithm.new_seed()
+    contest.save()
+    return contest
+
+
+def entry_identity_conflicts(*, entry: Entry, email: str, twitter_handle: str) -> dict[str, str]:
+    """What another entry of the contest already uses of this email and handle, by field.
+
+    Maps ``email`` and ``twitter_handle`` to the message to show. The database
+    holds one entry per normalised email and handle; this says so kindly first.
+    """
+    others = Entry.objects.filter(contest_id=entry.contest_id).exclude(pk=entry.pk)
+    conflicts = {}
+    if email and others.filter(email_normalized=normalize_email(email)).exists():
+        conflicts["email"] = _("Another entry in this contest uses this address.")
+    if twitter_handle and others.filter(handle_normalized=twitter_handle.lower()).exists():
+        conflicts["twitter_handle"] = _("Another entry in this contest uses this handle.")
+    return conflicts
+
+
+def entry_correct(*, entry: Entry) -> Entry:
+    """Save an organizer's correction of an entry, its normalised email and handle in step.
+
+    ``entry.twitter_handle`` is a handle already cleaned (``clean_handle``).
+    Raises ContestError when another entry of the contest uses the address or
+    the handle; its ``extra["fields"]`` says which, as
+    ``entry_identity_conflicts`` does.
+    """
+    entry.email = entry.email.strip()
+    conflicts = entry_identity_conflicts(
+        entry=entry, email=entry.email, twitter_handle=entry.twitter_handle
+    )
+    if conflicts:
+        raise ContestError(" ".join(conflicts.values()), extra={"fields": conflicts})
+    entry.email_normalized = normalize_email(entry.email)
+    entry.handle_normalized = entry.twitter_handle.lower()
+    entry.save()
+    return entry
 
 
 def entry_confirm_token(entry: Entry) -> str:

@@ -137,3 +137,14 @@ def _clean_languages(languages) -> list[dict]:
         if code in codes and level in levels:
             cleaned[code] = level
     return [{"code": code, "level": level} for code, level in cleaned.items()]
+
+
+def visitor_profile_save(*, profile: VisitorProfile) -> VisitorProfile:
+    """Save a profile as staff corrected it in the admin, on the record of the admin's log.
+
+    Staff may correct it at any time, the visit's day included; what is the
+    site's to set (the place, the confirmation, the check-in) the admin shows
+    read only.
+    """
+    profile.save()
+    return profile

@@ -25,3 +25,16 @@ def live_update_post(
         posted_at=(now or timezone.now()),
         author=author if author is not None and author.is_authenticated else None,
     )
+
+
+def live_update_save(*, update: LiveUpdate, author=None) -> LiveUpdate:
+    """Save a live update as a tour admin edited it; a new one is signed by ``author``.
+
+    Raises VisitError when its stop is one of another visit's.
+    """
+    if update.stop is not None and update.stop.visit_id != update.visit_id:
+        raise VisitError(_("This stop belongs to another visit."))
+    if update.pk is None and author is not None and author.is_authenticated:
+        update.author = author
+    update.save()
+    return update

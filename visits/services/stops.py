@@ -107,27 +107,47 @@ def stops_validate(
         raise VisitError(" ".join(errors), extra={"conflicts": errors})
 
 
-def tour_stop_save(*, stop: TourStop, actor=None) -> TourStop:
-    """Save one stop after checking it against the visit's other stops, under the visit's lock.
+def stops_save(
+    *,
+    visit: Visit,
+    stops: Sequence[TourStop],
+    deleted: Sequence[TourStop] = (),
+    actor=None,
+) -> list[TourStop]:
+    """Save a visit's new and changed stops and delete others, checked together.
 
-    A change of time or place is recorded so the confirmed visitors hear of
-    it. Raises VisitError naming the stops in conflict.
+    The stops are checked with the visit's other stops under the visit's lock
+    (``stops_validate``), so two editors never save overlapping stops side by
+    side, and a refused change saves nothing. A change of a stop's time or
+    place is recorded, so the confirmed visitors hear of it. Raises
+    VisitError naming the stops in conflict.
     """
     with transaction.atomic():
         stops_validate(
-            visit=stop.visit,
+            visit=visit,
             stops=[
-                StopSlot(
-                    title=stop.title, starts_at=stop.starts_at, ends_at=stop.ends_at, pk=stop.pk
-                )
+                StopSlot(title=s.title, starts_at=s.starts_at, ends_at=s.ends_at, pk=s.pk)
+                for s in stops
             ],
+            deleted_pks=[s.pk for s in deleted if s.pk is not None],
         )
-        old = None
-        if stop.pk is not None:
-            old = TourStop.objects.select_related("location").filter(pk=stop.pk).first()
-        stop.save()
-        if old is not None:
-            stop_change_record(stop=stop, old=old, actor=actor)
+        known = [s.pk for s in stops if s.pk is not None]
+        before = {s.pk: s for s in TourStop.objects.select_related("location").filter(pk__in=known)}
+        for stop in deleted:
+            stop.delete()
+        for stop in stops:
+            stop.save()
+            if stop.pk in before:
+                stop_change_record(stop=stop, old=before[stop.pk], actor=actor)
+    return list(stops)
+
+
+def tour_stop_save(*, stop: TourStop, actor=None) -> TourStop:
+    """Save one stop after checking it against the visit's other stops (``stops_save``).
+
+    Raises VisitError naming the stops in conflict.
+    """
+    [stop] = stops_save(visit=stop.visit, stops=[stop], actor=actor)
     return stop
 
 
