@@ -7,8 +7,8 @@ from django.utils.translation import ngettext
 
 from tweetup.signed_links import redact_signed_links
 
-from . import services
 from .models import OutboxMessage
+from .services import outbox
 
 # Staff read the mail as sent, except the tokens of its signed links: a link
 # acts only for the person it was mailed to.
@@ -82,8 +82,8 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         ids = list(queryset.values_list("pk", flat=True))
         asked = timezone.now()
         with transaction.atomic():
-            count = services.messages_resend(message_ids=ids, actor=request.user)
-            services.resends_log(actor=request.user, message_ids=ids, since=asked)
+            count = outbox.messages_resend(message_ids=ids, actor=request.user)
+            outbox.resends_log(actor=request.user, message_ids=ids, since=asked)
         self.message_user(
             request,
             ngettext("%(count)d message queued again.", "%(count)d messages queued again.", count)

@@ -14,7 +14,7 @@ from contests.services.privacy import (
     entries_personal_data_remove,
     entry_retention_days,
 )
-from notifications.services import outbox_personal_data_remove
+from notifications.services.outbox import outbox_personal_data_remove
 from visitors.services.privacy import (
     visitor_retention_days,
     visitors_forgotten,

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from notifications.models import OutboxMessage
-from notifications.services import mail_enqueue
+from notifications.services.outbox import mail_enqueue
 from tweetup.links import absolute_url, signed_link_data, signed_link_token
 from tweetup.vocabulary import clean_handle
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from notifications.models import OutboxMessage
-from notifications.services import mail_enqueue
+from notifications.services.outbox import mail_enqueue
 from tweetup.audit import Verb, log_action
 from tweetup.links import absolute_url
 from tweetup.publish import task_after_commit

@@ -22,7 +22,8 @@ from django.views.decorators.http import require_POST
 from django_countries import countries
 
 from notifications.models import OutboxMessage
-from notifications.services import failed_messages, messages_resend, resends_log
+from notifications.services.outbox import messages_resend, resends_log
+from notifications.services.reports import failed_messages
 from tweetup import audit
 from tweetup.links import request_base_url
 from tweetup.permissions import organizer_required

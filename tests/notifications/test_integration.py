@@ -15,8 +15,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from notifications import services
 from notifications.models import OutboxMessage
+from notifications.services import outbox
 from tests.conftest import need
 from tests.factories import ContestFactory, staff_user
 from tests.support import celery_publishing_to, wait_until
@@ -115,7 +115,7 @@ def test_a_transient_refusal_is_retried_by_the_sweep_one_attempt_at_a_time(
     contest = ContestFactory()
     worker = celery_worker_factory(broker_url=machine_redis_url)
     with celery_publishing_to(machine_redis_url, worker.queue):
-        message = services.mail_enqueue(
+        message = outbox.mail_enqueue(
             key="entry_confirm:1",
             kind=OutboxMessage.Kind.ENTRY_CONFIRM,
             to="lucy@example.org",

@@ -12,8 +12,9 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from notifications import services, tasks
+from notifications import tasks
 from notifications.models import OutboxMessage
+from notifications.services import outbox, reports, sending
 from tests.factories import ContestFactory, EntryFactory
 from tests.support import free_port, html_part, text_part
 
@@ -41,7 +42,7 @@ def enqueue(key: str = "entry_confirm:1", **overrides) -> OutboxMessage:
         "contest_id": contest.pk,
     }
     fields.update(overrides)
-    return services.mail_enqueue(**fields)
+    return outbox.mail_enqueue(**fields)
 
 
 def row(message: OutboxMessage) -> OutboxMessage:
@@ -119,8 +120,8 @@ def test_same_key_is_never_queued_twice(django_capture_on_commit_callbacks):
 def test_message_send_skips_a_row_already_sent(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         message = enqueue()
-    assert services.message_send(message_id=message.pk) is False
-    assert services.message_send(message_id=0) is False
+    assert sending.message_send(message_id=message.pk) is False
+    assert sending.message_send(message_id=0) is False
     assert row(message).attempts == 1
     assert len(mail.outbox) == 1
 
@@ -134,7 +135,7 @@ def test_mail_is_sent_through_a_real_smtp_server_as_text_and_html(scripted_smtp)
             "valid_days": 7,
         }
     )
-    assert services.message_send(message_id=message.pk) is True
+    assert sending.message_send(message_id=message.pk) is True
     [received] = scripted_smtp.handler.messages
     assert received["To"] == "lucy@example.org"
     assert received["X-TweetUp-Key"] == "entry_confirm:1"
@@ -183,7 +184,7 @@ def test_a_5xx_answer_to_the_message_or_the_sender_is_permanent(
     else:
         scripted_smtp.handler.sender = answer
     message = enqueue()
-    assert services.message_send(message_id=message.pk) is False
+    assert sending.message_send(message_id=message.pk) is False
     message = row(message)
     assert message.status == Status.FAILED and message.attempts == 1
     assert message.last_error.startswith(error)
@@ -200,7 +201,7 @@ def test_a_transient_refusal_waits_for_its_next_try_and_is_never_raised(scripted
     assert message.next_attempt_at - message.last_attempt_at == timedelta(minutes=1)
     assert scripted_smtp.handler.refused == ["451 4.3.0 Try again later"]
     # A stray task before the next try is due sends nothing and counts no attempt.
-    assert services.message_send(message_id=message.pk) is False
+    assert sending.message_send(message_id=message.pk) is False
     assert tasks.send_unsent_messages.delay().get() == 0
     assert row(message).attempts == 1 and scripted_smtp.handler.messages == []
 
@@ -235,7 +236,7 @@ def test_an_outage_costs_one_attempt_per_step_and_fails_after_the_documented_tim
     assert [int(wait.total_seconds()) // 60 for wait in waits] == [
         1, 2, 4, 8, 16, 32, 60, 60, 60, 60, 60,
     ]  # fmt: skip
-    assert sum(waits, timedelta(0)) == services.outage_survived() == timedelta(seconds=21780)
+    assert sum(waits, timedelta(0)) == sending.outage_survived() == timedelta(seconds=21780)
     assert tasks.send_unsent_messages.delay().get() == 0
 
 
@@ -265,7 +266,7 @@ def test_a_slow_server_answering_after_the_exchange_timeout_gets_the_mail_once(
     settings.MAILERS = scripted_smtp.mailers(timeout=1, data_timeout=10)
     scripted_smtp.handler.delay = 2
     message = enqueue()
-    assert services.message_send(message_id=message.pk) is True
+    assert sending.message_send(message_id=message.pk) is True
     message = row(message)
     assert message.status == Status.SENT and message.attempts == 1
     assert scripted_smtp.handler.keys() == [message.key]
@@ -285,7 +286,7 @@ def test_a_row_stuck_in_sending_is_sent_again_after_the_timeout_and_not_before(
         status=Status.SENDING, claimed_at=claimed_at, attempts=1, queued_at=None
     )
     assert tasks.send_unsent_messages.delay().get() == 0
-    assert services.message_send(message_id=message.pk) is False  # a late duplicate task
+    assert sending.message_send(message_id=message.pk) is False  # a late duplicate task
     message = row(message)
     assert message.status == Status.SENDING and message.claimed_at == claimed_at
     assert scripted_smtp.handler.messages == []
@@ -302,9 +303,9 @@ def test_a_row_stuck_in_sending_is_sent_again_after_the_timeout_and_not_before(
 def test_a_late_record_of_a_superseded_claim_changes_nothing(scripted_smtp):
     """A worker whose claim was taken over does not undo what the new one recorded."""
     message = enqueue()
-    old_claim = services._claim(message.pk)
+    old_claim = sending._claim(message.pk)
     OutboxMessage.objects.filter(pk=message.pk).update(status=Status.SENT, sent_at=timezone.now())
-    services._record_failure(old_claim, OSError("timed out"))
+    sending._record_failure(old_claim, OSError("timed out"))
     assert row(message).status == Status.SENT
 
 
@@ -313,12 +314,12 @@ def test_a_row_failed_for_good_or_emptied_by_the_purge_is_not_sent_by_a_late_tas
     purged = enqueue("b")
     OutboxMessage.objects.filter(pk=failed.pk).update(status=Status.FAILED)
     OutboxMessage.objects.filter(pk=purged.pk).update(to_email="", body_text="", body_html="")
-    assert services.message_send(message_id=failed.pk) is False
-    assert services.message_send(message_id=purged.pk) is False
+    assert sending.message_send(message_id=failed.pk) is False
+    assert sending.message_send(message_id=purged.pk) is False
     assert mail.outbox == []
     assert row(failed).status == Status.FAILED and row(failed).attempts == 0
     purged = row(purged)
-    assert purged.status == Status.FAILED and purged.last_error == services.CLEARED_ERROR
+    assert purged.status == Status.FAILED and purged.last_error == outbox.CLEARED_ERROR
 
 
 # The sweep ------------------------------------------------------------------
@@ -347,15 +348,15 @@ def test_the_sweep_queues_every_due_row_in_batches_and_leaves_queued_ones(
     OutboxMessage.objects.filter(pk=failed.pk).update(status=Status.FAILED)
 
     due = [m.pk for m in never_queued] + [lost_long_ago.pk]
-    assert services.unsent_message_ids() == due
+    assert sending.unsent_message_ids() == due
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.messages_due_queue(batch=3) == 8  # three batches, one sweep
+        assert sending.messages_due_queue(batch=3) == 8  # three batches, one sweep
     assert sorted(m.extra_headers["X-TweetUp-Key"] for m in mail.outbox) == sorted(
         [f"lost-{n}" for n in range(7)] + ["lost-long-ago"]
     )
     assert row(waiting).status == Status.PENDING  # its task is still in the queue
     assert row(retry_later).status == Status.PENDING
-    assert services.messages_due_queue(batch=3) == 0
+    assert sending.messages_due_queue(batch=3) == 0
 
 
 # Resending --------------------------------------------------------------------
@@ -367,7 +368,7 @@ def test_resend_queues_failed_and_sent_rows_once_per_press(
     settings.OUTBOX_MAX_ATTEMPTS = 1
     contest = ContestFactory()
     failed = enqueue("a", contest=contest)
-    services.message_send(message_id=failed.pk)
+    sending.message_send(message_id=failed.pk)
     assert row(failed).status == Status.FAILED
     settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
     with django_capture_on_commit_callbacks(execute=True):
@@ -376,7 +377,7 @@ def test_resend_queues_failed_and_sent_rows_once_per_press(
 
     seen = {failed.pk: None, sent.pk: None}
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        assert services.messages_resend(message_ids=[failed.pk, sent.pk], seen=seen) == 2
+        assert outbox.messages_resend(message_ids=[failed.pk, sent.pk], seen=seen) == 2
     assert len(callbacks) == 2
     assert sorted(m.extra_headers["X-TweetUp-Key"] for m in mail.outbox) == ["a", "b", "b"]
     for message in (failed, sent):
@@ -385,15 +386,15 @@ def test_resend_queues_failed_and_sent_rows_once_per_press(
         assert message.resend_requested_at is not None
     # The same press again (a double click on the same page) sends nothing.
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.messages_resend(message_ids=[failed.pk, sent.pk], seen=seen) == 0
+        assert outbox.messages_resend(message_ids=[failed.pk, sent.pk], seen=seen) == 0
     # A press without the state it saw (the admin's action) is ignored for a moment.
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.messages_resend(message_ids=[failed.pk, sent.pk]) == 0
+        assert outbox.messages_resend(message_ids=[failed.pk, sent.pk]) == 0
     assert len(mail.outbox) == 3
     # A press on the page as it is now is a new press.
     now_seen = {sent.pk: row(sent).resend_requested_at}
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.messages_resend(message_ids=[sent.pk], seen=now_seen) == 1
+        assert outbox.messages_resend(message_ids=[sent.pk], seen=now_seen) == 1
     assert len(mail.outbox) == 4
 
 
@@ -403,20 +404,20 @@ def test_resend_tries_a_waiting_row_now_and_leaves_rows_on_their_way(
     scripted_smtp.handler.data.append("451 4.3.0 Try again later")
     contest = ContestFactory()
     waiting = enqueue("waiting", contest=contest)
-    services.message_send(message_id=waiting.pk)
+    sending.message_send(message_id=waiting.pk)
     assert row(waiting).next_attempt_at > timezone.now()
     with django_capture_on_commit_callbacks(execute=False):
         queued = enqueue("queued", contest=contest)
-    sending = enqueue("sending", contest=contest)
-    OutboxMessage.objects.filter(pk=sending.pk).update(
+    in_hand = enqueue("sending", contest=contest)
+    OutboxMessage.objects.filter(pk=in_hand.pk).update(
         status=Status.SENDING, claimed_at=timezone.now()
     )
-    ids = [waiting.pk, queued.pk, sending.pk]
+    ids = [waiting.pk, queued.pk, in_hand.pk]
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.messages_resend(message_ids=ids) == 1
+        assert outbox.messages_resend(message_ids=ids) == 1
     assert scripted_smtp.handler.keys() == ["waiting"]
     assert row(waiting).attempts == 2 and row(queued).attempts == 0
-    assert row(sending).status == Status.SENDING
+    assert row(in_hand).status == Status.SENDING
 
 
 def test_resend_leaves_rows_whose_personal_data_was_removed(django_capture_on_commit_callbacks):
@@ -425,7 +426,7 @@ def test_resend_leaves_rows_whose_personal_data_was_removed(django_capture_on_co
     OutboxMessage.objects.filter(pk=purged.pk).update(to_email="", body_text="", body_html="")
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        assert services.messages_resend(message_ids=[purged.pk]) == 0
+        assert outbox.messages_resend(message_ids=[purged.pk]) == 0
     assert not callbacks and not mail.outbox
     assert row(purged).status == Status.SENT
 
@@ -465,9 +466,9 @@ def test_no_report_without_an_organizers_address(settings, scripted_smtp):
     settings.ORGANIZERS_EMAIL = ""
     scripted_smtp.handler.recipients["nobody@example.org"] = "550 5.1.1 No such user here"
     message = enqueue(to="nobody@example.org")
-    services.message_send(message_id=message.pk)
+    sending.message_send(message_id=message.pk)
     assert row(message).status == Status.FAILED
-    assert services.failures_report() is None
+    assert reports.failures_report() is None
     assert not OutboxMessage.objects.filter(kind=OutboxMessage.Kind.MAIL_FAILED).exists()
 
 

@@ -610,7 +610,7 @@ def _outbox_row(
     key: str, *, to: str, contest_id: int | None, concerns=None, **fields
 ) -> OutboxMessage:
     """A mail in the outbox to ``to``, about ``concerns`` (an entry, a visitor profile)."""
-    from notifications.services import concerns_label
+    from notifications.services.outbox import concerns_label
 
     fields.setdefault("kind", "entry_confirm")
     fields.setdefault("body_text", f"Hello, {to}")
@@ -779,7 +779,7 @@ def test_without_a_visit_alternates_wait_as_long_as_entries_not_chosen_are_kept(
 
 def test_purge_clears_and_never_sends_mail_to_addresses_only_python_lowercases(draw):
     """SQLite's LOWER (and a C-locale PostgreSQL's) folds ASCII letters only: not Ë or Ä."""
-    from notifications.services import message_send
+    from notifications.services.sending import message_send
 
     other = EntryFactory(contest=draw.contest, in_draw=True, email="ZOË@EXÄMPLE.ORG")
     assert other.email_normalized == "zoë@exämple.org"

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from notifications.models import OutboxMessage
-from notifications.services import mail_enqueue
+from notifications.services.outbox import mail_enqueue
 from tweetup.links import absolute_url
 from visits.models import StopChange, Visit
 from visits.services.stops import time_span

@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from notifications.services import mail_enqueue
+from notifications.services.outbox import mail_enqueue
 from tweetup.audit import Verb, log_action
 from visits.models import Visit
 
