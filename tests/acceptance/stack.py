@@ -16,11 +16,13 @@
   cache in database 1, one Redis as the README's production defaults share;
 - an SMTP server (aiosmtpd, a thread of the test process) that keeps every mail
   and can refuse, or hold, what it is sent;
-- the Procfile's processes, as the README's production runs them: gunicorn
-  with ``gunicorn.conf.py``, one Celery worker and one beat (its schedule and
-  lock in the suite's Redis), each started from its command line in the
-  Procfile, all under the production settings. Logs go to
-  ``var/acceptance/logs/run-<pid>/``.
+- the Procfile's processes, as the README's production runs them: ``honcho
+  export`` writes supervisord's programs from the Procfile (template
+  ``deploy/supervisord.conf``, the stack's environment file), and Debian's
+  supervisord runs gunicorn with ``gunicorn.conf.py``, one Celery worker and
+  one beat (its schedule and lock in the suite's Redis), all under the
+  production settings, starting again whichever of them stops. Logs go to
+  ``var/acceptance/logs/run-<pid>/`` (supervisord's own in ``supervisord.log``).
 
 Public interface (journeys in tests/acceptance/ are written against it):
 
@@ -46,8 +48,10 @@ Public interface (journeys in tests/acceptance/ are written against it):
 ``stack.redis_stop()``, ``stack.redis_start()``
     Stop the suite's Redis; start it again on the same port, empty.
 ``stack.worker_kill()``, ``stack.worker_start()``
-    SIGKILL the Celery worker (its pool processes too); start a new one and
-    wait until it is ready.
+    SIGKILL the Celery worker (its pool processes too), as an out-of-memory
+    kill does; wait until a new one is ready (supervisord starts it again).
+``stack.supervisor_log()``
+    What supervisord said (each program's start and exit).
 ``stack.mend()``
     Mail accepted, Redis running, a live worker: what each test ends with.
 ``stack.forget_rate_limits()``
@@ -71,6 +75,7 @@ import asyncio
 import contextlib
 import email
 import fcntl
+import getpass
 import hashlib
 import itertools
 import os
@@ -122,6 +127,8 @@ VENV = ACCEPTANCE_DIR / "venv"
 # the runs and made under the set-up lock, as a deploy's build folder.
 BUILD_DIR = ACCEPTANCE_DIR / "build"
 PROCFILE = BASE_DIR / "Procfile"
+# In the environment of every supervised process, to find what a kill orphaned.
+RUN_MARK = "TWEETUP_ACCEPTANCE_RUN"
 LOCK_FILE = BASE_DIR / "requirements.lock"
 # The machine's PostgreSQL, as the test settings use it; the suite makes a
 # database of its own there.
@@ -465,6 +472,162 @@ class Process:
         self._log.close()
 
 
+class Program:
+    """A Procfile process run by the stack's supervisord (``tweetup:<name>-1``).
+
+    Offers what ``Process`` offers; supervisord starts it again when it stops.
+    """
+
+    def __init__(self, name: str, program: str, *, supervisor: "Supervisor") -> None:
+        self.name = name
+        self.program = program
+        self.supervisor = supervisor
+        self.log_path = supervisor.log_dir / f"{program}.log"
+        self._pid = 0
+
+    @property
+    def pid(self) -> int:
+        """The running program's pid, 0 when none runs."""
+        if not (self._pid and _running(self._pid)):
+            answer = self.supervisor.ctl("pid", f"tweetup:{self.program}").strip()
+            self._pid = int(answer) if answer.isdigit() else 0
+        return self._pid
+
+    @property
+    def alive(self) -> bool:
+        return self.pid > 0
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log().splitlines()[-lines:])
+
+    def wait_ready(self, ready, *, timeout: float, what: str) -> None:
+        def check() -> bool:
+            if not self.supervisor.alive:
+                pytest.fail(
+                    f"supervisord exited while waiting for {what}:\n{self.supervisor.tail()}"
+                )
+            return ready()
+
+        wait_until(check, timeout=timeout, what=what)
+
+    def start(self) -> None:
+        self.supervisor.ctl("start", f"tweetup:{self.program}")
+
+    def stop(self, timeout: float = 20) -> None:
+        self.supervisor.ctl("stop", f"tweetup:{self.program}")
+
+    def kill(self) -> None:
+        """SIGKILL the program and every process below it."""
+        pid = self.pid
+        for victim in [pid, *_descendants(pid)] if pid else []:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(victim, signal.SIGKILL)
+        wait_until(lambda: not _running(pid), timeout=20, what=f"{self.name} to die")
+
+
+class Supervisor(Process):
+    """supervisord with the programs ``honcho export`` wrote from the Procfile."""
+
+    def __init__(self, *, env: dict, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        folder = log_dir / "supervisor"
+        folder.mkdir(parents=True, exist_ok=True)
+        search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/bin", "/usr/sbin"])
+        self.supervisord = shutil.which("supervisord", path=search)
+        self.supervisorctl = shutil.which("supervisorctl", path=search)
+        need(
+            bool(self.supervisord and self.supervisorctl),
+            "Debian's supervisor is not installed (apt-get install supervisor)",
+        )
+        # The site's environment file, as README "Production" writes /etc/tweetup/env.
+        env_file = folder / "env"
+        env_file.write_text("".join(f"{name}={value}\n" for name, value in env.items()))
+        _run(
+            [str(VENV / "bin" / "honcho"), "export", "-f", "Procfile", "-d", str(BASE_DIR)]
+            + ["-e", str(env_file), "-a", "tweetup", "-u", getpass.getuser()]
+            + ["-l", str(log_dir), "-t", "deploy", "supervisord", str(folder / "conf.d")],
+            env=env,
+            what="honcho export",
+        )
+        self.config = folder / "supervisord.conf"
+        self.config.write_text(
+            # What Debian's /etc/supervisor/supervisord.conf holds, in the run's folder.
+            f"[supervisord]\nnodaemon=true\nlogfile={log_dir / 'supervisord.log'}\n"
+            f"pidfile={folder / 'supervisord.pid'}\nchildlogdir={folder}\n\n"
+            f"[unix_http_server]\nfile={folder / 'supervisor.sock'}\nchmod=0700\n\n"
+            "[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = "
+            "supervisor.rpcinterface:make_main_rpcinterface\n\n"
+            f"[supervisorctl]\nserverurl=unix://{folder / 'supervisor.sock'}\n\n"
+            f"[include]\nfiles = {folder / 'conf.d'}/*.conf\n"
+        )
+        self.mark = f"{RUN_MARK}={log_dir}"
+        super().__init__(
+            "supervisord",
+            [self.supervisord, "-c", str(self.config)],
+            env={"PATH": env["PATH"], "LANG": "C.UTF-8", RUN_MARK: str(log_dir)},
+            log_dir=log_dir,
+            log_name="supervisord-output",
+        )
+
+    def ctl(self, *args: str) -> str:
+        result = subprocess.run(  # noqa: S603
+            [self.supervisorctl, "-c", str(self.config), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        return result.stdout
+
+    def said(self) -> str:
+        path = self.log_dir / "supervisord.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self, timeout: float = 60) -> None:
+        """Stop the programs as a deploy does (SIGTERM, then supervisord), leaving nothing."""
+        if self.alive:
+            self.ctl("stop", "all")
+        super().stop(timeout=timeout)
+        # A program's children a SIGKILL orphaned, started with the run's mark.
+        for pid in _marked(self.mark):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _running(pid: int) -> bool:
+    """A live process (not a zombie)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _descendants(pid: int) -> list[int]:
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError):
+            parents[int(stat.parent.name)] = int(stat.read_text().rpartition(")")[2].split()[1])
+    found, frontier = [], {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found.extend(frontier)
+    return found
+
+
+def _marked(mark: str) -> list[int]:
+    """The processes whose environment holds ``mark`` (NAME=value)."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        with contextlib.suppress(OSError):
+            if mark.encode() in environ.read_bytes().split(b"\0"):
+                found.append(int(environ.parent.name))
+    return [pid for pid in found if pid != os.getpid()]
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -563,8 +726,9 @@ class Stack:
         self.redis_port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.mail = Mailbox()
-        self.processes: dict[str, Process] = {}
-        self._workers = itertools.count(1)
+        self.processes: dict[str, Process | Program] = {}
+        self.supervisor: Supervisor | None = None
+        self._ready_before_kill = 0
         self._venv_in_use = None
         self.env: dict[str, str] = {}
 
@@ -585,12 +749,15 @@ class Stack:
         # The demo under production settings, which loaddemo refuses without this flag:
         # this database is the run's own, and the journeys log in as its staff.
         self.manage("loaddemo", "--yes-on-a-production-database")
-        self._start("gunicorn", procfile_command("web"))
+        self.supervisor = Supervisor(
+            env={**self.env, RUN_MARK: str(self.log_dir)}, log_dir=self.log_dir
+        )
+        for name, program in (("gunicorn", "web-1"), ("worker", "worker-1"), ("beat", "beat-1")):
+            self.processes[name] = Program(name, program, supervisor=self.supervisor)
         self.processes["gunicorn"].wait_ready(
             self._site_answers, timeout=60, what="gunicorn to answer"
         )
         self.worker_start()
-        self._start("beat", procfile_command("beat"))
         self.processes["beat"].wait_ready(
             lambda: "beat: Starting..." in self.processes["beat"].log(),
             timeout=60,
@@ -599,10 +766,14 @@ class Stack:
         return self
 
     def stop(self) -> None:
-        for name in ("beat", "worker", "gunicorn", "redis"):
-            process = self.processes.pop(name, None)
-            if process is not None:
-                process.stop()
+        if self.supervisor is not None:
+            self.supervisor.stop()
+            self.supervisor = None
+        for name in ("beat", "worker", "gunicorn"):
+            self.processes.pop(name, None)
+        process = self.processes.pop("redis", None)
+        if process is not None:
+            process.stop()
         self.mail.stop()
         self._drop_database(self.database)
         if self._venv_in_use is not None:
@@ -649,6 +820,8 @@ class Stack:
             "EMAIL_TIMEOUT": "3",
             "EMAIL_DATA_TIMEOUT": "10",
             "TWEETUP_BUILD_DIR": str(BUILD_DIR),
+            # The processes read no .env of the checkout: all they get is here.
+            "PORT": str(self.port),
             "GUNICORN_BIND": f"127.0.0.1:{self.port}",
             # More than one worker, so that state kept in one process's memory
             # (a cache, a count) shows up as a defect; few enough for two cores
@@ -657,11 +830,9 @@ class Stack:
         }
 
     def _start(self, name: str, command: list[str], *, log_name: str | None = None) -> Process:
-        program = command[0]
-        binary = shutil.which(program) if program == "redis-server" else VENV / "bin" / program
         process = Process(
             name,
-            [str(binary), *command[1:]],
+            [shutil.which(command[0]), *command[1:]],
             env=self.env,
             log_dir=self.log_dir,
             log_name=log_name or name,
@@ -748,34 +919,40 @@ class Stack:
         return output.rsplit("setting=", 1)[1].strip()
 
     def worker_start(self) -> None:
-        """The Procfile's Celery worker; returns once it is ready.
+        """Return once a Celery worker started since the last ``worker_kill`` is ready.
 
-        Each one started gets a name of its own, as a worker on another machine has.
+        supervisord starts the worker again by itself; this starts it if
+        supervisord gave up on it.
         """
-        number = next(self._workers)
-        worker = self._start(
-            "worker",
-            procfile_command("worker") + ["-n", f"worker{number}@%h"],
-            log_name=f"worker{number}",
-        )
+        worker = self.processes["worker"]
+        if not worker.alive:
+            worker.start()
         worker.wait_ready(
-            lambda: " ready." in worker.log(), timeout=60, what="the Celery worker to be ready"
+            lambda: worker.log().count(" ready.") > self._ready_before_kill,
+            timeout=90,
+            what="the Celery worker to be ready",
         )
 
     def mend(self) -> None:
         """Undo what a test broke: mail accepted again, Redis and a live worker running."""
         self.mail.accept()
         self.mail.release()
-        for name, start in (("redis", self.redis_start), ("worker", self.worker_start)):
-            process = self.processes.get(name)
-            if process is None or not process.alive:
-                if process is not None:
-                    self.processes.pop(name).stop()
-                start()
+        process = self.processes.get("redis")
+        if process is None or not process.alive:
+            if process is not None:
+                self.processes.pop("redis").stop()
+            self.redis_start()
+        self.worker_start()
 
     def worker_kill(self) -> None:
         """SIGKILL the worker and its pool processes, as an out-of-memory kill does."""
-        self.processes.pop("worker").kill()
+        worker = self.processes["worker"]
+        self._ready_before_kill = worker.log().count(" ready.")
+        worker.kill()
+
+    def supervisor_log(self) -> str:
+        """What supervisord said: each program's start, exit and start again."""
+        return self.supervisor.said() if self.supervisor else ""
 
     def redis_start(self) -> None:
         """The suite's Redis on its port, empty (nothing saved, nothing appended)."""
@@ -845,4 +1022,6 @@ class Stack:
         parts = [f"Logs in {self.log_dir}"]
         for name, process in self.processes.items():
             parts.append(f"--- {name} ({process.log_path.name}) ---\n{process.tail(lines)}")
+        said = "\n".join(self.supervisor_log().splitlines()[-lines:])
+        parts.append(f"--- supervisord (supervisord.log) ---\n{said}")
         return "\n".join(parts)

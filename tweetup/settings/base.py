@@ -238,7 +238,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # while another worker is idle, and the visibility timeout counts from when it
 # starts to run.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_WORKER_DISABLE_PREFETCH = True
+# (A Redis feature: `make run`'s file-system broker goes without.)
+CELERY_WORKER_DISABLE_PREFETCH = CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
 # Processes of each worker; by default one per core.
 CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=None)
 # A task running when the worker loses the broker finishes and records its
