@@ -8,6 +8,7 @@ what the public types is shown escaped.
 import io
 import re
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import quote
@@ -17,6 +18,7 @@ from django.contrib.auth.models import User
 from django.core import signing
 from django.core.cache import cache
 from django.core.management import call_command
+from django.db import transaction
 from django.db.models import F
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -171,10 +173,30 @@ def route_params(route: str) -> dict[str, str]:
     return {m["name"]: m["converter"] or "str" for m in PARAM.finditer(route)}
 
 
-@pytest.fixture
-def demo(db) -> Demo:
-    cache.clear()  # Rate-limit counters of earlier tests.
-    call_command("loaddemo", yes_on_a_production_database=True, stdout=io.StringIO())
+@pytest.fixture(scope="module")
+def _demo_rows(django_db_setup, django_db_blocker) -> Iterator[Demo]:
+    """The demo, loaded once for the module's tests on this process.
+
+    It stays in an open transaction; each test runs in a savepoint inside it
+    (pytest-django's ``db``), so what a test changes is gone for the next.
+    """
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            call_command("loaddemo", yes_on_a_production_database=True, stdout=io.StringIO())
+            demo = _demo_values()
+        except BaseException:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+            raise
+    yield demo
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        atomic.__exit__(None, None, None)
+
+
+def _demo_values() -> Demo:
     drawn = Contest.objects.get(slug=DRAWN_SLUG)
     selections = list(
         Selection.objects.filter(draw__contest=drawn, deadline__isnull=False).order_by("pk")
@@ -211,18 +233,20 @@ def demo(db) -> Demo:
         "question": [q.pk for q in questions[:1]],
         "question_stop": [questions[0].stop_id] if questions else [stops[0].pk],
     }
-    nobody = User.objects.create_user("nobody", "nobody@example.org", "x")
-    users = {
-        "anonymous": None,
-        "nobody": nobody,
-        "organizer": User.objects.get(username="organizer"),
-        "touradmin": User.objects.get(username="touradmin"),
-    }
-    for label, user in users.items():
+    User.objects.create_user("nobody", "nobody@example.org", "x")
+    return demo
+
+
+@pytest.fixture
+def demo(_demo_rows, db) -> Demo:
+    """The module's demo, with a client per kind of user, logged in afresh."""
+    cache.clear()  # Rate-limit counters of earlier tests.
+    demo = Demo(tokens=_demo_rows.tokens, pks=_demo_rows.pks)
+    for label in ("anonymous", "nobody", "organizer", "touradmin"):
         client = Client()
         client.raise_request_exception = False
-        if user is not None:
-            client.force_login(user)
+        if label != "anonymous":
+            client.force_login(User.objects.get(username=label))
         demo.clients[label] = client
     return demo
 
@@ -344,18 +368,24 @@ def _request(client: Client, method: str, url: str, data=None):
     return client.post(url, data or {})
 
 
+def _report(failures: list[str], requests: int) -> str:
+    return f"{len(failures)} problem(s) in {requests} requests:\n" + "\n".join(failures)
+
+
 @pytest.mark.django_db
-def test_no_url_answers_500_to_any_user_with_real_or_garbage_values(demo):
+def test_no_url_answers_500_to_any_user_with_real_values(demo):
+    """Every user, every method, with and without garbage, one route after the other.
+
+    One test, in the order of the URL patterns: what a request changes (a
+    contest frozen by the freeze page's POST) is what the next pages meet.
+    """
     routes = site_routes()
     assert any(name == "contests:detail" for _r, name in routes)
     assert any(name == "visits:detail" for _r, name in routes)
     failures: list[str] = []
     requests = 0
     for route, name in routes:
-        params = route_params(route)
-        reals = real_values(name, params, demo)
-        # Real values: every user, every method, with and without garbage.
-        for values in reals:
+        for values in real_values(name, route_params(route), demo):
             url = fill(route, values)
             for label, client in demo.clients.items():
                 for method, data in (
@@ -366,35 +396,48 @@ def test_no_url_answers_500_to_any_user_with_real_or_garbage_values(demo):
                 ):
                     _check(_request(client, method, url, data), label, method, url, failures)
                     requests += 1
-        # Garbage in the URL: anonymous visitors and both staff groups.
-        for values in garbage_values(route, reals[0], demo):
-            url = fill(route, values)
-            for label in ("anonymous", "organizer", "touradmin"):
-                client = demo.clients[label]
-                for method, data in (("GET", GARBAGE_QUERY), ("POST", GARBAGE_POST)):
-                    _check(_request(client, method, url, data), label, method, url, failures)
-                    requests += 1
     assert requests > 500
-    assert not failures, f"{len(failures)} problem(s) in {requests} requests:\n" + "\n".join(
-        failures
-    )
+    assert not failures, _report(failures, requests)
 
 
 @pytest.mark.django_db
-def test_posts_without_csrf_token_answer_403_on_every_url(demo):
+@pytest.mark.parametrize(
+    ("route", "name"),
+    [pytest.param(route, name, id=name) for route, name in site_routes() if route_params(route)],
+)
+def test_no_url_answers_500_to_garbage_in_its_address(demo, route, name):
+    """Each parameter of the address in turn replaced by garbage: anonymous and both staff groups.
+
+    A test per route, so that the routes spread over the test processes.
+    """
     failures: list[str] = []
-    users = {"anonymous": None, "organizer": "organizer", "touradmin": "touradmin"}
-    for label, username in users.items():
-        client = Client(enforce_csrf_checks=True)
-        client.raise_request_exception = False
-        if username:
-            client.force_login(User.objects.get(username=username))
-        for route, name in site_routes():
-            for values in real_values(name, route_params(route), demo):
-                url = fill(route, values)
-                for data in (GARBAGE_POST, {}):
-                    response = client.post(url, data)
-                    _check(response, label, "POST", url, failures, csrf=True)
+    requests = 0
+    reals = real_values(name, route_params(route), demo)
+    for values in garbage_values(route, reals[0], demo):
+        url = fill(route, values)
+        for label in ("anonymous", "organizer", "touradmin"):
+            client = demo.clients[label]
+            for method, data in (("GET", GARBAGE_QUERY), ("POST", GARBAGE_POST)):
+                _check(_request(client, method, url, data), label, method, url, failures)
+                requests += 1
+    assert requests
+    assert not failures, _report(failures, requests)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("label", ["anonymous", "organizer", "touradmin"])
+def test_posts_without_csrf_token_answer_403_on_every_url(demo, label):
+    failures: list[str] = []
+    client = Client(enforce_csrf_checks=True)
+    client.raise_request_exception = False
+    if label != "anonymous":
+        client.force_login(User.objects.get(username=label))
+    for route, name in site_routes():
+        for values in real_values(name, route_params(route), demo):
+            url = fill(route, values)
+            for data in (GARBAGE_POST, {}):
+                response = client.post(url, data)
+                _check(response, label, "POST", url, failures, csrf=True)
     assert not failures, "\n".join(failures)
 
 
