@@ -1,6 +1,9 @@
 """Celery tasks of the outbox: thin, they take primary keys and call a service."""
 
+import structlog
 from celery import shared_task
+from django.dispatch import receiver
+from django_structlog.celery.signals import bind_extra_task_metadata
 
 from .services import reports, sending
 
@@ -17,3 +20,13 @@ def send_unsent_messages() -> int:
     queued = sending.messages_due_queue()
     reports.failures_report()
     return queued
+
+
+@receiver(bind_extra_task_metadata)
+def _bind_outbox_row(sender, task, logger, **kwargs) -> None:
+    """Name the outbox row in every line the send task logs, from its start to its end."""
+    if task.name == send_outbox_message.name:
+        args, named = task.request.args or (), task.request.kwargs or {}
+        structlog.contextvars.bind_contextvars(
+            outbox_id=named.get("message_id", args[0] if args else None)
+        )

@@ -6,4 +6,4 @@ class TweetupConfig(AppConfig):
     verbose_name = "TweetUp"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 - registers the system checks
+        from . import access_log, checks  # noqa: F401 - registers the receivers and checks

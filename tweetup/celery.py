@@ -6,7 +6,9 @@ from pathlib import Path
 import redis
 from celery import Celery
 from celery.beat import PersistentScheduler
+from celery.signals import setup_logging
 from celery.utils.log import get_logger
+from django_structlog.celery.steps import DjangoStructLogInitStep
 from redbeat import schedulers as redbeat
 from redis.exceptions import LockNotOwnedError
 
@@ -15,6 +17,19 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tweetup.settings.local")
 app = Celery("tweetup")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Each task's lines carry its id and the request id of the request that queued it.
+app.steps["worker"].add(DjangoStructLogInitStep)
+
+
+@setup_logging.connect
+def _log_as_the_site(**kwargs) -> None:
+    """The worker and beat log through Django's LOGGING (tweetup.logs), not Celery's format."""
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+
 
 logger = get_logger("celery.beat")
 HOLDS = "beat: Holds the lock %s: this beat sends the periodic tasks."

@@ -76,3 +76,24 @@ class AuditEntry(AbstractLogEntry):
             except Exception:  # noqa: BLE001 - a model or field removed since: its name
                 names.append(name)
         return names
+
+
+class Heartbeat(models.Model):
+    """When a periodic process last showed that it runs (README, "Watching it").
+
+    The ``beat`` row is written by beat's ``beat-heartbeat`` task, so it is
+    fresh only while beat sends its tasks and a worker runs the periodic queue.
+    """
+
+    class Source(models.TextChoices):
+        BEAT = "beat", _("Celery beat")
+
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices, unique=True)
+    beat_at = models.DateTimeField(_("last beat at"))
+
+    class Meta:
+        verbose_name = _("heartbeat")
+        verbose_name_plural = _("heartbeats")
+
+    def __str__(self) -> str:
+        return f"{self.source} at {self.beat_at.isoformat()}"

@@ -4,12 +4,15 @@ A fresh checkout runs with nothing but Python: SQLite in the project folder,
 mail kept in files, and Redis as the Celery broker when one answers.
 """
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
+
+from tweetup import logs
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -34,6 +37,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_countries",
     "auditlog",
+    "django_structlog",
     "tweetup",
     "notifications",
     "contests",
@@ -42,6 +46,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz, /healthz/ready and /metrics, answered before the rest (tweetup.health).
+    "tweetup.health.EndpointsMiddleware",
+    "tweetup.metrics.RequestMetricsMiddleware",
+    # The access log line and the request id of every line (tweetup.access_log).
+    "django_structlog.middlewares.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -279,6 +288,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tweetup.tasks.remove_personal_data",
         "schedule": timedelta(hours=6),
     },
+    # What /healthz/ready reads to tell that beat ticks (HEALTH_BEAT_MAX_AGE).
+    "beat-heartbeat": {
+        "task": "tweetup.tasks.beat_heartbeat",
+        "schedule": timedelta(minutes=1),
+    },
 }
 # Beat's tasks run on a queue of their own, so that a backlog of mail in the
 # default queue never holds back the sweep or the expiry of offers: every
@@ -357,13 +371,38 @@ PRIVACY_VISITOR_RETENTION_DAYS = env.int("PRIVACY_VISITOR_RETENTION_DAYS", defau
 # Visitors' signed profile and check-in links stop working after this long.
 VISITOR_LINK_MAX_AGE = timedelta(days=env.int("VISITOR_LINK_DAYS", default=180))
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+# Watching it (README): health endpoints, logs, error reports, metrics.
+# /healthz/ready fails when the oldest unsent mail is older than this, or when
+# beat's heartbeat task last ran longer ago than this; it waits this long on Redis.
+HEALTH_OUTBOX_MAX_AGE = timedelta(seconds=env.int("HEALTH_OUTBOX_MAX_AGE_SECONDS", default=900))
+HEALTH_BEAT_MAX_AGE = timedelta(seconds=env.int("HEALTH_BEAT_MAX_AGE_SECONDS", default=300))
+HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=0.5)
+# /metrics answers only a request sending "Authorization: Bearer <METRICS_TOKEN>";
+# empty: no metrics (a 404).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# Errors go to Sentry when SENTRY_DSN is set; otherwise they are mailed to
+# ADMINS ("Name <address>,Other <address>"; empty: to nobody).
+ADMINS = env.list("ADMINS", default=[])
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    logs.sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
+# One format for every process (tweetup.logs): plain text, or JSON with LOG_FORMAT=json.
+logs.configure_structlog()
+LOGGING = logs.logging_config(
+    log_format=env("LOG_FORMAT", default="plain"),
+    level=env("LOG_LEVEL", default="INFO"),
+    mail_admins=not SENTRY_DSN,
+)
+# The request id and the client's address travel with the tasks a request queues.
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+# tweetup.access_log binds the client's address as the rate limits read it.
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
+# One access line per request, when it is answered.
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG
 CSRF_FAILURE_VIEW = "tweetup.views.csrf_failure"
 
 # Content-Security-Policy: the pages load scripts, styles, images and data from
