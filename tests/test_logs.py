@@ -2,22 +2,37 @@
 
 The lines are read as the site writes them: from its console handler, in the
 format LOGGING gives it, and from a real Celery worker started with
-LOG_FORMAT=json.
+LOG_FORMAT=json, and from gunicorn run with gunicorn.conf.py.
 """
 
 import io
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
+import urllib.error
+import urllib.request
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
+from contests.models import Entry
 from notifications.models import OutboxMessage
-from tests.factories import ContestFactory, entry_form_data
-from tests.support import celery_publishing_to, wait_until
+from tests.factories import ContestFactory, EntryFactory, entry_form_data
+from tests.support import (
+    BASE_DIR,
+    celery_publishing_to,
+    free_port,
+    port_answers,
+    postgres_test_database_url,
+    wait_until,
+)
 from tweetup import logs
 
 ISO_8601_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00")
@@ -47,25 +62,39 @@ def json_lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def test_a_request_logs_one_access_line_and_every_line_of_it_carries_its_id(db):
+def test_a_request_writes_one_access_line_and_every_line_of_it_carries_its_id(db):
     with site_log() as log:
         response = Client(REMOTE_ADDR="198.51.100.4").get("/no-such-page/?q=1")
-    lines = json_lines(log.getvalue())
+    [access] = json_lines(log.getvalue())  # not Django's "Not Found" again
     request_id = response["X-Request-ID"]
     assert re.fullmatch(r"[0-9a-f]{32}", request_id)
-
-    [access] = [line for line in lines if line["event"] == "request_finished"]
+    assert access["event"] == "request_finished"
     assert access["request"] == "GET /no-such-page/?q=1"
     assert access["code"] == 404
     assert access["request_id"] == request_id
     assert access["ip"] == "198.51.100.4"
     assert access["level"] == "warning"
-    # Django's own line about the same request carries the same id.
-    [django_line] = [line for line in lines if line["logger"] == "django.request"]
-    assert django_line["event"] == "Not Found: /no-such-page/"
-    assert django_line["request_id"] == request_id
-    for line in lines:
-        assert ISO_8601_UTC.fullmatch(line["timestamp"]), line
+    assert ISO_8601_UTC.fullmatch(access["timestamp"]), access
+
+
+def test_a_line_the_site_writes_during_a_request_carries_the_request_id(db):
+    contest = ContestFactory()
+    # An unconfirmed entry past its hold on the handle: the next entry takes
+    # the handle over, and the service says so in the log.
+    stale = EntryFactory(
+        contest=contest, confirmed_at=None, twitter_handle="Lucy_M", handle_normalized="lucy_m"
+    )
+    Entry.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(days=1))
+    with site_log() as log:
+        response = Client().post(contest.get_absolute_url(), entry_form_data())
+    assert response.status_code == 302
+    lines = json_lines(log.getvalue())
+    [takeover] = [line for line in lines if line["logger"] == "contests.services.entries"]
+    assert (
+        takeover["event"] == f"Unconfirmed entries [{stale.pk}] gave their handle to a new entry."
+    )
+    assert takeover["request_id"] == response["X-Request-ID"]
+    assert lines[-1]["event"] == "request_finished"
 
 
 def test_the_plain_format_for_make_run_carries_the_same_fields(db):
@@ -148,3 +177,50 @@ def test_the_send_task_logs_the_request_id_that_queued_it_and_its_outbox_row(
     for line in lines:
         assert line["outbox_id"] == message.pk, line
         assert line["task_id"] and ISO_8601_UTC.fullmatch(line["timestamp"]), line
+
+
+@pytest.mark.integration
+def test_gunicorn_writes_its_lines_as_the_site_does_and_leaves_the_access_line_to_it(db):
+    """gunicorn.conf.py as the Procfile runs it: gunicorn's lines in JSON, one access line."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tweetup.settings.test",
+        "DATABASE_URL": postgres_test_database_url(),
+        "LOG_FORMAT": "json",
+        "GUNICORN_BIND": f"127.0.0.1:{free_port()}",
+        "WEB_CONCURRENCY": "1",
+    }
+    base_url = f"http://{env['GUNICORN_BIND']}"
+    gunicorn = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "tweetup.wsgi"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        host, port = env["GUNICORN_BIND"].rsplit(":", 1)
+        wait_until(lambda: port_answers(host, int(port)), timeout=30, what="gunicorn to answer")
+        token = "eyJlbnRyeSI6MX0:1tWxyz:SecretSignature"
+        with urllib.request.urlopen(f"{base_url}/contests/", timeout=10) as answer:
+            request_id = answer.headers["X-Request-ID"]
+        try:
+            urllib.request.urlopen(f"{base_url}/contests/confirm/{token}/", timeout=10)
+        except urllib.error.HTTPError as refused:
+            assert refused.code == 400
+    finally:
+        gunicorn.terminate()
+        output = gunicorn.communicate(timeout=30)[0]
+    lines = [json.loads(line) for line in output.splitlines()]  # every line is JSON
+    started = [line for line in lines if line["event"].startswith("Listening at: ")]
+    assert started and started[0]["logger"] == "gunicorn.error"
+    assert all(ISO_8601_UTC.fullmatch(line["timestamp"]) for line in lines)
+    access = [line for line in lines if line["event"] == "request_finished"]
+    assert [line["request"] for line in access] == [
+        "GET /contests/",
+        "GET /contests/confirm/[link hidden]/",
+    ]
+    assert access[0]["request_id"] == request_id
+    assert "SecretSignature" not in output
+    assert not any(line["logger"] == "gunicorn.access" for line in lines)

@@ -4,6 +4,10 @@ The queue lengths are read from a real Redis broker (one the test starts),
 holding tasks really published to it.
 """
 
+import os
+import subprocess
+import sys
+import urllib.request
 from datetime import timedelta
 
 import pytest
@@ -14,7 +18,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from notifications.models import OutboxMessage
 from notifications.tasks import send_outbox_message, send_unsent_messages
 from tests.factories import ContestFactory, EntryFactory
-from tests.support import celery_publishing_to, periodic_queue
+from tests.support import (
+    BASE_DIR,
+    celery_publishing_to,
+    free_port,
+    periodic_queue,
+    port_answers,
+    postgres_test_database_url,
+    wait_until,
+)
 from tweetup.tasks import beat_heartbeat
 
 pytestmark = pytest.mark.django_db
@@ -129,3 +141,48 @@ def test_a_scrape_counts_the_tasks_waiting_in_each_celery_queue(settings, privat
     assert found[("tweetup_metrics_source_up", ("source", "broker"))] == 0
     assert not any(key[0] == "tweetup_celery_queue_length" for key in found)
     assert ("tweetup_entries", ("state", "confirmed")) in found
+
+
+@pytest.mark.integration
+def test_a_scrape_adds_up_the_requests_of_every_gunicorn_worker(db, tmp_path):
+    """gunicorn.conf.py with PROMETHEUS_MULTIPROC_DIR: any worker answers for all of them."""
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    (folder / "counter_1.db").write_bytes(b"left by a previous run")
+    bind = f"127.0.0.1:{free_port()}"
+    gunicorn = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "tweetup.wsgi"],
+        cwd=BASE_DIR,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tweetup.settings.test",
+            "DATABASE_URL": postgres_test_database_url(),
+            "GUNICORN_BIND": bind,
+            "WEB_CONCURRENCY": "3",
+            "PROMETHEUS_MULTIPROC_DIR": str(folder),
+            "METRICS_TOKEN": TOKEN,
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        host, port = bind.rsplit(":", 1)
+        wait_until(lambda: port_answers(host, int(port)), timeout=30, what="gunicorn to answer")
+        for _request in range(12):
+            with urllib.request.urlopen(f"http://{bind}/contests/", timeout=10) as answer:
+                assert answer.status == 200
+        totals = set()
+        for _scrape in range(6):
+            request = urllib.request.Request(
+                f"http://{bind}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}
+            )
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                found = {}
+                for family in text_string_to_metric_families(answer.read().decode()):
+                    for sample in family.samples:
+                        found[(sample.name, *sorted(sample.labels.items()))] = sample.value
+            totals.add(found[("tweetup_http_requests_total", ("method", "GET"), ("status", "200"))])
+    finally:
+        gunicorn.terminate()
+        gunicorn.wait(timeout=30)
+    assert totals == {12}

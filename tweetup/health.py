@@ -32,10 +32,11 @@ from datetime import datetime
 
 import redis
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
+from django_redis.cache import RedisCache
 
 from notifications.selectors import unsent_oldest_created_at
 
@@ -89,15 +90,14 @@ def is_redis_url(url: str) -> bool:
 
 
 def check_cache() -> None:
-    client = getattr(cache, "client", None)
-    if hasattr(client, "get_client"):
-        # django-redis: it turns an outage into misses (IGNORE_EXCEPTIONS),
-        # so ask its Redis itself.
-        client.get_client(write=True).ping()
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        # django-redis turns an outage into misses (IGNORE_EXCEPTIONS): ask its Redis.
+        backend.client.get_client(write=True).ping()
         return
     key = f"tweetup:healthz:{uuid.uuid4().hex}"
-    cache.set(key, "ok", timeout=5)
-    if cache.get(key) != "ok":
+    backend.set(key, "ok", timeout=5)
+    if backend.get(key) != "ok":
         raise ProbeFailed("the cache keeps nothing")
 
 

@@ -76,6 +76,20 @@ def _formatter(*renderers) -> dict:
     }
 
 
+def _formatters() -> dict:
+    return {
+        "plain": _formatter(structlog.dev.ConsoleRenderer(colors=False)),
+        "json": _formatter(
+            structlog.processors.format_exc_info, structlog.processors.JSONRenderer()
+        ),
+    }
+
+
+def _check_format(log_format: str) -> None:
+    if log_format not in LOG_FORMATS:
+        raise ValueError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
+
+
 def logging_config(*, log_format: str, level: str, mail_admins: bool) -> dict:
     """The LOGGING setting: every line to standard error in ``log_format``.
 
@@ -85,18 +99,12 @@ def logging_config(*, log_format: str, level: str, mail_admins: bool) -> dict:
     is logged but not mailed: scanners calling the server by its address
     would fill the admins' mailbox.
     """
-    if log_format not in LOG_FORMATS:
-        raise ValueError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
-    errors = ["console", "mail_admins"] if mail_admins else ["console"]
+    _check_format(log_format)
+    mail = ["mail_admins"] if mail_admins else []
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {
-            "plain": _formatter(structlog.dev.ConsoleRenderer(colors=False)),
-            "json": _formatter(
-                structlog.processors.format_exc_info, structlog.processors.JSONRenderer()
-            ),
-        },
+        "formatters": _formatters(),
         "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
         "handlers": {
             "console": {"class": "logging.StreamHandler", "formatter": log_format},
@@ -105,17 +113,53 @@ def logging_config(*, log_format: str, level: str, mail_admins: bool) -> dict:
                 "level": "ERROR",
                 "filters": ["require_debug_false"],
             },
+            "nowhere": {"class": "logging.NullHandler"},
         },
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
-            # django.request (a 500's traceback) and django.security.
-            "django": {"handlers": errors, "level": level, "propagate": False},
+            "django": {"handlers": ["console", *mail], "level": level, "propagate": False},
+            # Django's line on each 4xx and 5xx answer says again what the
+            # access line says (with a 500's traceback): mailed, not written.
+            "django.request": {"handlers": ["nowhere", *mail], "propagate": False},
             "django.security.DisallowedHost": {"handlers": ["console"], "propagate": False},
-            # runserver's own request lines: django-structlog's access line says it all.
-            "django.server": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+            # runserver's own request lines, likewise.
+            "django.server": {"handlers": ["nowhere"], "propagate": False},
             "django.db.backends": {"level": "INFO"},
             # A task that raised, with its traceback.
-            "celery.app.trace": {"handlers": errors, "level": level, "propagate": False},
+            "celery.app.trace": {
+                "handlers": ["console", *mail],
+                "level": level,
+                "propagate": False,
+            },
+        },
+    }
+
+
+def gunicorn_logconfig(*, log_format: str, level: str = "INFO") -> dict:
+    """gunicorn's ``logconfig_dict``: its own lines (start, workers, timeouts) as the site's.
+
+    Its access log is left out: the site writes one access line per request,
+    with the request's id, the address the rate limits see and the token of
+    a signed link hidden (``tweetup.access_log``), where gunicorn's would
+    hold the token itself.
+    """
+    _check_format(log_format)
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": _formatters(),
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": log_format,
+                "stream": "ext://sys.stderr",
+            },
+            "nowhere": {"class": "logging.NullHandler"},
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            "gunicorn.error": {"handlers": ["console"], "level": level, "propagate": False},
+            "gunicorn.access": {"handlers": ["nowhere"], "propagate": False},
         },
     }
 

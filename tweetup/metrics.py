@@ -33,6 +33,7 @@ from django.conf import settings
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.utils import timezone
+from kombu.transport.redis import PRIORITY_STEPS, Channel
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.django import PrometheusDjangoView
@@ -150,9 +151,9 @@ class SiteCollector(Collector):
             return
         queues = [settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_PERIODIC_QUEUE]
         # Kombu keeps a queue's tasks of each priority step in a list of its own.
-        steps = app.conf.broker_transport_options.get("priority_steps", [0, 3, 6, 9])
+        steps = app.conf.broker_transport_options.get("priority_steps", PRIORITY_STEPS)
         keys = {
-            queue: [queue] + [f"{queue}\x06\x16{step}" for step in steps if step]
+            queue: [queue] + [f"{queue}{Channel.sep}{step}" for step in steps if step]
             for queue in queues
         }
         pipeline = redis_client(url).pipeline(transaction=False)

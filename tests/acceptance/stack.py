@@ -58,7 +58,7 @@ Public interface (journeys in tests/acceptance/ are written against it):
     Drop the rate limits' counts from the cache (the conftest does it before
     each test; see there why).
 ``stack.server_errors(since)``, ``stack.mark()``
-    Requests gunicorn answered with a 500 since a ``mark()``.
+    Requests the site answered with a 500 since a ``mark()`` (its access lines).
 ``stack.logs_tail(lines=40)``
     The end of every process's log, for a failure report.
 
@@ -1012,11 +1012,12 @@ class Stack:
         return self.processes["gunicorn"].log_path.stat().st_size
 
     def server_errors(self, since: int) -> list[str]:
-        """The access log's lines of requests answered with a 500 since ``mark()``."""
+        """The site's access lines of requests answered with a 500 since ``mark()``."""
         with self.processes["gunicorn"].log_path.open("rb") as log:
             log.seek(since)
             text = log.read().decode(errors="replace")
-        return [line for line in text.splitlines() if re.search(r'HTTP/[\d.]+" 500 ', line)]
+        # request_failed or request_finished, plain (code=500) or JSON ("code": 500).
+        return [line for line in text.splitlines() if re.search(r'\bcode(=|": )500\b', line)]
 
     def logs_tail(self, lines: int = 40) -> str:
         parts = [f"Logs in {self.log_dir}"]
