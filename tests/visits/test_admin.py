@@ -59,6 +59,12 @@ VISIT = {
 }
 
 
+def test_the_list_of_visits_links_each_visits_pages(tour_admin_client, visit):
+    page = tour_admin_client.get("/admin/visits/visit/").content.decode()
+    for path in ("", "group/", "check-in/", "live/"):
+        assert f'href="/visits/{visit.slug}/{path}"' in page
+
+
 def test_tour_admin_schedules_a_visit_with_stops_in_its_time_zone(tour_admin_client):
     place = LocationFactory()
     response = tour_admin_client.post(
