@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from contests.models import Entry, Selection
 from contests.services.selections import selection_decline
-from tests.contests.drawing import drawn_contest
+from tests.builders import drawn_contest
 from tests.factories import ContestFactory, VisitFactory
 from tests.visits.factories import (
     LiveUpdateFactory,
@@ -38,12 +38,12 @@ def public_site() -> dict[str, str]:
     # Times as the database keeps them, to the microsecond.
     LiveUpdateFactory(visit=visit, stop=stop, posted_at=timezone.now().replace(microsecond=123456))
     contest, draw = drawn_contest(
-        30,
+        entries=30,
+        winners=5,
+        alternates=5,
         external_entropy=ENTROPY,
         title="CERN's first TweetUp, 25 July 2012",
         slug="first-cern-tweetup-2012",
-        winners_count=5,
-        alternates_count=5,
         visit=visit,
     )
     for number, selection in enumerate(Selection.objects.filter(draw=draw)):

@@ -19,11 +19,11 @@ from contests.services.draws import contest_freeze, draw_run, entry_invalidate
 from contests.services.notices import contest_notify_not_chosen
 from contests.services.selections import selection_decline, selection_disqualify, selection_notify
 from notifications.models import OutboxMessage
+from tests.builders import drawn_contest, winner
 from tests.contests.drawing import add_entries, closed_contest, frozen_contest, organizer
-from tests.contests.selection_helpers import drawn_contest, winner
 from tests.contests.test_draw_views import _admin_form_data
 from tests.factories import EntryFactory, VisitFactory, staff_user
-from tests.visits.factories import QuestionFactory, TourStopFactory, drawn_for, visitor
+from tests.visits.factories import QuestionFactory, TourStopFactory, visitor
 from tweetup.audit import HIDDEN_VALUE, Verb, log_action
 from tweetup.models import AuditEntry
 from tweetup.roles import TOUR_ADMINS
@@ -150,8 +150,7 @@ def test_offers_and_notices_asked_by_an_organizer_are_on_the_record(client):
 
 def test_message_moderation_answer_and_check_in_are_on_the_visits_record():
     visit = VisitFactory()
-    draw = drawn_for(visit)
-    profile = visitor(draw)
+    profile = visitor(visit)
     user = tour_admin()
     visit_message_send(
         visit=visit, audience="all", subject_en="Jackets", body_en="Bring one.", actor=user
@@ -174,7 +173,7 @@ def test_message_moderation_answer_and_check_in_are_on_the_visits_record():
         assert (entry.actor, entry.visit_id) == (user, visit.pk), verb
     assert only(Verb.VISIT_MESSAGE).additional_data["recipients"] == 1
     assert only(Verb.QUESTION_MODERATE).changes == {"status": ["pending", "approved"]}
-    assert only(Verb.CHECK_IN).contest_id == draw.contest_id
+    assert only(Verb.CHECK_IN).contest_id == profile.selection.draw.contest_id
     assert only(Verb.CHECK_IN).object_repr == f"#{profile.pk}"
 
 
@@ -240,7 +239,7 @@ def test_an_entry_changed_in_the_admin_is_logged_without_its_personal_data(clien
 
 
 def test_a_visitors_emergency_contact_changed_by_staff_is_on_the_record(client):
-    profile = visitor(drawn_for(VisitFactory()))
+    profile = visitor(VisitFactory())
     client.force_login(tour_admin())
     change = reverse("admin:visitors_visitorprofile_change", args=[profile.pk])
     page = client.get(change)
@@ -377,7 +376,7 @@ def test_the_dashboard_lists_the_contests_staff_actions_newest_first(client):
 
 def test_the_visits_staff_pages_list_its_staff_actions(client):
     visit = VisitFactory()
-    profile = visitor(drawn_for(visit))
+    profile = visitor(visit)
     user = tour_admin()
     visitor_check_in(profile=profile, actor=user)
     client.force_login(user)

@@ -18,9 +18,9 @@ from contests.services.answers import selection_answer_token
 from contests.services.entries import entry_confirm_token
 from contests.services.selections import selection_notify
 from notifications.models import OutboxMessage
-from tests.contests.selection_helpers import drawn_contest, winner
+from tests.builders import drawn_contest, winner
 from tests.factories import EntryFactory, staff_user
-from tests.visits.factories import drawn_for, visitor
+from tests.visits.factories import visitor
 from tests.visits.test_views import profile_post
 from tweetup.roles import ORGANIZERS, TOUR_ADMINS
 from tweetup.signed_links import HIDDEN, redact_signed_links
@@ -67,7 +67,7 @@ def place_link(action: str) -> Link:
 
 
 def visitor_link(name: str) -> Link:
-    profile = visitor(drawn_for(None) if name == "visitors:badge" else _scheduled())
+    profile = visitor(None if name == "visitors:badge" else _scheduled())
     url = reverse(name, kwargs={"token": visitor_profile_token(profile)})
     if name != "visitors:profile":
         return Link(url, None, lambda: False)
@@ -81,7 +81,7 @@ def visitor_link(name: str) -> Link:
 def _scheduled():
     from tests.factories import VisitFactory
 
-    return drawn_for(VisitFactory())
+    return VisitFactory()
 
 
 LINKS = {

@@ -1,12 +1,17 @@
-"""Helpers for the freeze and draw tests: closed contests with their entries."""
+"""Helpers for the freeze and selection tests: closed contests with their entries, and mail.
 
+A drawn contest comes from the one builder, ``tests.builders.drawn_contest``.
+"""
+
+import re
 from datetime import timedelta
 
 from django.contrib.auth.models import User
+from django.core import mail
 from django.utils import timezone
 
 from contests.models import Contest, Entry
-from contests.services.draws import contest_freeze, draw_run
+from contests.services.draws import contest_freeze
 from tests.factories import ContestFactory, EntryFactory, staff_user
 from tweetup.roles import ORGANIZERS
 
@@ -47,7 +52,13 @@ def frozen_contest(entries: int = 30, **fields) -> Contest:
     return contest_freeze(contest=contest, actor=None)
 
 
-def drawn_contest(entries: int = 30, *, external_entropy: str = "", **fields):
-    contest = frozen_contest(entries, **fields)
-    draw = draw_run(contest=contest, actor=None, external_entropy=external_entropy, notify=False)
-    return Contest.objects.get(pk=contest.pk), draw
+def mails_to(entry: Entry) -> list:
+    return [message for message in mail.outbox if message.to == [entry.email]]
+
+
+def links_in(message) -> dict[str, str]:
+    """The accept and decline links of an offer mail, by action."""
+    return {
+        action: url
+        for url, action in re.findall(r"(https?://\S+/place/\S+/(accept|decline)/)", message.body)
+    }

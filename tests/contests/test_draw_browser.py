@@ -6,7 +6,8 @@ from django.urls import reverse
 
 from contests.models import Draw
 from tests.browser import SHOTS, log_in
-from tests.contests.drawing import add_entries, closed_contest, drawn_contest, organizer
+from tests.builders import drawn_contest
+from tests.contests.drawing import add_entries, closed_contest, organizer
 from tweetup.roles import TOUR_ADMINS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -73,7 +74,7 @@ def test_outsiders_are_refused_every_organizer_page(live_server, browser):
 
 
 def test_live_draw_reveals_winners_one_by_one(live_server, browser):
-    contest, draw = drawn_contest(12, winners_count=3, alternates_count=1)
+    contest, draw = drawn_contest(entries=12, winners=3, alternates=1)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(live_server.url + reverse("contests:live_draw", kwargs={"slug": contest.slug}))
     items = page.locator("[data-reveal]")

@@ -20,14 +20,9 @@ from contests.services.draws import (
     entry_invalidate,
 )
 from notifications.models import OutboxMessage
+from tests.builders import drawn_contest
 from tests.conftest import need
-from tests.contests.drawing import (
-    add_entries,
-    closed_contest,
-    drawn_contest,
-    frozen_contest,
-    organizer,
-)
+from tests.contests.drawing import add_entries, closed_contest, frozen_contest, organizer
 from tests.factories import ContestFactory, EntryFactory
 
 pytestmark = pytest.mark.django_db
@@ -202,7 +197,7 @@ def test_draw_refuses_a_frozen_contest_without_tickets():
 
 
 def test_a_contest_is_drawn_once_and_a_retry_does_not_draw_again():
-    contest, draw = drawn_contest(12)
+    contest, draw = drawn_contest(entries=12, winners=5, alternates=3)
     with pytest.raises(AlreadyDrawn) as caught:
         draw_run(contest=contest, actor=None, external_entropy="another try")
     assert caught.value.draw.pk == draw.pk
@@ -298,9 +293,12 @@ def test_unknown_cap_is_refused():
 
 @pytest.mark.parametrize("capped", [False, True])
 def test_streamed_audit_record_equals_the_algorithms(capped):
-    fields = {"max_winners_per_country": 2} if capped else {}
     contest, draw = drawn_contest(
-        35, external_entropy="Swiss Lotto 2012-07-11: 3 9 17 22 30 41 · é", **fields
+        entries=35,
+        winners=5,
+        alternates=3,
+        caps={"country": 2} if capped else None,
+        external_entropy="Swiss Lotto 2012-07-11: 3 9 17 22 30 41 · é",
     )
     text = "".join(draw_audit_record_stream(draw=draw))
     record = json.loads(text)
@@ -318,7 +316,7 @@ def test_streamed_audit_record_equals_the_algorithms(capped):
 
 
 def test_audit_record_keeps_the_numbers_drawn_for_when_the_contest_changes():
-    contest, draw = drawn_contest(20, winners_count=3, alternates_count=2)
+    contest, draw = drawn_contest(entries=20, winners=3, alternates=2)
     before = draw_audit_record(draw=draw)
     Contest.objects.filter(pk=contest.pk).update(winners_count=7, alternates_count=0)
     draw = Draw.objects.select_related("contest").get(pk=draw.pk)

@@ -12,13 +12,8 @@ from django.urls import reverse
 from contests import draw_algorithm
 from contests.models import Contest, Draw, Entry, Selection
 from contests.services.draws import contest_freeze
-from tests.contests.drawing import (
-    add_entries,
-    closed_contest,
-    drawn_contest,
-    frozen_contest,
-    organizer,
-)
+from tests.builders import drawn_contest
+from tests.contests.drawing import add_entries, closed_contest, frozen_contest, organizer
 from tests.factories import ContestFactory, VisitFactory
 from tweetup.roles import TOUR_ADMINS
 
@@ -211,7 +206,9 @@ def test_draw_json_is_404_before_the_draw(client):
 
 
 def test_draw_json_is_the_audit_record_streamed(client):
-    contest, draw = drawn_contest(40, external_entropy="beacon", max_winners_per_background=2)
+    contest, draw = drawn_contest(
+        entries=40, winners=5, alternates=3, external_entropy="beacon", caps={"background": 2}
+    )
     response = client.get(url("draw_json", contest))
     assert response.status_code == 200
     assert response.streaming
@@ -236,7 +233,7 @@ def test_draw_json_is_the_audit_record_streamed(client):
 
 
 def test_draw_json_of_an_unpublished_contest_is_404(client):
-    contest, _draw = drawn_contest(5)
+    contest, _draw = drawn_contest(entries=5, winners=5, alternates=3)
     Contest.objects.filter(pk=contest.pk).update(published=False)
     assert client.get(url("draw_json", contest)).status_code == 404
 
@@ -245,7 +242,7 @@ def test_draw_json_of_an_unpublished_contest_is_404(client):
 
 
 def test_results_show_winners_by_handle_or_first_name_only(client):
-    contest, draw = drawn_contest(12, winners_count=2, alternates_count=1)
+    contest, draw = drawn_contest(entries=12, winners=2, alternates=1)
     named, anonymous = Entry.objects.filter(ticket__in=draw.winners, contest=contest).order_by(
         "ticket"
     )
@@ -273,7 +270,7 @@ def test_results_show_winners_by_handle_or_first_name_only(client):
 
 
 def test_results_say_a_place_was_passed_on_without_saying_why(client):
-    contest, draw = drawn_contest(12, winners_count=3, alternates_count=1)
+    contest, draw = drawn_contest(entries=12, winners=3, alternates=1)
     reasons = [Selection.Status.DECLINED, Selection.Status.EXPIRED, Selection.Status.DISQUALIFIED]
     for selection, status in zip(
         draw.selections.filter(kind=Selection.Kind.WINNER).order_by("position"),
@@ -290,7 +287,7 @@ def test_results_say_a_place_was_passed_on_without_saying_why(client):
 
 
 def test_results_page_queries_stay_flat(client, django_assert_max_num_queries):
-    contest, _draw = drawn_contest(60, winners_count=5, alternates_count=5)
+    contest, _draw = drawn_contest(entries=60, winners=5, alternates=5)
     with django_assert_max_num_queries(6):
         assert client.get(url("results", contest), {"ticket": "t0000001"}).status_code == 200
 
@@ -307,7 +304,7 @@ def test_results_after_the_freeze_say_the_draw_is_coming(client):
 
 
 def test_entrant_sees_their_ticket_in_the_draw(client):
-    contest, draw = drawn_contest(20)
+    contest, draw = drawn_contest(entries=20, winners=5, alternates=3)
     not_chosen = (
         Entry.objects.filter(contest=contest, in_draw=True)
         .exclude(ticket__in=[*draw.winners, *draw.alternates])
@@ -325,7 +322,7 @@ def test_entrant_sees_their_ticket_in_the_draw(client):
 
 
 def test_winner_sees_their_rank(client):
-    contest, draw = drawn_contest(20)
+    contest, draw = drawn_contest(entries=20, winners=5, alternates=3)
     response = client.get(url("results", contest), {"ticket": draw.winners[1]})
     assert response.context["check"]["kind"] == "winner"
     assert response.context["check"]["position"] == 2
@@ -362,7 +359,7 @@ def test_bad_ticket_input_answers_400(client, ticket):
 
 
 def test_live_page_reveals_winners_then_alternates(client):
-    contest, draw = drawn_contest(15, winners_count=3, alternates_count=2)
+    contest, draw = drawn_contest(entries=15, winners=3, alternates=2)
     response = client.get(url("live_draw", contest))
     content = response.content.decode()
     assert response.status_code == 200
@@ -442,7 +439,7 @@ def _admin_form_data(response) -> dict:
 
 
 def test_contest_admin_keeps_the_published_draw_fields_once_frozen(client):
-    contest, _draw = drawn_contest(12, winners_count=2, alternates_count=2)
+    contest, _draw = drawn_contest(entries=12, winners=2, alternates=2)
     before = json.loads(b"".join(client.get(url("draw_json", contest)).streaming_content))
     client.force_login(User.objects.create_superuser("root", "root@example.org", "pw"))
     change = reverse("admin:contests_contest_change", args=[contest.pk])
@@ -483,7 +480,7 @@ def test_contest_admin_edits_the_draw_fields_before_the_freeze(client):
 
 
 def test_entry_admin_keeps_capped_fields_and_tickets_of_a_frozen_contest(client):
-    contest, _draw = drawn_contest(6, max_winners_per_country=1)
+    contest, _draw = drawn_contest(entries=6, winners=5, alternates=3, caps={"country": 1})
     record = json.loads(b"".join(client.get(url("draw_json", contest)).streaming_content))
     client.force_login(User.objects.create_superuser("root", "root@example.org", "pw"))
     entry = Entry.objects.filter(contest=contest).first()

@@ -7,14 +7,8 @@ from django.urls import reverse
 from contests.models import Selection
 from contests.services.selections import draw_offers_send
 from tests.browser import SHOTS
-from tests.contests.selection_helpers import (
-    alternate,
-    drawn_contest,
-    links_in,
-    mails_to,
-    organizer_user,
-    winner,
-)
+from tests.builders import alternate, drawn_contest, winner
+from tests.contests.drawing import links_in, mails_to, organizer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -62,7 +56,7 @@ def test_winner_accepts_from_the_mail_and_a_decline_mails_the_alternate(live_ser
     page.get_by_text("a place has become free").wait_for()
 
     # The organizer sees it all on the dashboard.
-    organizer_user()
+    organizer()
     page.goto(f"{live_server.url}{reverse('admin:login')}")
     page.fill("#id_username", "orga")
     page.fill("#id_password", "pw")

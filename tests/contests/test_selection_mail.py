@@ -22,7 +22,8 @@ from contests.services.answers import (
 from contests.services.selections import draw_offers_send, selections_expire_overdue
 from notifications.models import OutboxMessage
 from notifications.tasks import send_unsent_messages
-from tests.contests.selection_helpers import drawn_contest, links_in, mails_to, winner
+from tests.builders import drawn_contest, winner
+from tests.contests.drawing import links_in, mails_to
 from tests.support import free_port
 from visitors.services.places import place_accept
 

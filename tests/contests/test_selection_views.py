@@ -9,7 +9,8 @@ from django.urls import reverse
 from contests.errors import ContestError
 from contests.models import Selection
 from contests.services.answers import selection_answer_token
-from tests.contests.selection_helpers import alternate, drawn_contest, mails_to, winner
+from tests.builders import alternate, drawn_contest, winner
+from tests.contests.drawing import mails_to
 from visitors.services.places import place_accept
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from contests import draw_algorithm
 from contests.services.draws import draw_audit_record
-from tests.contests.drawing import drawn_contest
+from tests.builders import drawn_contest
 
 
 def run(*args) -> str:
@@ -27,15 +27,13 @@ def run(*args) -> str:
 
 @pytest.fixture
 def record(db) -> dict:
-    _contest, draw = drawn_contest(30, winners_count=3, alternates_count=3)
+    _contest, draw = drawn_contest(entries=30, winners=3, alternates=3)
     return draw_audit_record(draw=draw)
 
 
 @pytest.fixture
 def capped_record(db) -> dict:
-    _contest, draw = drawn_contest(
-        40, winners_count=4, alternates_count=2, max_winners_per_country=1
-    )
+    _contest, draw = drawn_contest(entries=40, winners=4, alternates=2, caps={"country": 1})
     return draw_audit_record(draw=draw)
 
 
@@ -144,7 +142,7 @@ def test_unreachable_url_is_a_clear_error():
 
 @pytest.mark.django_db(transaction=True)
 def test_verifies_the_record_the_site_serves(live_server):
-    contest, _draw = drawn_contest(25)
+    contest, _draw = drawn_contest(entries=25, winners=5, alternates=3)
     path = reverse("contests:draw_json", kwargs={"slug": contest.slug})
     assert run(live_server.url + path).startswith("OK")
 
@@ -265,7 +263,7 @@ def test_the_module_run_with_python_m_names_itself_so():
 
 @pytest.mark.django_db(transaction=True)
 def test_the_downloaded_verifier_checks_a_record_from_its_url(client, live_server, tmp_path):
-    contest, _draw = drawn_contest(12)
+    contest, _draw = drawn_contest(entries=12, winners=5, alternates=3)
     script = _downloaded_verifier(client, tmp_path / "elsewhere")
     draw_url = live_server.url + reverse("contests:draw_json", kwargs={"slug": contest.slug})
 

@@ -2,7 +2,6 @@ import pytest
 from django.core.cache import cache
 
 from tests.factories import VisitFactory
-from tests.visits.factories import drawn_for
 
 
 @pytest.fixture(autouse=True)
@@ -16,8 +15,3 @@ def _clear_cache():
 @pytest.fixture
 def visit(db):
     return VisitFactory()
-
-
-@pytest.fixture
-def draw(visit):
-    return drawn_for(visit)

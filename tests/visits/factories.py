@@ -5,10 +5,12 @@ from datetime import datetime, time, timedelta
 import factory
 from django.utils import timezone
 
-from contests.models import Draw, Selection
-from tests.factories import ContestFactory, EntryFactory, VisitFactory
+from contests.models import Selection
+from contests.services.selections import selection_accept
+from tests.builders import drawn_contest, winner
+from tests.factories import VisitFactory
 from visitors.models import VisitorProfile
-from visitors.services.profiles import visitor_profile_create
+from visitors.services.places import place_accept
 from visits.models import LiveUpdate, Location, Question, TourStop, Visit
 
 
@@ -57,40 +59,24 @@ class LiveUpdateFactory(factory.django.DjangoModelFactory):
     text = factory.Sequence(lambda n: f"Update {n}: beams are back")
 
 
-def drawn_for(visit: Visit | None) -> Draw:
-    """A drawn contest leading to this visit, with no selection yet."""
-    now = timezone.now()
-    contest = ContestFactory(
-        opens_at=now - timedelta(days=20),
-        closes_at=now - timedelta(days=10),
-        frozen_at=now - timedelta(days=9),
-        visit=visit,
-    )
-    return Draw.objects.create(
-        contest=contest,
-        winners_count=contest.winners_count,
-        alternates_count=contest.alternates_count,
-        drawn_at=now - timedelta(days=9),
-    )
+def winner_for(visit: Visit | None, **entry_fields) -> Selection:
+    """A pending winner, who typed ``entry_fields``, of a drawn contest leading to ``visit``.
+
+    Each comes from a contest of their own (``tests.builders.drawn_contest``),
+    so a test adds as many as it needs.
+    """
+    _contest, draw = drawn_contest(winners=[entry_fields], alternates=0, entries=1, visit=visit)
+    return winner(draw)
 
 
-def accepted_selection(draw: Draw, **entry_fields) -> Selection:
-    entry = EntryFactory(contest=draw.contest, in_draw=True, **entry_fields)
-    position = draw.selections.count() + 1
-    return Selection.objects.create(
-        draw=draw,
-        entry=entry,
-        kind=Selection.Kind.WINNER,
-        position=position,
-        status=Selection.Status.ACCEPTED,
-        deadline=timezone.now() + timedelta(days=1),
-        answered_at=timezone.now(),
-    )
+def accepted_selection(visit: Visit | None, **entry_fields) -> Selection:
+    """A winner whose place is accepted by the contests app alone, without a visitor profile."""
+    return selection_accept(selection=winner_for(visit, **entry_fields), can_attend=True)
 
 
-def visitor(draw: Draw, *, confirmed: bool = False, **entry_fields) -> VisitorProfile:
-    """An accepted winner's profile, made the way the accept flow makes it."""
-    profile = visitor_profile_create(selection=accepted_selection(draw, **entry_fields))
+def visitor(visit: Visit | None, *, confirmed: bool = False, **entry_fields) -> VisitorProfile:
+    """A winner who accepted the place (``place_accept``) and so became a visitor."""
+    profile = place_accept(selection=winner_for(visit, **entry_fields), can_attend=True)
     if confirmed:
         profile.attendance_confirmed_at = timezone.now() - timedelta(hours=1)
         profile.save(update_fields=["attendance_confirmed_at"])

@@ -131,9 +131,8 @@ def test_changing_a_visits_date_away_from_its_stops_is_refused(tour_admin_client
     assert visit.date == date(2031, 7, 25)
 
 
-def test_moving_a_stop_in_the_admin_records_the_change_for_the_visitors(tour_admin_client, draw):
-    visit = draw.contest.visit
-    visitor(draw, confirmed=True)
+def test_moving_a_stop_in_the_admin_records_the_change_for_the_visitors(tour_admin_client, visit):
+    visitor(visit, confirmed=True)
     stop = TourStopFactory(visit=visit, title="Talk", starts_at=at(visit, 10))
     day = visit.date.isoformat()
     fields = {
@@ -298,9 +297,9 @@ def test_question_actions_count_in_french(tour_admin_client):
     assert "2 questions approuvées." in approve(questions[1:])
 
 
-def test_no_staff_member_gets_the_visitors_signed_link(tour_admin_client, client, draw):
+def test_no_staff_member_gets_the_visitors_signed_link(tour_admin_client, client, visit):
     """The signed link acts for the visitor only: staff edit the profile in the admin."""
-    profile = visitor(draw)
+    profile = visitor(visit)
     organizer = staff_user("organizer", ORGANIZERS)
     pages = [
         "/admin/visitors/visitorprofile/",

@@ -16,7 +16,6 @@ from tests.visits.factories import (
     QuestionFactory,
     TourStopFactory,
     at,
-    drawn_for,
     visitor,
 )
 from tweetup.roles import TOUR_ADMINS, groups_ensure
@@ -81,7 +80,7 @@ def test_visitor_completes_the_profile_and_downloads_the_calendar(live_server, b
     visit = VisitFactory(title="CERN TweetUp", time_zone="Europe/Zurich")
     TourStopFactory(visit=visit, title="Computing Centre", starts_at=at(visit, 10))
     TourStopFactory(visit=visit, title="CERN Control Centre", starts_at=at(visit, 11, 30))
-    profile = visitor(drawn_for(visit), name="Lucy McKenna")
+    profile = visitor(visit, name="Lucy McKenna")
     page = browser.new_page(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
     page.goto(visitor_profile_url(profile, base_url=live_server.url))
     page.fill("#id_display_name", "Lucy")

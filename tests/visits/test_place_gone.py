@@ -22,16 +22,16 @@ def pages(profile) -> dict[str, str]:
     }
 
 
-def test_a_visitor_holding_the_place_gets_the_code_and_the_form(client, draw):
-    profile = visitor(draw)
+def test_a_visitor_holding_the_place_gets_the_code_and_the_form(client, visit):
+    profile = visitor(visit)
     badge = client.get(pages(profile)["visitors:badge"]).content.decode()
     assert SHOW_CODE in badge and "<svg" in badge and GONE not in badge
     profile_page = client.get(pages(profile)["visitors:profile"]).content.decode()
     assert GONE not in profile_page and 'name="display_name"' in profile_page
 
 
-def test_a_disqualified_visitor_is_told_the_place_is_gone_and_gets_no_code(client, draw):
-    profile = visitor(draw)
+def test_a_disqualified_visitor_is_told_the_place_is_gone_and_gets_no_code(client, visit):
+    profile = visitor(visit)
     selection_disqualify(selection=profile.selection, actor=organizer(), reason="Not eligible")
     badge = client.get(pages(profile)["visitors:badge"])
     assert badge.status_code == 200

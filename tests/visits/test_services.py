@@ -12,6 +12,7 @@ from contests.services.draws import draw_audit_record, draw_run
 from contests.services.privacy import entries_personal_data_remove
 from contests.services.selections import selection_disqualify
 from notifications.models import OutboxMessage
+from tests.builders import drawn_contest, winner
 from tests.factories import EntryFactory
 from tests.visits.factories import (
     LocationFactory,
@@ -19,8 +20,8 @@ from tests.visits.factories import (
     TourStopFactory,
     accepted_selection,
     at,
-    drawn_for,
     visitor,
+    winner_for,
 )
 from tweetup.privacy import personal_data_remove
 from visitors.errors import VisitorError
@@ -66,9 +67,9 @@ pytestmark = pytest.mark.django_db
 # Visitor profiles -------------------------------------------------------------
 
 
-def test_profile_is_made_from_the_entry_once(draw):
+def test_profile_is_made_from_the_entry_once(visit):
     selection = accepted_selection(
-        draw, name="Ada Lovelace", languages=["en", "fr"], background="engineering"
+        visit, name="Ada Lovelace", languages=["en", "fr"], background="engineering"
     )
     profile = visitor_profile_create(selection=selection)
     again = visitor_profile_create(selection=selection)
@@ -78,11 +79,11 @@ def test_profile_is_made_from_the_entry_once(draw):
     assert profile.email == selection.entry.email
     assert profile.background == "engineering"
     assert [item["code"] for item in profile.languages] == ["en", "fr"]
-    assert profile.visit == draw.contest.visit
+    assert profile.visit == visit
 
 
-def test_profile_url_is_absolute_signed_and_opens_the_profile(draw):
-    profile = visitor(draw)
+def test_profile_url_is_absolute_signed_and_opens_the_profile(visit):
+    profile = visitor(visit)
     url = visitor_profile_url(profile, base_url="https://tweetup.example.org/")
     assert url.startswith("https://tweetup.example.org/visits/profile/")
     token = url.rstrip("/").rsplit("/", 1)[1]
@@ -92,33 +93,9 @@ def test_profile_url_is_absolute_signed_and_opens_the_profile(draw):
 
 
 def test_profile_made_inside_the_accept_flow_of_the_contests_app(visit):
-    from contests.models import Selection
-
-    draw = drawn_for(visit)
-    entry = EntryFactory(contest=draw.contest, in_draw=True)
-    selection = Selection.objects.create(
-        draw=draw,
-        entry=entry,
-        kind=Selection.Kind.WINNER,
-        position=1,
-        status=Selection.Status.PENDING,
-        deadline=timezone.now() + timedelta(days=1),
-    )
+    selection = winner_for(visit)
     place_accept(selection=selection, can_attend=True)
     assert VisitorProfile.objects.filter(selection=selection).exists()
-
-
-def _pending_winner(draw, **entry_fields):
-    from contests.models import Selection
-
-    return Selection.objects.create(
-        draw=draw,
-        entry=EntryFactory(contest=draw.contest, in_draw=True, **entry_fields),
-        kind=Selection.Kind.WINNER,
-        position=draw.selections.count() + 1,
-        status=Selection.Status.PENDING,
-        deadline=timezone.now() + timedelta(days=1),
-    )
 
 
 def _token_of(url: str) -> str:
@@ -137,12 +114,11 @@ def _links(text: str) -> dict[str, str]:
 
 
 def test_accepting_a_place_mails_the_winner_their_links_and_the_day(
-    draw, django_capture_on_commit_callbacks
+    visit, django_capture_on_commit_callbacks
 ):
 
-    visit = draw.contest.visit
     TourStopFactory(visit=visit, title="Computing Centre")
-    selection = _pending_winner(draw, name="Ada Lovelace")
+    selection = winner_for(visit, name="Ada Lovelace")
     with django_capture_on_commit_callbacks(execute=True):
         place_accept(selection=selection, can_attend=True, base_url="https://tweetup.example.org/")
     profile = VisitorProfile.objects.get(selection=selection)
@@ -170,13 +146,13 @@ def test_accepting_a_place_mails_the_winner_their_links_and_the_day(
         assert f'href="{url}"' in html
 
 
-def test_the_welcome_mail_is_queued_once_and_with_the_acceptance(draw):
-
-    selection = _pending_winner(draw)
+def test_the_welcome_mail_is_queued_once_and_with_the_acceptance(visit):
+    selection = winner_for(visit)
     with pytest.raises(RuntimeError), transaction.atomic():
         place_accept(selection=selection, can_attend=True)
         raise RuntimeError("the acceptance fails after the profile was made")
-    assert not OutboxMessage.objects.exists() and not VisitorProfile.objects.exists()
+    welcome = OutboxMessage.objects.filter(kind=OutboxMessage.Kind.VISIT_WELCOME)
+    assert not welcome.exists() and not VisitorProfile.objects.exists()
 
     place_accept(selection=selection, can_attend=True)
     selection.refresh_from_db()
@@ -186,35 +162,32 @@ def test_the_welcome_mail_is_queued_once_and_with_the_acceptance(draw):
     assert OutboxMessage.objects.filter(kind=OutboxMessage.Kind.VISIT_WELCOME).count() == 1
 
 
-def test_the_welcome_mail_is_in_the_winners_language(draw):
-
-    selection = _pending_winner(draw, name="Marie Curie", language="fr")
+def test_the_welcome_mail_is_in_the_winners_language(visit):
+    selection = winner_for(visit, name="Marie Curie", language="fr")
     place_accept(selection=selection, can_attend=True)
     row = OutboxMessage.objects.get(kind=OutboxMessage.Kind.VISIT_WELCOME)
     assert row.language == "fr"
     assert row.body_text.startswith("Bonjour Marie,")
-    assert f"Point de rendez-vous : {draw.contest.visit.meeting_point}" in row.body_text
+    assert f"Point de rendez-vous : {visit.meeting_point}" in row.body_text
     assert '<html lang="fr">' in row.body_html
 
 
 def test_the_welcome_mail_before_the_visit_is_scheduled_links_profile_and_badge(db):
-
-    draw = drawn_for(None)
-    selection = _pending_winner(draw)
+    selection = winner_for(None)
     place_accept(selection=selection, can_attend=True)
     row = OutboxMessage.objects.get(kind=OutboxMessage.Kind.VISIT_WELCOME)
-    assert draw.contest.title in row.subject
+    assert selection.draw.contest.title in row.subject
     assert set(_links(row.body_text)) == {"profile", "badge/"}
 
 
-def test_the_demo_makes_its_visitors_without_mail(draw):
-    visitor_profile_create(selection=accepted_selection(draw), notify=False)
+def test_the_demo_makes_its_visitors_without_mail(visit):
+    visitor_profile_create(selection=accepted_selection(visit), notify=False)
     assert VisitorProfile.objects.count() == 1
-    assert not OutboxMessage.objects.exists()
+    assert not OutboxMessage.objects.filter(kind=OutboxMessage.Kind.VISIT_WELCOME).exists()
 
 
-def test_the_itinerary_mail_links_the_badge(draw, django_capture_on_commit_callbacks):
-    profile = visitor(draw)
+def test_the_itinerary_mail_links_the_badge(visit, django_capture_on_commit_callbacks):
+    profile = visitor(visit)
     with django_capture_on_commit_callbacks(execute=True):
         visitor_profile_update(profile=profile, confirm_attendance=True)
     (sent,) = [m for m in mail.outbox if m.subject.startswith("Your itinerary")]
@@ -224,9 +197,9 @@ def test_the_itinerary_mail_links_the_badge(draw, django_capture_on_commit_callb
     assert f'href="{badge}"' in sent.alternatives[0][0]
 
 
-def test_confirming_sends_the_itinerary_once(draw, django_capture_on_commit_callbacks):
-    profile = visitor(draw)
-    TourStopFactory(visit=draw.contest.visit, title="Computing Centre")
+def test_confirming_sends_the_itinerary_once(visit, django_capture_on_commit_callbacks):
+    profile = visitor(visit)
+    TourStopFactory(visit=visit, title="Computing Centre")
     with django_capture_on_commit_callbacks(execute=True):
         visitor_profile_update(profile=profile, confirm_attendance=True, bio="Hi")
         visitor_profile_update(profile=profile, confirm_attendance=True, bio="Hello")
@@ -235,14 +208,14 @@ def test_confirming_sends_the_itinerary_once(draw, django_capture_on_commit_call
     assert OutboxMessage.objects.filter(kind=ITINERARY_KIND).count() == 1
     assert len(mail.outbox) == 1
     assert "Computing Centre" in mail.outbox[0].body
-    assert draw.contest.visit.meeting_point in mail.outbox[0].body
-    zone = f"Times are in the {draw.contest.visit.time_zone} time zone."
+    assert visit.meeting_point in mail.outbox[0].body
+    zone = f"Times are in the {visit.time_zone} time zone."
     assert zone in mail.outbox[0].body
     assert zone in mail.outbox[0].alternatives[0][0]
 
 
-def test_profile_languages_keep_known_codes_and_levels_once(draw):
-    profile = visitor(draw)
+def test_profile_languages_keep_known_codes_and_levels_once(visit):
+    profile = visitor(visit)
     visitor_profile_update(
         profile=profile,
         languages=[
@@ -256,9 +229,8 @@ def test_profile_languages_keep_known_codes_and_levels_once(draw):
     assert profile.languages == [{"code": "fr", "level": "basic"}]
 
 
-def test_profile_cannot_change_from_the_day_of_the_visit(draw):
-    profile = visitor(draw)
-    visit = draw.contest.visit
+def test_profile_cannot_change_from_the_day_of_the_visit(visit):
+    profile = visitor(visit)
     with pytest.raises(VisitorError, match="day of the visit"):
         visitor_profile_update(profile=profile, bio="late", now=visit.day_start)
     visitor_profile_update(
@@ -266,8 +238,8 @@ def test_profile_cannot_change_from_the_day_of_the_visit(draw):
     )
 
 
-def test_profile_of_a_disqualified_visitor_cannot_change(draw):
-    profile = visitor(draw)
+def test_profile_of_a_disqualified_visitor_cannot_change(visit):
+    profile = visitor(visit)
     profile.selection.status = "disqualified"
     profile.selection.save()
     with pytest.raises(VisitorError):
@@ -359,12 +331,11 @@ def _reschedule(stop: TourStop, *, hour: int, now, location=None):
 
 
 def test_several_edits_make_one_mail_per_confirmed_visitor(
-    draw, django_capture_on_commit_callbacks
+    visit, django_capture_on_commit_callbacks
 ):
-    visit = draw.contest.visit
     stop = TourStopFactory(visit=visit, title="Control Centre", starts_at=at(visit, 10))
-    confirmed = visitor(draw, confirmed=True)
-    visitor(draw, confirmed=False)
+    confirmed = visitor(visit, confirmed=True)
+    visitor(visit, confirmed=False)
     now = timezone.now()
     _reschedule(stop, hour=11, now=now)
     _reschedule(stop, hour=13, now=now + timedelta(minutes=1))
@@ -383,10 +354,9 @@ def test_several_edits_make_one_mail_per_confirmed_visitor(
     assert "CCC" in body
 
 
-def test_a_change_back_and_forth_sends_nothing(draw):
-    visit = draw.contest.visit
+def test_a_change_back_and_forth_sends_nothing(visit):
     stop = TourStopFactory(visit=visit, starts_at=at(visit, 10))
-    visitor(draw, confirmed=True)
+    visitor(visit, confirmed=True)
     now = timezone.now()
     _reschedule(stop, hour=11, now=now)
     _reschedule(stop, hour=10, now=now)
@@ -394,10 +364,9 @@ def test_a_change_back_and_forth_sends_nothing(draw):
     assert not StopChange.objects.filter(notified_at__isnull=True).exists()
 
 
-def test_visitor_confirming_after_a_change_does_not_hear_of_it(draw):
-    visit = draw.contest.visit
+def test_visitor_confirming_after_a_change_does_not_hear_of_it(visit):
     stop = TourStopFactory(visit=visit, starts_at=at(visit, 10))
-    profile = visitor(draw)
+    profile = visitor(visit)
     now = timezone.now()
     _reschedule(stop, hour=12, now=now - timedelta(hours=2))
     profile.attendance_confirmed_at = now - timedelta(hours=1)
@@ -409,11 +378,10 @@ def test_visitor_confirming_after_a_change_does_not_hear_of_it(draw):
 
 
 def test_reminder_goes_the_day_before_once_to_confirmed_visitors(
-    draw, django_capture_on_commit_callbacks
+    visit, django_capture_on_commit_callbacks
 ):
-    visit = draw.contest.visit
-    confirmed = visitor(draw, confirmed=True)
-    visitor(draw)
+    confirmed = visitor(visit, confirmed=True)
+    visitor(visit)
     day_before = visit.day_start - timedelta(hours=6)
     two_days_before = visit.day_start - timedelta(days=1, hours=6)
     with django_capture_on_commit_callbacks(execute=True):
@@ -476,8 +444,8 @@ def test_pending_question_cannot_be_voted_for(visit):
 # Check-in ------------------------------------------------------------------------------
 
 
-def test_check_in_keeps_the_first_arrival_and_can_be_undone(draw):
-    profile = visitor(draw)
+def test_check_in_keeps_the_first_arrival_and_can_be_undone(visit):
+    profile = visitor(visit)
     first = timezone.now()
     visitor_check_in(profile=profile, now=first)
     visitor_check_in(profile=profile, now=first + timedelta(minutes=5))
@@ -488,8 +456,8 @@ def test_check_in_keeps_the_first_arrival_and_can_be_undone(draw):
     assert profile.checked_in_at is None
 
 
-def test_check_in_token_names_the_visitor_and_is_not_the_profile_token(draw):
-    profile = visitor(draw)
+def test_check_in_token_names_the_visitor_and_is_not_the_profile_token(visit):
+    profile = visitor(visit)
     token = visitor_check_in_token(profile)
     assert visitor_from_check_in_token(token=token).pk == profile.pk
     with pytest.raises(VisitorError):
@@ -499,12 +467,12 @@ def test_check_in_token_names_the_visitor_and_is_not_the_profile_token(draw):
 # Messages from the organizers ---------------------------------------------------------
 
 
-def test_message_reaches_each_visitor_in_their_language(draw, django_capture_on_commit_callbacks):
-    english = visitor(draw, confirmed=True, language="en")
-    french = visitor(draw, language="fr")
+def test_message_reaches_each_visitor_in_their_language(visit, django_capture_on_commit_callbacks):
+    english = visitor(visit, confirmed=True, language="en")
+    french = visitor(visit, language="fr")
     with django_capture_on_commit_callbacks(execute=True):
         message = visit_message_send(
-            visit=draw.contest.visit,
+            visit=visit,
             audience="all",
             subject_en="Bring a jacket & shoes",
             body_en="It is cold underground.",
@@ -519,11 +487,11 @@ def test_message_reaches_each_visitor_in_their_language(draw, django_capture_on_
     assert "Bonjour" in by_address[french.email].body or "froid" in by_address[french.email].body
 
 
-def test_message_to_the_unconfirmed_only(draw):
-    visitor(draw, confirmed=True)
-    unconfirmed = visitor(draw)
+def test_message_to_the_unconfirmed_only(visit):
+    visitor(visit, confirmed=True)
+    unconfirmed = visitor(visit)
     message = visit_message_send(
-        visit=draw.contest.visit, audience="unconfirmed", subject_en="Please confirm", body_en="."
+        visit=visit, audience="unconfirmed", subject_en="Please confirm", body_en="."
     )
     assert message.recipients_count == 1
     sent = OutboxMessage.objects.filter(kind=OutboxMessage.Kind.VISIT_MESSAGE)
@@ -533,9 +501,9 @@ def test_message_to_the_unconfirmed_only(draw):
 # The group summary ------------------------------------------------------------------------
 
 
-def test_group_summary_counts_languages_levels_backgrounds_and_needs(draw):
-    a = visitor(draw, background="science")
-    b = visitor(draw, background="journalism")
+def test_group_summary_counts_languages_levels_backgrounds_and_needs(visit):
+    a = visitor(visit, background="science")
+    b = visitor(visit, background="journalism")
     visitor_profile_update(
         profile=a,
         languages=[{"code": "fr", "level": "native"}, {"code": "en", "level": "fluent"}],
@@ -544,7 +512,7 @@ def test_group_summary_counts_languages_levels_backgrounds_and_needs(draw):
     visitor_profile_update(
         profile=b, languages=[{"code": "en", "level": "native"}], accessibility_needs="Lift"
     )
-    summary = visit_group_summary(visit=draw.contest.visit)
+    summary = visit_group_summary(visit=visit)
     assert summary.visitors == 2
     english = next(row for row in summary.languages if row["code"] == "en")
     assert english["speakers"] == 2
@@ -560,10 +528,29 @@ def test_group_summary_counts_languages_levels_backgrounds_and_needs(draw):
 # Privacy ------------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def draw(visit):
+    """A drawn contest leading to the visit, whose one winner became a visitor.
+
+    The tests add entries and places to it; the visitor is kept by every purge they run.
+    The visit is 39 days after the draw, as their timelines assume.
+    """
+    _contest, draw = drawn_contest(winners=1, alternates=0, entries=1, visit=visit)
+    place_accept(selection=winner(draw), can_attend=True)
+    _visit_after(draw, visit, days=39)
+    return draw
+
+
+def _visit_after(draw, visit, *, days: int) -> None:
+    """Move the draw's visit to ``days`` after the draw."""
+    visit.date = (draw.drawn_at + timedelta(days=days)).date()
+    visit.save(update_fields=["date"])
+
+
 def test_entries_not_chosen_lose_their_personal_data_after_the_delay(
-    draw, django_assert_max_num_queries
+    draw, visit, django_assert_max_num_queries
 ):
-    chosen = visitor(draw)
+    chosen = visitor(visit)
     others = [EntryFactory(contest=draw.contest, in_draw=True) for _ in range(3)]
     tickets = sorted(Entry.objects.filter(contest=draw.contest).values_list("ticket", flat=True))
     drawn_at = draw.drawn_at
@@ -586,8 +573,8 @@ def test_entries_not_chosen_lose_their_personal_data_after_the_delay(
     assert entries_personal_data_remove(now=drawn_at + timedelta(days=40), days=30) == 0
 
 
-def test_visitors_private_data_goes_after_the_visit(draw):
-    profile = visitor(draw)
+def test_visitors_private_data_goes_after_the_visit(visit):
+    profile = visitor(visit)
     visitor_profile_update(
         profile=profile,
         dietary_needs="Vegan",
@@ -596,7 +583,6 @@ def test_visitors_private_data_goes_after_the_visit(draw):
         bio="Physicist",
         public_consent=True,
     )
-    visit = draw.contest.visit
     assert visitors_private_data_remove(now=visit.day_end, days=30) == 0
     assert visitors_private_data_remove(now=visit.day_end + timedelta(days=32), days=30) == 1
     profile.refresh_from_db()
@@ -641,8 +627,8 @@ def test_purge_keeps_the_draws_audit_record_verifiable():
     assert draw_algorithm.verify_audit_record(after) == []
 
 
-def test_purge_clears_the_mail_written_to_entries_not_chosen(draw):
-    chosen = visitor(draw)
+def test_purge_clears_the_mail_written_to_entries_not_chosen(draw, visit):
+    chosen = visitor(visit)
     other = EntryFactory(contest=draw.contest, in_draw=True, email="Someone@Example.org")
     # The same person in a contest of its own, whose entry stays.
     again = EntryFactory(email=other.email)
@@ -672,13 +658,12 @@ def test_purge_clears_the_mail_written_to_entries_not_chosen(draw):
         assert row.to_email and row.body_text
 
 
-def test_visitors_purge_clears_the_mail_written_to_them(draw):
-    profile = visitor(draw)
+def test_visitors_purge_clears_the_mail_written_to_them(visit):
+    profile = visitor(visit)
     itinerary = _outbox_row(
-        "visit_itinerary:1", to=profile.email.upper(), contest_id=draw.contest_id,
+        "visit_itinerary:1", to=profile.email.upper(), contest_id=profile.selection.draw.contest_id,
         concerns=profile, status=OutboxMessage.Status.SENT, sent_at=timezone.now(),
     )  # fmt: skip
-    visit = draw.contest.visit
     now = visit.day_end + timedelta(days=32)
     assert personal_data_remove(now=now, visitor_days=30)["visitors"] == 1
     itinerary.refresh_from_db()
@@ -717,7 +702,7 @@ def _forgotten(selection) -> bool:
     return entry_gone
 
 
-def test_purge_forgets_the_winners_who_gave_up_or_lost_their_place_and_their_mail(draw):
+def test_purge_forgets_the_winners_who_gave_up_or_lost_their_place_and_their_mail(draw, visit):
     """A declined, expired or disqualified place holds nobody: it goes like an entry not chosen."""
     drawn_at = draw.drawn_at
     gone = [
@@ -750,9 +735,10 @@ def test_a_place_given_up_late_is_kept_the_delay_after_it_ended(draw):
 
 
 @pytest.mark.parametrize("time_zone", ["Europe/Zurich", "Pacific/Kiritimati", "Pacific/Pago_Pago"])
-def test_alternates_never_offered_are_forgotten_once_their_visits_day_is_over(draw, time_zone):
+def test_alternates_never_offered_are_forgotten_once_their_visits_day_is_over(
+    draw, visit, time_zone
+):
     """A free place goes to a waiting alternate until the visit's day begins; the day ends it."""
-    visit = draw.contest.visit
     visit.time_zone = time_zone
     visit.save(update_fields=["time_zone"])
     waiting = _place(draw, "waiting", kind="alternate")
@@ -768,7 +754,8 @@ def test_alternates_never_offered_are_forgotten_once_their_visits_day_is_over(dr
 
 
 def test_without_a_visit_alternates_wait_as_long_as_entries_not_chosen_are_kept():
-    draw = drawn_for(None)
+    _contest, draw = drawn_contest(winners=1, alternates=0, entries=1, visit=None)
+    place_accept(selection=winner(draw), can_attend=True)
     waiting = _place(draw, "waiting", kind="alternate")
     now = draw.drawn_at + timedelta(days=29)
     assert personal_data_remove(now=now, entry_days=30)["entries"] == 0
@@ -777,21 +764,23 @@ def test_without_a_visit_alternates_wait_as_long_as_entries_not_chosen_are_kept(
     assert _forgotten(waiting)
 
 
-def test_purge_clears_and_never_sends_mail_to_addresses_only_python_lowercases(draw):
+def test_purge_clears_and_never_sends_mail_to_addresses_only_python_lowercases(visit):
     """SQLite's LOWER (and a C-locale PostgreSQL's) folds ASCII letters only: not Ë or Ä."""
     from notifications.services.sending import message_send
 
+    _contest, draw = drawn_contest(
+        winners=[{"email": "ÅSA@BÜRO.EXAMPLE"}], alternates=0, entries=1, visit=visit
+    )
+    profile = place_accept(selection=winner(draw), can_attend=True)
     other = EntryFactory(contest=draw.contest, in_draw=True, email="ZOË@EXÄMPLE.ORG")
     assert other.email_normalized == "zoë@exämple.org"
     notice = _outbox_row(
         "not_chosen:zoe", to=other.email, contest_id=draw.contest_id, concerns=other
     )
-    profile = visitor(draw, email="ÅSA@BÜRO.EXAMPLE")
     message = _outbox_row(
         "visit_message:asa", to="Åsa@Büro.example", contest_id=draw.contest_id, concerns=profile
     )
-    assert OutboxMessage.objects.filter(to_email__in=[profile.email]).count() == 1  # welcome
-    visit = draw.contest.visit
+    assert OutboxMessage.objects.filter(to_email__in=[profile.email]).count() == 2  # entry, welcome
     now = visit.day_end + timedelta(days=32)
     removed = personal_data_remove(now=now, entry_days=30, visitor_days=30)
     assert (removed["entries"], removed["visitors"]) == (1, 1)
@@ -806,8 +795,8 @@ def test_purge_clears_and_never_sends_mail_to_addresses_only_python_lowercases(d
     assert mail.outbox == []
 
 
-def test_visitors_who_did_not_consent_lose_their_public_profile_after_the_visit(draw):
-    shown, hidden, earlier = visitor(draw), visitor(draw), visitor(draw)
+def test_visitors_who_did_not_consent_lose_their_public_profile_after_the_visit(visit):
+    shown, hidden, earlier = visitor(visit), visitor(visit), visitor(visit)
     for profile, name, consent in (
         (shown, "Ada", True),
         (hidden, "Grace", False),
@@ -821,7 +810,6 @@ def test_visitors_who_did_not_consent_lose_their_public_profile_after_the_visit(
     VisitorProfile.objects.filter(pk=earlier.pk).update(
         email="", private_data_removed_at=timezone.now()
     )
-    visit = draw.contest.visit
     assert visitors_private_data_remove(now=visit.day_end + timedelta(days=29), days=30) == 0
     assert visitors_private_data_remove(now=visit.day_end + timedelta(days=31), days=30) == 3
     for profile in (shown, hidden, earlier):
@@ -834,9 +822,10 @@ def test_visitors_who_did_not_consent_lose_their_public_profile_after_the_visit(
     assert visitors_private_data_remove(now=visit.day_end + timedelta(days=40), days=30) == 0
 
 
-def test_a_visitor_whose_place_was_taken_back_is_forgotten_with_their_entry(draw):
-
-    profile = visitor(draw)
+def test_a_visitor_whose_place_was_taken_back_is_forgotten_with_their_entry(visit):
+    profile = visitor(visit)
+    draw = profile.selection.draw
+    _visit_after(draw, visit, days=39)
     visitor_profile_update(
         profile=profile, display_name="Eve", handle="eve_x", bio="Not who she said",
         dietary_needs="Vegan", public_consent=True,
@@ -855,7 +844,7 @@ def test_a_visitor_whose_place_was_taken_back_is_forgotten_with_their_entry(draw
         False,
     )
     assert (profile.display_name, profile.handle, profile.bio) == ("", "", "")
-    assert not OutboxMessage.objects.exclude(to_email="").exists()  # the welcome mail
+    assert not OutboxMessage.objects.exclude(to_email="").exists()  # confirmation, welcome
 
 
 def test_purge_clears_mail_about_an_entrant_at_an_address_since_corrected(draw):
@@ -871,7 +860,7 @@ def test_purge_clears_mail_about_an_entrant_at_an_address_since_corrected(draw):
     assert (typo.to_email, typo.body_text, typo.status) == ("", "", OutboxMessage.Status.FAILED)
 
 
-def test_a_mail_written_while_the_purge_ran_goes_at_the_next(draw):
+def test_a_mail_written_while_the_purge_ran_goes_at_the_next(draw, visit):
     """A task that read the entry before the purge may queue its mail after it."""
     other = EntryFactory(contest=draw.contest, in_draw=True)
     address = other.email
@@ -884,7 +873,7 @@ def test_a_mail_written_while_the_purge_ran_goes_at_the_next(draw):
     assert (late.to_email, late.status) == ("", OutboxMessage.Status.FAILED)
 
 
-def test_mail_written_before_it_named_its_person_is_named_by_the_migration(draw):
+def test_mail_written_before_it_named_its_person_is_named_by_the_migration(visit):
     """Rows from before ``concerns`` get their entry or visitor, found by contest and address.
 
     The migration ran while the visits app held the visitor profiles; a later
@@ -900,9 +889,12 @@ def test_mail_written_before_it_named_its_person_is_named_by_the_migration(draw)
     loader = MigrationLoader(connection)
     then = loader.project_state(("visits", "0003_outbox_concerns"), at_end=False).apps
     now = loader.project_state(("notifications", "0006_concerns_visitors")).apps
-    contest_id = draw.contest_id
-    zoe = EntryFactory(contest=draw.contest, in_draw=True, email="Zoë@Exämple.org")
-    profile = visitor(draw, email="Asa@Example.org")
+    contest, draw = drawn_contest(
+        winners=[{"email": "Asa@Example.org"}], alternates=0, entries=1, visit=visit
+    )
+    profile = place_accept(selection=winner(draw), can_attend=True)
+    contest_id = contest.pk
+    zoe = EntryFactory(contest=contest, in_draw=True, email="Zoë@Exämple.org")
     elsewhere = EntryFactory(email="Zoë@Exämple.org")
     rows = {
         "confirm": _outbox_row("confirm", to="ZOË@EXÄMPLE.ORG", contest_id=contest_id),

@@ -46,12 +46,11 @@ def profile_path(profile, name="visitors:profile") -> str:
 
 
 def test_public_itinerary_shows_stops_and_only_consenting_visitors(
-    client, draw, django_assert_max_num_queries
+    client, visit, django_assert_max_num_queries
 ):
-    visit = draw.contest.visit
     TourStopFactory(visit=visit, title="Computing Centre", starts_at=at(visit, 10))
-    shown = visitor(draw)
-    hidden = visitor(draw)
+    shown = visitor(visit)
+    hidden = visitor(visit)
     visitor_profile_update(
         profile=shown, display_name="Shown", public_consent=True, dietary_needs="Vegan"
     )
@@ -117,12 +116,11 @@ def test_calendar_times_keep_their_offset_in_summer_and_winter(
     assert start.utcoffset() == timedelta(hours=offset_hours)
 
 
-def test_visitor_calendar_keeps_multi_line_practical_notes(client, draw):
-    visit = draw.contest.visit
+def test_visitor_calendar_keeps_multi_line_practical_notes(client, visit):
     visit.practical_notes = "Bring an identity document.\nWear closed shoes."
     visit.save()
     TourStopFactory(visit=visit, notes="Helmet\nprovided")
-    profile = visitor(draw)
+    profile = visitor(visit)
     response = client.get(profile_path(profile, "visitors:visitor_calendar"))
     assert response.status_code == 200
     calendar = read_calendar(response.content.decode())
@@ -143,9 +141,9 @@ def test_a_line_break_in_the_visits_title_stays_text_in_the_calendar(client, vis
     assert not hasattr(calendar.vevent, "attendee")
 
 
-def test_visitor_calendar_adds_the_meeting_point(client, draw):
-    TourStopFactory(visit=draw.contest.visit)
-    profile = visitor(draw)
+def test_visitor_calendar_adds_the_meeting_point(client, visit):
+    TourStopFactory(visit=visit)
+    profile = visitor(visit)
     response = client.get(profile_path(profile, "visitors:visitor_calendar"))
     assert response.status_code == 200
     calendar = vobject.readOne(response.content.decode())
@@ -254,9 +252,9 @@ def profile_post(**overrides) -> dict:
 
 
 def test_visitor_completes_the_profile_and_gets_the_itinerary(
-    client, draw, django_capture_on_commit_callbacks, mailoutbox
+    client, visit, django_capture_on_commit_callbacks, mailoutbox
 ):
-    profile = visitor(draw)
+    profile = visitor(visit)
     url = profile_path(profile)
     assert client.get(url).status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
@@ -272,8 +270,8 @@ def test_visitor_completes_the_profile_and_gets_the_itinerary(
     assert [m.to for m in mailoutbox] == [[profile.email]]
 
 
-def test_profile_form_errors_keep_what_was_typed(client, draw):
-    profile = visitor(draw)
+def test_profile_form_errors_keep_what_was_typed(client, visit):
+    profile = visitor(visit)
     response = client.post(
         profile_path(profile), profile_post(level_1="", bio="Keep me", handle="not a handle!")
     )
@@ -285,32 +283,31 @@ def test_profile_form_errors_keep_what_was_typed(client, draw):
     assert profile.bio == ""
 
 
-def test_tampered_profile_link_is_404(client, draw):
-    profile = visitor(draw)
+def test_tampered_profile_link_is_404(client, visit):
+    profile = visitor(visit)
     assert client.get(profile_path(profile)[:-3] + "xx/").status_code == 404
 
 
-def test_visitor_text_is_escaped_on_public_pages(client, draw):
-    profile = visitor(draw)
+def test_visitor_text_is_escaped_on_public_pages(client, visit):
+    profile = visitor(visit)
     visitor_profile_update(
         profile=profile, display_name=SCRIPT[:60], bio=SCRIPT, public_consent=True
     )
-    page = client.get(draw.contest.visit.get_absolute_url()).content.decode()
+    page = client.get(visit.get_absolute_url()).content.decode()
     assert SCRIPT not in page and "&lt;script&gt;" in page
 
 
-def test_badge_carries_a_qr_code_of_the_check_in_link(client, draw):
-    profile = visitor(draw)
+def test_badge_carries_a_qr_code_of_the_check_in_link(client, visit):
+    profile = visitor(visit)
     response = client.get(profile_path(profile, "visitors:badge"))
     assert response.status_code == 200
     assert "<svg" in response.content.decode()
 
 
-def test_visitor_itinerary_shows_meeting_point_and_notes(client, draw):
-    visit = draw.contest.visit
+def test_visitor_itinerary_shows_meeting_point_and_notes(client, visit):
     visit.practical_notes = "Bring an identity document."
     visit.save()
-    profile = visitor(draw)
+    profile = visitor(visit)
     page = client.get(profile_path(profile, "visitors:visitor_itinerary")).content.decode()
     assert visit.meeting_point in page and "identity document" in page
     printable = client.get(profile_path(profile, "visitors:visitor_itinerary_print"))
@@ -393,10 +390,10 @@ def test_voting_for_a_pending_question_is_a_400(client, visit):
 # Staff pages ------------------------------------------------------------------------------
 
 
-def test_group_summary_is_for_organizers_and_tour_admins(client, draw, organizer, tour_admin):
-    profile = visitor(draw)
+def test_group_summary_is_for_organizers_and_tour_admins(client, visit, organizer, tour_admin):
+    profile = visitor(visit)
     visitor_profile_update(profile=profile, dietary_needs="Gluten-free")
-    url = reverse("visitors:group", args=[draw.contest.visit.slug])
+    url = reverse("visitors:group", args=[visit.slug])
     assert client.get(url).status_code == 302  # to the login page
     client.force_login(User.objects.create_user("nobody", password="pw", is_staff=True))
     assert client.get(url).status_code == 403
@@ -406,10 +403,10 @@ def test_group_summary_is_for_organizers_and_tour_admins(client, draw, organizer
         assert "Gluten-free" in page and profile.email in page
 
 
-def test_group_page_puts_the_colons_in_the_translation(client, draw, organizer):
-    visitor(draw, background="science", languages=["en"])
+def test_group_page_puts_the_colons_in_the_translation(client, visit, organizer):
+    visitor(visit, background="science", languages=["en"])
     client.force_login(organizer)
-    url = reverse("visitors:group", args=[draw.contest.visit.slug])
+    url = reverse("visitors:group", args=[visit.slug])
     page = client.get(url, headers={"accept-language": "en"}).content.decode()
     assert "<li>Science and research: 1</li>" in page
     assert "Fluent: 1" in page
@@ -420,9 +417,8 @@ def test_group_page_puts_the_colons_in_the_translation(client, draw, organizer):
     assert "Courant : 1" in page
 
 
-def test_check_in_by_hand_and_by_qr_link(client, draw, tour_admin, organizer):
-    visit = draw.contest.visit
-    first, second = visitor(draw), visitor(draw)
+def test_check_in_by_hand_and_by_qr_link(client, visit, tour_admin, organizer):
+    first, second = visitor(visit), visitor(visit)
     url = reverse("visitors:check_in", args=[visit.slug])
     client.force_login(organizer)
     assert client.get(url).status_code == 403
@@ -438,10 +434,10 @@ def test_check_in_by_hand_and_by_qr_link(client, draw, tour_admin, organizer):
 
 
 def test_organizer_writes_to_the_visitors(
-    client, draw, organizer, mailoutbox, django_capture_on_commit_callbacks
+    client, visit, organizer, mailoutbox, django_capture_on_commit_callbacks
 ):
-    visitor(draw)
-    url = reverse("visitors:message", args=[draw.contest.visit.slug])
+    visitor(visit)
+    url = reverse("visitors:message", args=[visit.slug])
     client.force_login(organizer)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
