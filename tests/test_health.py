@@ -153,9 +153,7 @@ def test_beat_sends_the_heartbeat_on_the_periodic_queue(settings):
     }
 
 
-@override_settings(
-    ALLOWED_HOSTS=["tweetup.example.org"], SECURE_SSL_REDIRECT=True, ENTRY_RATE_LIMIT="1/h"
-)
+@override_settings(ALLOWED_HOSTS=["tweetup.example.org"], SECURE_SSL_REDIRECT=True)
 def test_a_load_balancer_calling_by_address_over_http_gets_its_answer(all_well):
     balancer = Client(REMOTE_ADDR="10.0.0.2")
     for _probe in range(3):
