@@ -475,15 +475,19 @@ def test_no_report_without_an_organizers_address(settings, scripted_smtp):
 # Queues -----------------------------------------------------------------------
 
 
-def test_beat_tasks_run_on_a_queue_of_their_own_that_make_run_consumes(settings):
-    from tweetup import run
+def test_beat_tasks_run_on_a_queue_of_their_own_that_the_procfile_worker_consumes(settings):
+    """make run and production start the worker from the Procfile: it must consume
+    both the mail queue and the periodic one, or the sweep and expiries never run."""
+    import shlex
+    from pathlib import Path
+
     from tweetup.celery import app
 
     routes = app.conf.task_routes
     for entry in app.conf.beat_schedule.values():
         assert routes[entry["task"]] == {"queue": settings.CELERY_PERIODIC_QUEUE}
     assert "notifications.tasks.send_outbox_message" not in routes
-    assert set(run.WORKER_QUEUES) == {
-        settings.CELERY_TASK_DEFAULT_QUEUE,
-        settings.CELERY_PERIODIC_QUEUE,
-    }
+    procfile = (Path(settings.BASE_DIR) / "Procfile").read_text().splitlines()
+    worker = shlex.split(next(line for line in procfile if line.startswith("worker:")))
+    queues = worker[worker.index("-Q") + 1].split(",")
+    assert set(queues) == {settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_PERIODIC_QUEUE}
