@@ -99,3 +99,28 @@ def test_no_proxy_at_all_is_fine(settings):
 def test_a_proxy_count_that_is_not_a_whole_number_is_an_error(settings, count):
     settings.TRUSTED_PROXY_COUNT = count
     assert _ids(proxy_settings_agree()) == {"tweetup.E001"}
+
+
+def test_a_wsgi_server_started_without_a_settings_module_serves_production_settings():
+    """gunicorn imports tweetup.wsgi, whose package first loads the Celery app:
+    the default that module sets must not be the local settings (DEBUG on)."""
+    environ = {key: value for key, value in PRODUCTION_ENV.items()}
+    environ.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(  # noqa: S603
+        [
+            sys.executable,
+            "-c",
+            "import tweetup.wsgi; from django.conf import settings; "
+            "print(settings.SETTINGS_MODULE, settings.DEBUG)",
+        ],
+        cwd=BASE_DIR,
+        env={
+            **{k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
+            **environ,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["tweetup.settings.production", "False"]

@@ -12,7 +12,11 @@ from django_structlog.celery.steps import DjangoStructLogInitStep
 from redbeat import schedulers as redbeat
 from redis.exceptions import LockNotOwnedError
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tweetup.settings.local")
+# Like wsgi.py: a process started without DJANGO_SETTINGS_MODULE is a production
+# one (manage.py and make run choose the local settings themselves). Every import
+# of the tweetup package runs this module first, so a local default here would
+# win over wsgi.py's and serve production with DEBUG on.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tweetup.settings.production")
 
 app = Celery("tweetup")
 app.config_from_object("django.conf:settings", namespace="CELERY")
