@@ -36,6 +36,33 @@ MACHINE_REDIS = ("127.0.0.1", 6379)
 MACHINE_REDIS_URL = "redis://127.0.0.1:6379/5"
 
 
+def rows_for_the_module[T](django_db_blocker, make: Callable[[], T]) -> Iterator[T]:
+    """Make rows once for a module's tests, and take them away after the last one.
+
+    For a module-scoped fixture: ``yield from rows_for_the_module(django_db_blocker,
+    make)``. What ``make`` writes stays in an open transaction, and each test
+    that uses the ``db`` fixture runs in a savepoint inside it, so what a test
+    changes is gone for the next. On xdist, each process makes its own.
+    """
+    from django.db import transaction
+
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            made = make()
+        except BaseException:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+            raise
+    try:
+        yield made
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -8,6 +8,7 @@ but not followed further (the admin's own links are Django's).
 
 import io
 from collections import deque
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from urllib.parse import urldefrag, urljoin, urlsplit
 
@@ -20,6 +21,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
+from tests.support import rows_for_the_module
 from visitors.models import VisitorProfile
 from visitors.services.links import visitor_profile_token
 
@@ -86,14 +88,24 @@ def crawl(client: Client, start: list[str]) -> tuple[dict[str, int], list[str]]:
     return seen, dead
 
 
-@pytest.fixture
-def demo_start(db) -> list[str]:
-    cache.clear()
+def _demo() -> list[str]:
     call_command("loaddemo", yes_on_a_production_database=True, stdout=io.StringIO())
     profile = VisitorProfile.objects.order_by("pk").first()
     assert profile is not None, "the demo has no visitor"
     token = visitor_profile_token(profile)
     return ["/", reverse("visitors:profile", kwargs={"token": token})]
+
+
+@pytest.fixture(scope="module")
+def _demo_start(django_db_setup, django_db_blocker) -> Iterator[list[str]]:
+    """The demo, loaded once for the module's crawls."""
+    yield from rows_for_the_module(django_db_blocker, _demo)
+
+
+@pytest.fixture
+def demo_start(_demo_start, db) -> list[str]:
+    cache.clear()
+    return _demo_start
 
 
 @pytest.mark.django_db

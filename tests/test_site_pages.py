@@ -2,11 +2,13 @@
 HTML standard accepts, and the description and card that sharing a link shows."""
 
 import re
+from collections.abc import Iterator
 from html.parser import HTMLParser
 
 import pytest
 
 from tests.public_site import public_site
+from tests.support import rows_for_the_module
 
 pytestmark = pytest.mark.django_db
 
@@ -42,9 +44,15 @@ def read(client, url: str) -> _Page:
     return page
 
 
+@pytest.fixture(scope="module")
+def _site(django_db_setup, django_db_blocker) -> Iterator[dict[str, str]]:
+    """The site, built once: the tests only read its pages."""
+    yield from rows_for_the_module(django_db_blocker, public_site)
+
+
 @pytest.fixture
-def urls(db) -> dict[str, str]:
-    return public_site()
+def urls(_site, db) -> dict[str, str]:
+    return _site
 
 
 def test_headings_start_at_h1_and_never_skip_a_level(client, urls):

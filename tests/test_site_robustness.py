@@ -18,7 +18,6 @@ from django.contrib.auth.models import User
 from django.core import signing
 from django.core.cache import cache
 from django.core.management import call_command
-from django.db import transaction
 from django.db.models import F
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -28,6 +27,7 @@ from contests.models import Contest, Entry, Selection
 from contests.services.answers import ANSWER_SALT, selection_answer_token
 from contests.services.entries import CONFIRM_SALT, entry_confirm_token
 from notifications.models import OutboxMessage
+from tests.support import rows_for_the_module
 from visitors.models import VisitorProfile
 from visitors.services.links import (
     CHECK_IN_SALT,
@@ -175,28 +175,12 @@ def route_params(route: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def _demo_rows(django_db_setup, django_db_blocker) -> Iterator[Demo]:
-    """The demo, loaded once for the module's tests on this process.
-
-    It stays in an open transaction; each test runs in a savepoint inside it
-    (pytest-django's ``db``), so what a test changes is gone for the next.
-    """
-    with django_db_blocker.unblock():
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            call_command("loaddemo", yes_on_a_production_database=True, stdout=io.StringIO())
-            demo = _demo_values()
-        except BaseException:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
-            raise
-    yield demo
-    with django_db_blocker.unblock():
-        transaction.set_rollback(True)
-        atomic.__exit__(None, None, None)
+    """The demo, loaded once for the module's tests on this process."""
+    yield from rows_for_the_module(django_db_blocker, _demo_values)
 
 
 def _demo_values() -> Demo:
+    call_command("loaddemo", yes_on_a_production_database=True, stdout=io.StringIO())
     drawn = Contest.objects.get(slug=DRAWN_SLUG)
     selections = list(
         Selection.objects.filter(draw__contest=drawn, deadline__isnull=False).order_by("pk")

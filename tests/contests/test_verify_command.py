@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.db import transaction
 from django.urls import reverse
 
 from contests import draw_algorithm
@@ -25,16 +26,31 @@ def run(*args) -> str:
     return out.getvalue()
 
 
-@pytest.fixture
-def record(db) -> dict:
-    _contest, draw = drawn_contest(entries=30, winners=3, alternates=3)
+def _record(**draw) -> dict:
+    _contest, draw = drawn_contest(**draw)
     return draw_audit_record(draw=draw)
 
 
+@pytest.fixture(scope="module")
+def _records(django_db_setup, django_db_blocker) -> dict[str, dict]:
+    """Two audit records, made once for the module: only their data stays, the rows go."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        records = {
+            "plain": _record(entries=30, winners=3, alternates=3),
+            "capped": _record(entries=40, winners=4, alternates=2, caps={"country": 1}),
+        }
+        transaction.set_rollback(True)
+    return records
+
+
 @pytest.fixture
-def capped_record(db) -> dict:
-    _contest, draw = drawn_contest(entries=40, winners=4, alternates=2, caps={"country": 1})
-    return draw_audit_record(draw=draw)
+def record(_records) -> dict:
+    return copy.deepcopy(_records["plain"])
+
+
+@pytest.fixture
+def capped_record(_records) -> dict:
+    return copy.deepcopy(_records["capped"])
 
 
 def write(tmp_path: Path, record: dict) -> str:
