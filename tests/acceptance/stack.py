@@ -34,9 +34,12 @@ Public interface (journeys in tests/acceptance/ are written against it):
     The SMTP server: ``messages`` (every ``email.message.EmailMessage`` received),
     ``wait_for(to, subject_contains=None, timeout=60)`` (the first matching
     message no earlier ``wait_for`` returned; fails the test on timeout),
-    ``count(to=None, subject_contains=None)``, ``refuse(code=451)`` and
-    ``accept()``, ``hold()`` and ``release()`` (keep the sender waiting after
-    its DATA, answering nothing), ``held`` (senders waiting now).
+    ``count(to=None, subject_contains=None)``, ``refuse(code=451)`` (every
+    DATA), ``refuse_recipient(address, answer="550 5.1.1 No such user")`` (at
+    RCPT, that address only) and ``accept()`` (both undone),
+    ``refused_count(to=None)`` (refusals so far), ``hold()`` and ``release()``
+    (keep the sender waiting after its DATA, answering nothing), ``held``
+    (senders waiting now).
 ``stack.manage(*args, input=None, check=True)``
     ``manage.py`` in the runtime venv with the production environment; returns
     the ``subprocess.CompletedProcess`` (text); fails the test on a non-zero
@@ -177,6 +180,9 @@ class Mailbox:
         self._lock = threading.Lock()
         self._received: list[_Received] = []
         self._refuse: int | None = None
+        self._refused_recipients: dict[str, str] = {}
+        # The recipients of each mail refused, at RCPT or at DATA.
+        self._refusals: list[set[str]] = []
         self._holding = False
         self.held = 0
         self.refused = 0
@@ -193,12 +199,26 @@ class Mailbox:
             self._controller.stop()
             self._running = False
 
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd API
+        self, server, session, envelope, address, rcpt_options
+    ) -> str:
+        with self._lock:
+            answer = self._refused_recipients.get(address.lower())
+            if answer is not None:
+                self._refusals.append({address.lower()})
+        if answer is not None:
+            return answer
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd API
         with self._lock:
             refuse = self._refuse
         if refuse is not None:
             with self._lock:
                 self.refused += 1
+                self._refusals.append({address.lower() for address in envelope.rcpt_tos})
             return f"{refuse} 4.3.0 Try again later"
         if self._holding:
             with self._lock:
@@ -248,9 +268,21 @@ class Mailbox:
         with self._lock:
             self._refuse = code
 
+    def refuse_recipient(self, address: str, answer: str = "550 5.1.1 No such user") -> None:
+        """Answer ``answer`` to RCPT TO this address (a permanent refusal by default)."""
+        with self._lock:
+            self._refused_recipients[address.lower()] = answer
+
+    def refused_count(self, to: str | None = None) -> int:
+        """How many mails (to ``to``) the server refused, at RCPT or at DATA."""
+        with self._lock:
+            return sum(to is None or to.lower() in refusal for refusal in self._refusals)
+
     def accept(self) -> None:
+        """Take every mail again: undo ``refuse`` and ``refuse_recipient``."""
         with self._lock:
             self._refuse = None
+            self._refused_recipients.clear()
 
     def hold(self) -> None:
         """Keep each sender waiting after its DATA, until ``release()``."""
