@@ -103,12 +103,13 @@ check: install-dev messages
 SQLITE_TESTS := tests/visits/test_admin.py tests/visits/test_services.py tests/contests/test_entry_services.py
 
 # The suite runs on TEST_WORKERS processes (pytest-xdist), each on a test
-# database of its own (test_tweetup_gw0, ...); the acceptance suite then runs
+# database of its own (test_tweetup_gw0, ...), an idle one taking tests queued
+# for the other (a few tests run for 10 s); the acceptance suite then runs
 # alone, one production stack at a time, before the SQLite rerun.
 TEST_WORKERS ?= 2
 
 test: install-dev browser lint check
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not acceptance"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not acceptance"
 	$(BIN)/python -m pytest -m acceptance tests/acceptance
 	DATABASE_URL=sqlite:///$(CURDIR)/var/test-sqlite.sqlite3 $(BIN)/python -m pytest -q \
 		-m "not browser and not integration" $(SQLITE_TESTS)
