@@ -1,7 +1,5 @@
 from django.contrib import admin, messages
-from django.db import transaction
 from django.template.defaultfilters import linebreaksbr
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -80,10 +78,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     @admin.action(description=_("Resend the selected messages"), permissions=["change"])
     def resend(self, request, queryset):
         ids = list(queryset.values_list("pk", flat=True))
-        asked = timezone.now()
-        with transaction.atomic():
-            count = outbox.messages_resend(message_ids=ids, actor=request.user)
-            outbox.resends_log(actor=request.user, message_ids=ids, since=asked)
+        count = outbox.messages_resend(message_ids=ids, actor=request.user)
         self.message_user(
             request,
             ngettext("%(count)d message queued again.", "%(count)d messages queued again.", count)

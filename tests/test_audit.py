@@ -420,3 +420,18 @@ def test_a_resend_from_the_dashboard_or_the_admin_is_on_the_record(client):
     # The first was resent a moment ago, and left alone: only the second is logged again.
     logged = AuditEntry.objects.filter(verb=Verb.MAIL_RESEND).order_by("pk")
     assert [entry.object_id for entry in logged] == [first.pk, second.pk]
+
+
+def test_a_press_that_queued_nothing_leaves_no_resend_on_record():
+    """Two presses on the page of one failed row: the first queues it, the
+    second finds it resent since and queues nothing, so one resend is logged."""
+    from notifications.services.outbox import messages_resend
+
+    contest, draw = drawn_contest(winners=1, alternates=0)
+    message = selection_notify(selection=winner(draw, 1))
+    OutboxMessage.objects.filter(pk=message.pk).update(status=OutboxMessage.Status.FAILED)
+    seen = {message.pk: None}
+    user = organizer()
+    assert messages_resend(message_ids=[message.pk], seen=seen, actor=user) == 1
+    assert messages_resend(message_ids=[message.pk], seen=seen, actor=user) == 0
+    assert AuditEntry.objects.filter(verb=Verb.MAIL_RESEND).count() == 1

@@ -11,18 +11,16 @@ from datetime import datetime
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django_countries import countries
 
 from notifications.models import OutboxMessage
-from notifications.services.outbox import messages_resend, resends_log
+from notifications.services.outbox import messages_resend
 from notifications.services.reports import failed_messages
 from tweetup import audit
 from tweetup.links import request_base_url
@@ -232,10 +230,7 @@ def outbox_resend(request, slug: str, pk: int):
             seen = {message.pk: datetime.fromisoformat(requested) if requested else None}
         except ValueError:
             seen = None
-    asked = timezone.now()
-    with transaction.atomic():
-        resent = messages_resend(message_ids=[message.pk], seen=seen, actor=request.user)
-        resends_log(actor=request.user, message_ids=[message.pk], since=asked)
+    resent = messages_resend(message_ids=[message.pk], seen=seen, actor=request.user)
     if resent:
         messages.success(
             request, _("The mail to %(to)s is queued again.") % {"to": message.to_email}

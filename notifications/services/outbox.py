@@ -121,7 +121,8 @@ def messages_resend(
     presses queue it once. ``seen`` maps a row to the ``resend_requested_at``
     its organizer saw: a press is ignored once the row was resent since. A
     press without it is ignored within OUTBOX_RESEND_INTERVAL of the last
-    resend. Rows whose personal data was removed stay as they are.
+    resend. Rows whose personal data was removed stay as they are. Each row
+    queued is written to the audit log as ``actor``'s resend when an actor is given.
     """
     seen = seen or {}
     now = timezone.now()
@@ -165,30 +166,19 @@ def messages_resend(
                 ]
             )
             logger.info("Outbox message %s queued again by %s.", message.pk, actor)
+            if actor is not None:
+                # Logged here, under the row's lock, for the rows this press
+                # queued: a press that queued nothing leaves no resend on record.
+                log_action(
+                    actor=actor,
+                    action=Verb.MAIL_RESEND,
+                    target=message,
+                    data={"kind": message.kind},
+                    at=now,
+                )
             queue_send(message.pk)
             queued += 1
     return queued
-
-
-def resends_log(*, actor, message_ids: Iterable[int], since: datetime) -> int:
-    """Log as ``actor``'s resends the outbox rows that were queued again since ``since``.
-
-    ``messages_resend`` says how many rows it queued again, not which: each
-    marks its row's ``resend_requested_at``. Call both in one transaction.
-    Returns how many resends were logged.
-    """
-    rows = OutboxMessage.objects.filter(pk__in=list(message_ids), resend_requested_at__gte=since)
-    logged = 0
-    for message in rows.only("pk", "kind", "contest_id", "to_email", "key"):
-        log_action(
-            actor=actor,
-            action=Verb.MAIL_RESEND,
-            target=message,
-            data={"kind": message.kind},
-            at=message.resend_requested_at,
-        )
-        logged += 1
-    return logged
 
 
 # Privacy -------------------------------------------------------------------
