@@ -93,13 +93,20 @@ def entry_confirm_url(entry: Entry, *, base_url: str | None = None) -> str:
     return absolute_url(path, base_url=base_url)
 
 
-def _queue_confirmation(entry: Entry, *, key: str, base_url: str | None) -> None:
+def _queue_confirmation(
+    entry: Entry,
+    *,
+    key: str,
+    base_url: str | None,
+    template: str = "contests/mail/entry_confirm",
+) -> None:
+    """Queue a mail carrying the entry's confirmation link (the first one, or a reminder)."""
     mail_enqueue(
         key=key,
         kind=OutboxMessage.Kind.ENTRY_CONFIRM,
         to=entry.email,
         language=entry.language,
-        template="contests/mail/entry_confirm",
+        template=template,
         context={
             "entry": entry,
             "contest": entry.contest,
@@ -244,20 +251,8 @@ def entry_remind(*, entry: Entry, base_url: str | None = None, now=None) -> bool
     if OutboxMessage.objects.filter(key=key).exists():
         return False
     with transaction.atomic():
-        mail_enqueue(
-            key=key,
-            kind=OutboxMessage.Kind.ENTRY_CONFIRM,
-            to=entry.email,
-            language=entry.language,
-            template="contests/mail/entry_reminder",
-            context={
-                "entry": entry,
-                "contest": entry.contest,
-                "confirm_url": entry_confirm_url(entry, base_url=base_url),
-                "valid_days": settings.ENTRY_CONFIRM_MAX_AGE.days,
-            },
-            contest_id=entry.contest_id,
-            concerns=entry,
+        _queue_confirmation(
+            entry, key=key, base_url=base_url, template="contests/mail/entry_reminder"
         )
     return True
 
