@@ -1,35 +1,56 @@
 """Playwright fixtures shared by the browser tests (Debian's Chromium, no download)."""
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 from django.db import connections
 from django.urls import reverse
 
+from tests.conftest import need
+
 SHOTS = Path("/tmp/shots")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-@pytest.fixture
-def browser(chromium_path, monkeypatch):
-    """A headless Chromium; screenshots of the tests go to /tmp/shots."""
+@pytest.fixture(scope="module")
+def _chromium():
+    """One headless Chromium for a module's browser tests: starting it costs a second.
+
+    Each ``browser.new_page()`` or ``new_context()`` of a test is a context of
+    its own (cookies, storage), closed after the test.
+    """
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the
-    # test makes between pages are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    need(os.path.exists(path), "Debian's chromium is not installed")
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-            # ORM calls made while Playwright's loop runs get connections of
-            # their own; close them, or the test database cannot be dropped.
-            connections.close_all()
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the
+    # tests and their fixtures make between pages are still plain synchronous code.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(
+                executable_path=path, headless=True, args=CHROMIUM_ARGS
+            )
+            try:
+                yield chromium
+            finally:
+                chromium.close()
+
+
+@pytest.fixture
+def browser(_chromium):
+    """The module's headless Chromium; screenshots of the tests go to /tmp/shots."""
+    try:
+        yield _chromium
+    finally:
+        for context in _chromium.contexts:
+            context.close()
+        # ORM calls made while Playwright's loop runs get connections of
+        # their own; close them, or the test database cannot be dropped.
+        connections.close_all()
 
 
 @pytest.fixture

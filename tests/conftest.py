@@ -1,7 +1,6 @@
 """Fixtures shared by every test module."""
 
 import os
-import shutil
 import sys
 
 import pytest
@@ -21,13 +20,6 @@ def need(condition: bool, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"{reason} (required under CI=true)")
     pytest.skip(reason)
-
-
-@pytest.fixture
-def chromium_path() -> str:
-    path = shutil.which("chromium") or "/usr/bin/chromium"
-    need(os.path.exists(path), "Debian's chromium is not installed")
-    return path
 
 
 @pytest.fixture
