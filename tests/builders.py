@@ -64,9 +64,10 @@ def drawn_contest(
     than the places, who are not chosen; fewer than the places leaves places
     empty). ``caps`` maps "country" and/or "background" to the contest's
     limit. ``visit`` is the visit the contest leads to: True for a new one,
-    None (or False) for none. Winners are pending, with a deadline ``acceptance_hours``
-    from now, and alternates waiting; no offer is sent yet
-    (``draw_offers_send``). The entrants' confirmation mails are not the
+    None (or False) for none. ``external_entropy`` fixes the draw's public
+    value, when nobody is named. Winners are pending, with a deadline
+    ``acceptance_hours`` from now, and alternates waiting; no offer is sent
+    yet (``draw_offers_send``). The entrants' confirmation mails are not the
     test's: ``mail.outbox`` is emptied.
     """
     winners = [{}] * winners if isinstance(winners, int) else list(winners)
@@ -74,6 +75,7 @@ def drawn_contest(
     places = [*winners, *alternates]
     entries = len(places) + 2 if entries is None else entries
     assert entries >= len(places) or not any(places), "name fewer people than there are entries"
+    assert external_entropy is None or not any(places), "name people or fix the entropy"
     caps = caps or {}
     assert set(caps) <= set(CAP_FIELDS), f"caps are for {CAP_FIELDS}"
     now = timezone.now()
