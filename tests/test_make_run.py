@@ -191,3 +191,24 @@ def test_a_process_that_dies_stops_make_run_loudly(launcher_env, tmp_path):
     output = log_path.read_text()
     assert "*** The worker process stopped on its own (killed by SIGKILL)" in output
     assert "Stopped." not in output
+
+
+def test_make_run_gives_its_processes_the_local_settings_when_none_are_set():
+    """Importing the launcher imports the tweetup package (and its Celery app)
+    first: nothing on the way may set a settings module of its own."""
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    result = subprocess.run(  # noqa: S603
+        [
+            sys.executable,
+            "-c",
+            "from tweetup import run; "
+            "print('settings:', run.configure_environment()['DJANGO_SETTINGS_MODULE'])",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "settings: tweetup.settings.local" in result.stdout

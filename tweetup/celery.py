@@ -1,6 +1,5 @@
 """The Celery application; configuration comes from Django settings (CELERY_*)."""
 
-import os
 from pathlib import Path
 
 import redis
@@ -12,11 +11,11 @@ from django_structlog.celery.steps import DjangoStructLogInitStep
 from redbeat import schedulers as redbeat
 from redis.exceptions import LockNotOwnedError
 
-# Like wsgi.py: a process started without DJANGO_SETTINGS_MODULE is a production
-# one (manage.py and make run choose the local settings themselves). Every import
-# of the tweetup package runs this module first, so a local default here would
-# win over wsgi.py's and serve production with DEBUG on.
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tweetup.settings.production")
+# No default for DJANGO_SETTINGS_MODULE here: every import of the tweetup
+# package runs this module first, so a default set here would win over the
+# one of whoever imports it (manage.py and make run choose the local settings,
+# wsgi.py production). A worker or beat is given the variable by the Procfile's
+# environment (make run, supervisord), and Celery says so when it is missing.
 
 app = Celery("tweetup")
 app.config_from_object("django.conf:settings", namespace="CELERY")
