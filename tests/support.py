@@ -42,7 +42,9 @@ def rows_for_the_module[T](django_db_blocker, make: Callable[[], T]) -> Iterator
     For a module-scoped fixture: ``yield from rows_for_the_module(django_db_blocker,
     make)``. What ``make`` writes stays in an open transaction, and each test
     that uses the ``db`` fixture runs in a savepoint inside it, so what a test
-    changes is gone for the next. On xdist, each process makes its own.
+    changes is gone for the next. On xdist, each process makes its own. Not
+    for a module with transactional tests (``transaction=True``, live_server):
+    they flush the database, which the open transaction forbids.
     """
     from django.db import transaction
 
