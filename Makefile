@@ -100,7 +100,8 @@ check: install-dev messages
 
 # The rules the database helps to hold (stops that must not overlap, one entry
 # per person) run a second time on SQLite, the embedded default of `make run`.
-SQLITE_TESTS := tests/visits/test_admin.py tests/visits/test_services.py tests/contests/test_entry_services.py
+SQLITE_TESTS := tests/visits/test_admin.py tests/visits/test_services.py tests/visitors/test_services.py \
+	tests/privacy/test_purge.py tests/contests/test_entry_services.py
 
 # The suite runs on TEST_WORKERS processes (pytest-xdist), each on a test
 # database of its own (test_tweetup_gw0, ...), an idle one taking tests queued

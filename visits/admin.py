@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from tweetup.admin import AuditedAdmin
+from tweetup.errors import errors_shown
 
 from .errors import VisitError
 from .models import LiveUpdate, Location, Question, StopChange, TourStop, Visit
@@ -292,13 +293,11 @@ class QuestionAdmin(AuditedAdmin):
 
     def save_model(self, request, obj, form, change):
         if "answer" in form.changed_data:
-            try:
+            # Moderated in between by someone else: say so rather than pretend.
+            with errors_shown(request):
                 question_services.question_answer(
                     question=obj, answer=obj.answer, actor=request.user
                 )
-            except VisitError as exc:
-                # Moderated in between by someone else: say so rather than pretend.
-                self.message_user(request, str(exc), messages.ERROR)
 
 
 class LiveUpdateAdminForm(forms.ModelForm):

@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 from django_ratelimit.decorators import ratelimit
 
+from tweetup.errors import errors_shown
 from tweetup.http import calendar_response, error_page, require_form_methods
 from tweetup.links import request_base_url
 
@@ -84,14 +85,12 @@ def stop_detail(request, slug: str, pk: int):
             )
         elif form.is_valid():
             if not form.is_bot:
-                try:
+                with errors_shown(form):
                     question_services.question_submit(
                         stop=stop,
                         text=form.cleaned_data["text"],
                         author_name=form.cleaned_data["author_name"],
                     )
-                except VisitError as exc:
-                    form.add_error(None, str(exc))
             if not form.errors:
                 messages.success(
                     request, _("Thank you! Your question shows here once a tour admin approves it.")
@@ -148,16 +147,14 @@ def live(request, slug: str):
     if request.user.has_perm("visits.add_liveupdate"):
         form = LiveUpdateForm(request.POST if request.method == "POST" else None, visit=visit)
         if request.method == "POST" and form.is_valid():
-            try:
+            with errors_shown(form) as outcome:
                 live_services.live_update_post(
                     visit=visit,
                     text=form.cleaned_data["text"],
                     stop=form.cleaned_data["stop"],
                     author=request.user,
                 )
-            except VisitError as exc:
-                form.add_error(None, str(exc))
-            else:
+            if outcome.ok:
                 return redirect("visits:live", slug=visit.slug)
     elif request.method == "POST":
         raise PermissionDenied

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_safe
 
+from tweetup.errors import errors_shown
 from tweetup.http import require_form_methods
 from tweetup.links import request_base_url
 from tweetup.permissions import organizer_required
@@ -83,11 +84,9 @@ def contest_freeze(request, slug: str):
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            try:
+            with errors_shown(form) as outcome:
                 contest = draw_services.contest_freeze(contest=contest, actor=request.user)
-            except ContestError as exc:
-                form.add_error(None, str(exc))
-            else:
+            if outcome.ok:
                 messages.success(
                     request,
                     ngettext(

@@ -23,12 +23,12 @@ from notifications.models import OutboxMessage
 from notifications.services.outbox import messages_resend
 from notifications.services.reports import failed_messages
 from tweetup import audit
+from tweetup.errors import errors_shown
 from tweetup.links import request_base_url
 from tweetup.permissions import organizer_required
 from tweetup.vocabulary import Background, language_name
 
 from .. import selectors
-from ..errors import ContestError
 from ..models import Contest, Entry, Selection
 from ..services import answers as answer_services
 from ..services import notices as notice_services
@@ -161,16 +161,14 @@ def dashboard(request, slug: str):
 def selection_disqualify(request, slug: str, pk: int):
     contest = _contest(slug)
     selection = get_object_or_404(Selection, pk=pk, draw__contest=contest)
-    try:
+    with errors_shown(request) as outcome:
         selection_services.selection_disqualify(
             selection=selection,
             actor=request.user,
             reason=request.POST.get("reason", ""),
             base_url=request_base_url(request),
         )
-    except ContestError as exc:
-        messages.error(request, str(exc))
-    else:
+    if outcome.ok:
         messages.success(
             request,
             _("Ticket %(ticket)s is disqualified; any free place went to the next alternate.")
@@ -205,11 +203,9 @@ def offers_send(request, slug: str):
 @organizer_required
 def not_chosen_notify(request, slug: str):
     contest = _contest(slug)
-    try:
+    with errors_shown(request) as outcome:
         notice_services.contest_notify_not_chosen(contest=contest, actor=request.user)
-    except ContestError as exc:
-        messages.error(request, str(exc))
-    else:
+    if outcome.ok:
         messages.success(
             request, _("The notice to the entrants who were not chosen is on its way.")
         )

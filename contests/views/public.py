@@ -8,6 +8,7 @@ from django.views.decorators.http import require_safe
 from django_ratelimit.core import is_ratelimited
 from django_ratelimit.decorators import ratelimit
 
+from tweetup.errors import errors_shown
 from tweetup.http import require_form_methods
 from tweetup.links import request_base_url
 from tweetup.permissions import addressee_only
@@ -144,15 +145,13 @@ def confirm_again(request, slug: str):
         if getattr(request, "limited", False):
             form.add_error(None, _("Too many requests from your network. Please wait an hour."))
         else:
-            try:
+            with errors_shown(form) as outcome:
                 entry_services.entry_resend_confirmation(
                     contest=contest,
                     email=form.cleaned_data["email"],
                     base_url=request_base_url(request),
                 )
-            except ContestError as exc:
-                form.add_error(None, str(exc))
-            else:
+            if outcome.ok:
                 messages.success(
                     request,
                     _(

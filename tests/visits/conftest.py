@@ -1,7 +1,8 @@
 import pytest
 from django.core.cache import cache
 
-from tests.factories import VisitFactory
+from tests.factories import VisitFactory, staff_user
+from tweetup.roles import ORGANIZERS, TOUR_ADMINS
 
 
 @pytest.fixture(autouse=True)
@@ -15,3 +16,13 @@ def _clear_cache():
 @pytest.fixture
 def visit(db):
     return VisitFactory()
+
+
+@pytest.fixture
+def tour_admin(db):
+    return staff_user("touradmin", TOUR_ADMINS)
+
+
+@pytest.fixture
+def organizer(db):
+    return staff_user("organizer", ORGANIZERS)

@@ -5,11 +5,9 @@ from datetime import date, timedelta
 import feedparser
 import pytest
 import vobject
-from django.contrib.auth.models import User
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
-from tests.factories import staff_user
 from tests.visits.factories import (
     LiveUpdateFactory,
     QuestionFactory,
@@ -17,25 +15,13 @@ from tests.visits.factories import (
     at,
     visitor,
 )
-from tweetup.roles import ORGANIZERS, TOUR_ADMINS
-from visitors.models import VisitorProfile
-from visitors.services.links import visitor_check_in_url, visitor_profile_token
+from visitors.services.links import visitor_profile_token
 from visitors.services.profiles import visitor_profile_update
 from visits.models import Question
 
 pytestmark = pytest.mark.django_db
 
 SCRIPT = '<script>alert("x")</script>'
-
-
-@pytest.fixture
-def tour_admin(db):
-    return staff_user("touradmin", TOUR_ADMINS)
-
-
-@pytest.fixture
-def organizer(db):
-    return staff_user("organizer", ORGANIZERS)
 
 
 def profile_path(profile, name="visitors:profile") -> str:
@@ -224,96 +210,6 @@ def test_unknown_visit_gives_404(client, db):
         assert client.get(path).status_code == 404
 
 
-# Visitor profile through the signed link ------------------------------------------------
-
-
-def profile_post(**overrides) -> dict:
-    data = {
-        "display_name": "Ada",
-        "handle": "@ada_l",
-        "background": "engineering",
-        "background_other": "",
-        "bio": "Engineer.",
-        "dietary_needs": "Vegetarian",
-        "accessibility_needs": "",
-        "emergency_contact_name": "Bob",
-        "emergency_contact_phone": "+41 22 000",
-        "language": "en",
-        "public_consent": "on",
-        "photo_consent": "on",
-        "confirm_attendance": "on",
-        "language_0": "en",
-        "level_0": "native",
-        "language_1": "fr",
-        "level_1": "basic",
-    }
-    data.update(overrides)
-    return {k: v for k, v in data.items() if v is not None}
-
-
-def test_visitor_completes_the_profile_and_gets_the_itinerary(
-    client, visit, django_capture_on_commit_callbacks, mailoutbox
-):
-    profile = visitor(visit)
-    url = profile_path(profile)
-    assert client.get(url).status_code == 200
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url, profile_post())
-    assert response.status_code == 302
-    profile.refresh_from_db()
-    assert profile.handle == "ada_l"
-    assert profile.languages == [
-        {"code": "en", "level": "native"},
-        {"code": "fr", "level": "basic"},
-    ]
-    assert profile.is_confirmed and profile.photo_consent
-    assert [m.to for m in mailoutbox] == [[profile.email]]
-
-
-def test_profile_form_errors_keep_what_was_typed(client, visit):
-    profile = visitor(visit)
-    response = client.post(
-        profile_path(profile), profile_post(level_1="", bio="Keep me", handle="not a handle!")
-    )
-    assert response.status_code == 400
-    page = response.content.decode()
-    assert "Keep me" in page
-    assert "Choose your level" in page
-    profile.refresh_from_db()
-    assert profile.bio == ""
-
-
-def test_tampered_profile_link_is_404(client, visit):
-    profile = visitor(visit)
-    assert client.get(profile_path(profile)[:-3] + "xx/").status_code == 404
-
-
-def test_visitor_text_is_escaped_on_public_pages(client, visit):
-    profile = visitor(visit)
-    visitor_profile_update(
-        profile=profile, display_name=SCRIPT[:60], bio=SCRIPT, public_consent=True
-    )
-    page = client.get(visit.get_absolute_url()).content.decode()
-    assert SCRIPT not in page and "&lt;script&gt;" in page
-
-
-def test_badge_carries_a_qr_code_of_the_check_in_link(client, visit):
-    profile = visitor(visit)
-    response = client.get(profile_path(profile, "visitors:badge"))
-    assert response.status_code == 200
-    assert "<svg" in response.content.decode()
-
-
-def test_visitor_itinerary_shows_meeting_point_and_notes(client, visit):
-    visit.practical_notes = "Bring an identity document."
-    visit.save()
-    profile = visitor(visit)
-    page = client.get(profile_path(profile, "visitors:visitor_itinerary")).content.decode()
-    assert visit.meeting_point in page and "identity document" in page
-    printable = client.get(profile_path(profile, "visitors:visitor_itinerary_print"))
-    assert printable.status_code == 200
-
-
 # Questions ---------------------------------------------------------------------------------
 
 
@@ -387,66 +283,7 @@ def test_voting_for_a_pending_question_is_a_400(client, visit):
     assert client.get(url).status_code == 405
 
 
-# Staff pages ------------------------------------------------------------------------------
-
-
-def test_group_summary_is_for_organizers_and_tour_admins(client, visit, organizer, tour_admin):
-    profile = visitor(visit)
-    visitor_profile_update(profile=profile, dietary_needs="Gluten-free")
-    url = reverse("visitors:group", args=[visit.slug])
-    assert client.get(url).status_code == 302  # to the login page
-    client.force_login(User.objects.create_user("nobody", password="pw", is_staff=True))
-    assert client.get(url).status_code == 403
-    for user in (organizer, tour_admin):
-        client.force_login(user)
-        page = client.get(url).content.decode()
-        assert "Gluten-free" in page and profile.email in page
-
-
-def test_group_page_puts_the_colons_in_the_translation(client, visit, organizer):
-    visitor(visit, background="science", languages=["en"])
-    client.force_login(organizer)
-    url = reverse("visitors:group", args=[visit.slug])
-    page = client.get(url, headers={"accept-language": "en"}).content.decode()
-    assert "<li>Science and research: 1</li>" in page
-    assert "Fluent: 1" in page
-    # French puts a space before the colon. The override puts the test's language back after.
-    with translation.override("fr"):
-        page = client.get(url, headers={"accept-language": "fr"}).content.decode()
-    assert "<li>Science et recherche : 1</li>" in page
-    assert "Courant : 1" in page
-
-
-def test_check_in_by_hand_and_by_qr_link(client, visit, tour_admin, organizer):
-    first, second = visitor(visit), visitor(visit)
-    url = reverse("visitors:check_in", args=[visit.slug])
-    client.force_login(organizer)
-    assert client.get(url).status_code == 403
-    client.force_login(tour_admin)
-    assert "0 of 2 arrived" in client.get(url).content.decode()
-    assert client.post(url, {"visitor": first.pk}).status_code == 302
-    link = visitor_check_in_url(second, base_url="http://testserver")
-    assert client.get(link).status_code == 200
-    assert client.post(link).status_code == 302
-    assert VisitorProfile.objects.filter(checked_in_at__isnull=False).count() == 2
-    assert "2 of 2 arrived" in client.get(url).content.decode()
-    assert client.post(url, {"visitor": "abc"}).status_code == 400
-
-
-def test_organizer_writes_to_the_visitors(
-    client, visit, organizer, mailoutbox, django_capture_on_commit_callbacks
-):
-    visitor(visit)
-    url = reverse("visitors:message", args=[visit.slug])
-    client.force_login(organizer)
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            url, {"audience": "all", "subject_en": "Jackets", "body_en": f"Bring one {SCRIPT}"}
-        )
-    assert response.status_code == 302
-    assert len(mailoutbox) == 1
-    html = mailoutbox[0].alternatives[0].content
-    assert SCRIPT not in html
+# The home page ----------------------------------------------------------------------
 
 
 def test_home_page_links_the_visit(client, visit):

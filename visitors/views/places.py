@@ -13,6 +13,7 @@ from contests.errors import ContestError
 from contests.models import Selection
 from contests.services.answers import selection_answer_deadline, selection_from_token
 from contests.services.selections import selection_deadline_zone, selection_decline
+from tweetup.errors import errors_shown
 from tweetup.http import require_form_methods
 from tweetup.links import request_base_url
 from tweetup.permissions import addressee_only
@@ -71,15 +72,13 @@ def place_accept_page(request, token: str):
         if selection.status != Selection.Status.PENDING:
             return _answered(request, selection, status=409)
         if form.is_valid():
-            try:
+            with errors_shown(form) as outcome:
                 place_accept(
                     selection=selection,
                     can_attend=form.cleaned_data["can_attend"],
                     base_url=request_base_url(request),
                 )
-            except ContestError as exc:
-                form.add_error(None, str(exc))
-            else:
+            if outcome.ok:
                 return redirect("visitors:place_accept", token=token)
     return render(
         request,
@@ -107,15 +106,13 @@ def place_decline_page(request, token: str):
     if request.method == "POST":
         if selection.status != Selection.Status.PENDING:
             return _answered(request, selection, status=409)
-        try:
+        with errors_shown(form) as outcome:
             selection_decline(
                 selection=selection,
                 note=_("Declined through the link in the mail."),
                 base_url=request_base_url(request),
             )
-        except ContestError as exc:
-            form.add_error(None, str(exc))
-        else:
+        if outcome.ok:
             return redirect("visitors:place_decline", token=token)
     return render(
         request,

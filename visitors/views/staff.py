@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from tweetup import audit
+from tweetup.errors import errors_shown
 from tweetup.http import error_page, require_form_methods
 from tweetup.links import request_base_url
 from tweetup.permissions import permission_required
@@ -54,12 +55,10 @@ def check_in_list(request, slug: str):
             return error_page(
                 request, _("Unknown visitor"), _("Choose a visitor of this visit."), 400
             )
-        try:
+        with errors_shown(request):
             visitor_check_in(
                 profile=profile, actor=request.user, undo=request.POST.get("undo") == "1"
             )
-        except VisitorError as exc:
-            messages.error(request, str(exc))
         return redirect("visitors:check_in", slug=visit.slug)
     profiles = list(visitor_profiles(visit))
     return render(
@@ -104,7 +103,7 @@ def message_visitors(request, slug: str):
     form = VisitMessageForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+        with errors_shown(form) as outcome:
             message = visit_message_send(
                 visit=visit,
                 audience=data["audience"],
@@ -115,9 +114,7 @@ def message_visitors(request, slug: str):
                 actor=request.user,
                 base_url=request_base_url(request),
             )
-        except VisitorError as exc:
-            form.add_error(None, str(exc))
-        else:
+        if outcome.ok:
             messages.success(
                 request,
                 _("The message is on its way to %(count)s visitors.")

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from tweetup.errors import errors_shown
 from tweetup.http import calendar_response, require_form_methods
 from tweetup.links import request_base_url
 from tweetup.permissions import addressee_only
@@ -40,16 +41,14 @@ def profile_edit(request, token: str):
     )
     if request.method == "POST":
         if form.is_valid():
-            try:
+            with errors_shown(form) as outcome:
                 visitor_profile_update(
                     profile=profile,
                     confirm_attendance=form.cleaned_data["confirm_attendance"],
                     base_url=request_base_url(request),
                     **form.profile_fields(),
                 )
-            except VisitorError as exc:
-                form.add_error(None, str(exc))
-            else:
+            if outcome.ok:
                 messages.success(request, _("Your profile is saved."))
                 return redirect("visitors:profile", token=token)
     return render(
