@@ -21,7 +21,7 @@ class AcceptForm(forms.Form):
         field = self.fields["can_attend"]
         if visit is not None:
             field.label = _("I can come on %(date)s") % {
-                "date": formats.date_format(visit.date, "l j F Y")
+                "date": formats.date_format(visit.date, "DATE_FORMAT")
             }
         else:
             field.label = _("I can come on the day of the visit")

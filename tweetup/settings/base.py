@@ -148,6 +148,8 @@ LANGUAGES = [("en", _("English")), ("fr", _("French"))]
 BUILD_DIR = Path(env("TWEETUP_BUILD_DIR", default=str(BASE_DIR / "var" / "build")))
 LOCALE_PATHS = [BASE_DIR / "locale", BUILD_DIR / "locale"]
 TIME_ZONE = "Europe/Zurich"
+# One date and time format per language, the 24-hour clock in both (tweetup/formats).
+FORMAT_MODULE_PATH = ["tweetup.formats"]
 USE_I18N = True
 USE_TZ = True
 
