@@ -141,6 +141,22 @@ def test_group_page_puts_the_colons_in_the_translation(client, visit, organizer)
     assert "Courant : 1" in page
 
 
+def test_group_page_counts_one_visitor_in_the_singular_and_in_neutral_french(
+    client, visit, organizer
+):
+    visitor(visit)
+    client.force_login(organizer)
+    url = reverse("visitors:group", args=[visit.slug])
+    page = client.get(url, headers={"accept-language": "en"}).content.decode()
+    assert "1 visitor · 0 confirmed · 0 checked in" in page
+    with translation.override("fr"):
+        page = client.get(url, headers={"accept-language": "fr"}).content.decode()
+    assert "1 personne invitée · 0 présence confirmée · 0 arrivée enregistrée" in page
+    visitor(visit)
+    page = client.get(url, headers={"accept-language": "en"}).content.decode()
+    assert "2 visitors · 0 confirmed" in page
+
+
 def test_check_in_by_hand_and_by_qr_link(client, visit, tour_admin, organizer):
     first, second = visitor(visit), visitor(visit)
     url = reverse("visitors:check_in", args=[visit.slug])
