@@ -109,7 +109,7 @@ def demo_start(_demo_start, db) -> list[str]:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("username", [None, "organizer", "touradmin"])
+@pytest.mark.parametrize("username", [None, "organizer", "touradmin", "pressofficer"])
 def test_every_link_the_site_shows_leads_somewhere(demo_start, username):
     client = Client()
     client.raise_request_exception = False

@@ -117,16 +117,27 @@ ORGANIZER_PAGES = [
     ("contests:not_chosen_notify", {"slug": DRAWN_SLUG}, "post"),
     ("contests:selection_disqualify", {"slug": DRAWN_SLUG, "pk": "selection"}, "post"),
     ("contests:outbox_resend", {"slug": DRAWN_SLUG, "pk": "outbox"}, "post"),
+]
+STAFF = ("organizer", "touradmin", "pressofficer")
+# Who writes to the visitors: permission visitors.add_visitmessage.
+MESSAGE_PAGES = [
     ("visitors:message", {"slug": VISIT_SLUG}, "get"),
 ]
-# Pages for tour admins only: staff_permission("visitors.check_in_visitorprofile").
-TOUR_ADMIN_PAGES = [
+# Who checks the visitors in: permission visitors.check_in_visitorprofile.
+CHECK_IN_PAGES = [
     ("visitors:check_in", {"slug": VISIT_SLUG}, "get"),
     ("visitors:check_in_link", {"token": "check_in"}, "get"),
 ]
-# Pages for both staff groups: staff_permission("visitors.view_visitorprofile").
+# Pages for every staff group: permission visitors.view_visitorprofile.
 STAFF_PAGES = [
     ("visitors:group", {"slug": VISIT_SLUG}, "get"),
+]
+# The permission matrix: each page, the groups it lets in (the others get 403).
+PAGE_GROUPS = [
+    *((page, ("organizer",)) for page in ORGANIZER_PAGES),
+    *((page, ("organizer", "pressofficer")) for page in MESSAGE_PAGES),
+    *((page, ("touradmin", "pressofficer")) for page in CHECK_IN_PAGES),
+    *((page, STAFF) for page in STAFF_PAGES),
 ]
 
 
@@ -226,7 +237,7 @@ def demo(_demo_rows, db) -> Demo:
     """The module's demo, with a client per kind of user, logged in afresh."""
     cache.clear()  # Rate-limit counters of earlier tests.
     demo = Demo(tokens=_demo_rows.tokens, pks=_demo_rows.pks)
-    for label in ("anonymous", "nobody", "organizer", "touradmin"):
+    for label in ("anonymous", "nobody", *STAFF):
         client = Client()
         client.raise_request_exception = False
         if label != "anonymous":
@@ -445,10 +456,9 @@ def _answer(demo: Demo, label: str, method: str, url: str):
 @pytest.mark.parametrize(
     ("name", "kwargs", "method", "allowed", "refused"),
     [
-        *((n, k, m, "organizer", ("nobody", "touradmin")) for n, k, m in ORGANIZER_PAGES),
-        *((n, k, m, "touradmin", ("nobody", "organizer")) for n, k, m in TOUR_ADMIN_PAGES),
-        *((n, k, m, "organizer", ("nobody",)) for n, k, m in STAFF_PAGES),
-        *((n, k, m, "touradmin", ("nobody",)) for n, k, m in STAFF_PAGES),
+        (name, kwargs, method, allowed, ("nobody", *(s for s in STAFF if s not in groups)))
+        for (name, kwargs, method), groups in PAGE_GROUPS
+        for allowed in groups
     ],
 )
 def test_staff_pages_send_anonymous_to_login_and_refuse_other_users(
@@ -470,12 +480,13 @@ def test_staff_pages_send_anonymous_to_login_and_refuse_other_users(
 
 
 @pytest.mark.django_db
-def test_live_updates_can_be_posted_only_by_tour_admins(demo):
+def test_live_updates_can_be_posted_only_by_tour_admins_and_press_officers(demo):
     url = reverse("visits:live", kwargs={"slug": VISIT_SLUG})
     for label in ("anonymous", "nobody", "organizer"):
         assert demo.clients[label].post(url, {"text": "Beams are back"}).status_code == 403, label
         assert demo.clients[label].get(url).status_code == 200, label
-    assert demo.clients["touradmin"].post(url, {"text": "Beams are back"}).status_code == 302
+    for label in ("touradmin", "pressofficer"):
+        assert demo.clients[label].post(url, {"text": "Beams are back"}).status_code == 302
 
 
 def _pages_escape(demo: Demo, pages: list[tuple[str, str]], failures: list[str]) -> str:

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
-from tweetup.roles import ORGANIZERS, TOUR_ADMINS
+from tweetup.roles import ORGANIZERS, PRESS_OFFICERS, TOUR_ADMINS
 
 STRONG = "correct horse battery staple 42"
 
@@ -72,6 +72,20 @@ def test_createtouradmin_asks_for_the_password_twice_and_puts_the_tour_admin_in_
     assert tom.check_password(STRONG)
     assert list(tom.groups.values_list("name", flat=True)) == [TOUR_ADMINS]
     assert tom.has_perm("visits.change_tourstop")
+
+
+def test_createpressofficer_makes_someone_who_writes_to_visitors_and_checks_them_in(
+    db, terminal
+):
+    terminal(STRONG, STRONG)
+    create("createpressofficer", "pia")
+    pia = User.objects.get(username="pia")
+    assert list(pia.groups.values_list("name", flat=True)) == [PRESS_OFFICERS]
+    assert pia.has_perm("visitors.add_visitmessage")
+    assert pia.has_perm("visitors.check_in_visitorprofile")
+    assert pia.has_perm("visits.add_liveupdate")
+    assert not pia.has_perm("visits.change_tourstop")
+    assert not pia.has_perm("contests.change_contest")
 
 
 def test_two_different_passwords_create_nobody(db, terminal):

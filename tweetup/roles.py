@@ -6,6 +6,9 @@ groups on the next migrate.
 
 ORGANIZERS = "Organizers"
 TOUR_ADMINS = "Tour admins"
+# Who runs the day in front of the public: writes to the visitors, checks them
+# in, posts the live updates and moderates the questions, without the draw.
+PRESS_OFFICERS = "Press officers"
 
 # app label -> model -> actions
 GROUP_PERMISSIONS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
@@ -40,6 +43,21 @@ GROUP_PERMISSIONS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
         "visitors": {
             "visitorprofile": ("view", "change", "check_in"),
             "visitmessage": ("view",),
+        },
+        "contests": {"contest": ("view",)},
+        "tweetup": {"auditentry": ("view",)},
+    },
+    PRESS_OFFICERS: {
+        "visits": {
+            "visit": ("view",),
+            "location": ("view",),
+            "tourstop": ("view",),
+            "question": ("change", "view"),
+            "liveupdate": ("add", "change", "view"),
+        },
+        "visitors": {
+            "visitorprofile": ("view", "check_in"),
+            "visitmessage": ("add", "view"),
         },
         "contests": {"contest": ("view",)},
         "tweetup": {"auditentry": ("view",)},

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from contests.models import Contest
 from contests.services.entries import contest_create
-from tweetup.roles import ORGANIZERS, TOUR_ADMINS, groups_ensure
+from tweetup.roles import ORGANIZERS, PRESS_OFFICERS, TOUR_ADMINS, groups_ensure
 from visits.models import Visit
 
 from .draw import SLUG as DRAWN_SLUG
@@ -183,7 +183,11 @@ def _contests(visit_2012: Visit) -> Visit:
 def _staff() -> list[tuple[str, str]]:
     groups_ensure()
     logins = []
-    for username, group_name in (("organizer", ORGANIZERS), ("touradmin", TOUR_ADMINS)):
+    for username, group_name in (
+        ("organizer", ORGANIZERS),
+        ("touradmin", TOUR_ADMINS),
+        ("pressofficer", PRESS_OFFICERS),
+    ):
         user, created = User.objects.get_or_create(
             username=username, defaults={"is_staff": True, "email": f"{username}@example.org"}
         )

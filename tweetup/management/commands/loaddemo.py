@@ -21,10 +21,10 @@ class Command(BaseCommand):
         if not settings.DEBUG and not options["yes_on_a_production_database"]:
             raise CommandError(
                 "loaddemo refuses to run with DEBUG off: it creates the staff accounts "
-                f"'organizer' and 'touradmin' with the published password {DEMO_PASSWORD!r}. "
-                "Create real staff with `manage.py createorganizer` and "
-                "`manage.py createtouradmin`. To load the demo into this database all the "
-                "same, pass --yes-on-a-production-database."
+                f"'organizer', 'touradmin' and 'pressofficer' with the published password "
+                f"{DEMO_PASSWORD!r}. Create real staff with `manage.py createorganizer`, "
+                "`manage.py createtouradmin` and `manage.py createpressofficer`. To load the "
+                "demo into this database all the same, pass --yes-on-a-production-database."
             )
         demo = demo_load()
         upcoming, visit_2012 = demo.upcoming, demo.visit_2012
