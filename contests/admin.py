@@ -415,7 +415,10 @@ class SelectionAdmin(AuditedAdmin):
                 for selection in queryset.select_related("entry"):
                     try:
                         selection_services.selection_disqualify(
-                            selection=selection, actor=request.user, reason=reason
+                            selection=selection,
+                            actor=request.user,
+                            reason=reason,
+                            message=request.POST.get("message", ""),
                         )
                     except ContestError as exc:
                         self.message_user(request, f"{selection}: {exc}", messages.WARNING)

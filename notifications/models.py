@@ -17,6 +17,8 @@ class OutboxMessage(models.Model):
         SELECTION_PROMOTED = "selection_promoted", _("Alternate's offer")
         SELECTION_DECLINED = "selection_declined", _("Place declined")
         SELECTION_EXPIRED = "selection_expired", _("Offer expired")
+        SELECTION_ALTERNATE = "selection_alternate", _("Alternate's rank")
+        SELECTION_DISQUALIFIED = "selection_disqualified", _("Place taken back")
         NOT_CHOSEN = "not_chosen", _("Not chosen notice")
         VISIT_WELCOME = "visit_welcome", _("Place accepted")
         VISIT_ITINERARY = "visit_itinerary", _("Visitor's itinerary")

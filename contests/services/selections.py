@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from notifications.models import OutboxMessage
 from notifications.services.outbox import mail_enqueue
 from tweetup.audit import Verb, log_action
+from tweetup.links import absolute_url
 
 from .. import draw_algorithm
 from ..errors import ContestError
@@ -37,6 +39,8 @@ OFFER_KIND = OutboxMessage.Kind.SELECTION_OFFER
 PROMOTED_KIND = OutboxMessage.Kind.SELECTION_PROMOTED
 DECLINED_KIND = OutboxMessage.Kind.SELECTION_DECLINED
 EXPIRED_KIND = OutboxMessage.Kind.SELECTION_EXPIRED
+ALTERNATE_KIND = OutboxMessage.Kind.SELECTION_ALTERNATE
+DISQUALIFIED_KIND = OutboxMessage.Kind.SELECTION_DISQUALIFIED
 
 Status = Selection.Status
 
@@ -115,18 +119,57 @@ def selection_notify(*, selection: Selection, base_url: str | None = None) -> Ou
     )
 
 
+def selection_alternate_notify(
+    *, selection: Selection, deadline: datetime | None, base_url: str | None = None
+) -> OutboxMessage:
+    """Queue the mail telling an alternate their rank and what happens next.
+
+    ``deadline`` is the winners' (the first offers'); the key names the
+    selection, so an alternate hears of their rank once.
+    """
+    contest = selection.draw.contest
+    return mail_enqueue(
+        key=f"{ALTERNATE_KIND}:{selection.pk}",
+        kind=ALTERNATE_KIND,
+        to=selection.entry.email,
+        language=selection.entry.language,
+        template="contests/mail/selection_alternate",
+        context=_mail_context(
+            selection,
+            deadline=deadline,
+            results_url=absolute_url(
+                reverse("contests:results", kwargs={"slug": contest.slug}), base_url=base_url
+            ),
+        ),
+        contest_id=contest.pk,
+        concerns=selection.entry,
+    )
+
+
 def draw_offers_send(*, draw: Draw, actor=None, base_url: str | None = None) -> int:
     """Queue the offer mail of every pending selection of a draw; returns how many.
 
-    Safe to call again: an offer already queued is not queued twice. An
-    organizer who asks for it (``actor``) is on the record.
+    The alternates still waiting are told their rank at the same time. Safe
+    to call again: a mail already queued is not queued twice. An organizer
+    who asks for it (``actor``) is on the record.
     """
-    selections = Selection.objects.filter(draw=draw, status=Status.PENDING).select_related(
-        "entry", "draw__contest__visit"
+    selections = list(
+        Selection.objects.filter(
+            draw=draw, status__in=(Status.PENDING, Status.WAITING)
+        ).select_related("entry", "draw__contest__visit")
+    )
+    deadline = min(
+        (s.deadline for s in selections if s.status == Status.PENDING and s.deadline),
+        default=None,
     )
     count = 0
     with transaction.atomic():
         for selection in selections:
+            if selection.status == Status.WAITING:
+                selection_alternate_notify(
+                    selection=selection, deadline=deadline, base_url=base_url
+                )
+                continue
             selection_notify(selection=selection, base_url=base_url)
             count += 1
         if actor is not None:
@@ -136,14 +179,14 @@ def draw_offers_send(*, draw: Draw, actor=None, base_url: str | None = None) -> 
     return count
 
 
-def _mail_outcome(selection: Selection, *, kind: str, template: str) -> None:
+def _mail_outcome(selection: Selection, *, kind: str, template: str, **extra) -> None:
     mail_enqueue(
         key=f"{kind}:{selection.pk}",
         kind=kind,
         to=selection.entry.email,
         language=selection.entry.language,
         template=template,
-        context=_mail_context(selection),
+        context=_mail_context(selection, **extra),
         contest_id=selection.draw.contest_id,
         concerns=selection.entry,
     )
@@ -251,11 +294,14 @@ def selection_disqualify(
     selection: Selection,
     actor,
     reason: str,
+    message: str = "",
     base_url: str | None = None,
     now: datetime | None = None,
 ) -> Selection:
     """Take a place (or an alternate's rank) back, with a reason; the place goes on.
 
+    ``reason`` is for the record; the person is told by mail that the place
+    was taken back, with ``message`` when the organizer chose to send one.
     Raises ContestError without a reason or when the selection is already
     declined, expired or disqualified.
     """
@@ -275,6 +321,12 @@ def selection_disqualify(
         selection.reason = reason[:300]
         selection.save(update_fields=["status", "reason"])
         _log(selection, Action.DISQUALIFIED, actor=actor, note=reason, at=now)
+        _mail_outcome(
+            selection,
+            kind=DISQUALIFIED_KIND,
+            template="contests/mail/selection_disqualified",
+            message=(message or "").strip()[:2000],
+        )
         log_action(
             actor=actor,
             action=Verb.SELECTION_DISQUALIFY,

@@ -166,6 +166,7 @@ def selection_disqualify(request, slug: str, pk: int):
             selection=selection,
             actor=request.user,
             reason=request.POST.get("reason", ""),
+            message=request.POST.get("message", ""),
             base_url=request_base_url(request),
         )
     if outcome.ok:

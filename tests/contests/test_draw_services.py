@@ -172,13 +172,21 @@ def test_draw_queues_the_winners_offers_after_commit(django_capture_on_commit_ca
     with django_capture_on_commit_callbacks(execute=True):
         draw = draw_run(contest=contest, actor=None)
     offers = OutboxMessage.objects.filter(contest_id=contest.pk)
-    assert offers.count() == 2
-    winner_emails = set(
-        Entry.objects.filter(ticket__in=draw.winners, contest=contest).values_list(
-            "email", flat=True
+    assert offers.count() == 4
+
+    def emails(tickets):
+        return set(
+            Entry.objects.filter(ticket__in=tickets, contest=contest).values_list(
+                "email", flat=True
+            )
         )
-    )
-    assert set(offers.values_list("to_email", flat=True)) == winner_emails
+
+    kind = OutboxMessage.Kind
+    winners = offers.filter(kind=kind.SELECTION_OFFER).values_list("to_email", flat=True)
+    assert set(winners) == emails(draw.winners)
+    # The alternates are told their rank at the same time.
+    alternates = offers.filter(kind=kind.SELECTION_ALTERNATE).values_list("to_email", flat=True)
+    assert set(alternates) == emails(draw.alternates)
 
 
 def test_draw_refuses_a_contest_that_is_not_frozen():
