@@ -150,6 +150,11 @@ class ContestAdmin(AuditedAdmin):
     def entries_confirmed(self, obj: Contest) -> int:
         return obj.entries_confirmed_count
 
+    def get_changeform_initial_data(self, request):
+        # A new contest starts as a draft: the public sees it once the
+        # organizer ticks "published", not the moment it is first saved.
+        return {"published": False, **super().get_changeform_initial_data(request)}
+
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None and obj.frozen_at is not None:

@@ -23,7 +23,7 @@ from tests.builders import drawn_contest, winner
 from tests.contests.drawing import add_entries, closed_contest, frozen_contest, organizer
 from tests.contests.test_draw_views import _admin_form_data
 from tests.factories import EntryFactory, VisitFactory, staff_user
-from tests.visits.factories import QuestionFactory, TourStopFactory, visitor
+from tests.visits.factories import QuestionFactory, TourStopFactory, at, on_the_day, visitor
 from tweetup.audit import HIDDEN_VALUE, Verb, log_action
 from tweetup.models import AuditEntry
 from tweetup.roles import TOUR_ADMINS
@@ -158,6 +158,7 @@ def test_message_moderation_answer_and_check_in_are_on_the_visits_record():
     question = QuestionFactory(stop=TourStopFactory(visit=visit), status=Question.Status.PENDING)
     question_moderate(question=question, action="approve", actor=user)
     question_answer(question=question, answer="About 1.9 K.", actor=user)
+    on_the_day(visit)
     visitor_check_in(profile=profile, actor=user)
     visitor_check_in(profile=profile, actor=user)  # once is enough
     visitor_check_in(profile=profile, actor=user, undo=True)
@@ -378,7 +379,7 @@ def test_the_visits_staff_pages_list_its_staff_actions(client):
     visit = VisitFactory()
     profile = visitor(visit)
     user = tour_admin()
-    visitor_check_in(profile=profile, actor=user)
+    visitor_check_in(profile=profile, actor=user, now=at(visit, 9))
     client.force_login(user)
     for name in ("visitors:group", "visitors:check_in"):
         page = client.get(reverse(name, args=[visit.slug])).content.decode()

@@ -74,9 +74,7 @@ def test_createtouradmin_asks_for_the_password_twice_and_puts_the_tour_admin_in_
     assert tom.has_perm("visits.change_tourstop")
 
 
-def test_createpressofficer_makes_someone_who_writes_to_visitors_and_checks_them_in(
-    db, terminal
-):
+def test_createpressofficer_makes_someone_who_writes_to_visitors_and_checks_them_in(db, terminal):
     terminal(STRONG, STRONG)
     create("createpressofficer", "pia")
     pia = User.objects.get(username="pia")

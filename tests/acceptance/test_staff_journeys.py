@@ -186,6 +186,9 @@ def organizer_runs_a_contest(stack, new_visitor, staff_page, tmp_path) -> DrawnC
     organizer.get_by_label("Number of alternates").fill("2")
     [(visit_title,)] = stack.query("SELECT title FROM visits_visit WHERE slug = %s", (VISIT_SLUG,))
     organizer.get_by_label("Visit:").select_option(label=visit_title)
+    # A new contest is a draft until published.
+    expect(organizer.get_by_label("Published")).not_to_be_checked()
+    organizer.get_by_label("Published").check()
     organizer.get_by_role("button", name="Save", exact=True).click()
     expect(organizer.locator(".messagelist")).to_contain_text("was added successfully")
 

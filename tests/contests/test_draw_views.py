@@ -377,8 +377,13 @@ def test_live_page_waits_for_the_draw_after_the_freeze(client):
     assert 'http-equiv="refresh"' in content and 'id="live-waiting"' in content
 
 
-def test_live_page_before_the_freeze_is_404(client):
-    assert client.get(url("live_draw", closed_contest())).status_code == 404
+def test_live_page_before_the_freeze_is_ready_for_the_projector_and_refreshes(client):
+    """The screen can be set up before the organizers freeze."""
+    response = client.get(url("live_draw", closed_contest()))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert 'http-equiv="refresh"' in content
+    assert "The tickets are not frozen yet." in content
 
 
 # Admin ---------------------------------------------------------------------

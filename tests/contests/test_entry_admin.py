@@ -118,6 +118,12 @@ def test_editing_an_entrys_email_and_handle_keeps_the_one_entry_rule(organizer_c
     assert other.email_normalized == "marie@example.org"
 
 
+def test_a_new_contest_in_the_admin_starts_as_a_draft(organizer_client):
+    page = organizer_client.get(reverse("admin:contests_contest_add")).content.decode()
+    [checkbox] = re.findall(r'<input type="checkbox" name="published"[^>]*>', page)
+    assert "checked" not in checkbox
+
+
 def test_a_contest_made_in_the_admin_gets_a_real_seed_and_commitment(organizer_client):
     now = timezone.localtime()
     response = organizer_client.post(

@@ -310,3 +310,15 @@ def test_background_is_not_chosen_for_the_entrant(client, contest):
     assert response.status_code == 400
     assert "Choose the background closest to yours." in response.content.decode()
     assert not Entry.objects.exists()
+
+
+def test_links_in_the_description_and_rules_are_clickable_and_the_rest_stays_text(client):
+    contest = ContestFactory(
+        description="Read https://home.cern/about first. <script>alert(1)</script>",
+        rules="Full rules: https://example.org/rules <b>bold</b>",
+    )
+    page = client.get(reverse("contests:detail", kwargs={"slug": contest.slug})).content.decode()
+    assert '<a href="https://home.cern/about" rel="nofollow">https://home.cern/about</a>' in page
+    assert '<a href="https://example.org/rules" rel="nofollow">' in page
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    assert "<b>bold</b>" not in page and "&lt;b&gt;bold&lt;/b&gt;" in page

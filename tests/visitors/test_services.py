@@ -306,7 +306,7 @@ def test_reminder_goes_the_day_before_once_to_confirmed_visitors(
 
 def test_check_in_keeps_the_first_arrival_and_can_be_undone(visit):
     profile = visitor(visit)
-    first = timezone.now()
+    first = at(visit, 8, 45)
     visitor_check_in(profile=profile, now=first)
     visitor_check_in(profile=profile, now=first + timedelta(minutes=5))
     profile.refresh_from_db()
@@ -314,6 +314,20 @@ def test_check_in_keeps_the_first_arrival_and_can_be_undone(visit):
     visitor_check_in(profile=profile, undo=True)
     profile.refresh_from_db()
     assert profile.checked_in_at is None
+
+
+def test_check_in_is_taken_on_the_visits_day_only(visit):
+    """A badge scanned weeks before, or after the day, records no arrival."""
+    profile = visitor(visit)
+    with pytest.raises(VisitorError, match="opens on the day of the visit"):
+        visitor_check_in(profile=profile, now=visit.day_start - timedelta(minutes=1))
+    with pytest.raises(VisitorError, match="check-in is closed"):
+        visitor_check_in(profile=profile, now=visit.day_end)
+    profile.refresh_from_db()
+    assert profile.checked_in_at is None
+    visitor_check_in(profile=profile, now=visit.day_start)
+    profile.refresh_from_db()
+    assert profile.checked_in_at == visit.day_start
 
 
 def test_check_in_token_names_the_visitor_and_is_not_the_profile_token(visit):

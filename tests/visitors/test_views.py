@@ -5,9 +5,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import translation
 
-from tests.visits.factories import (
-    visitor,
-)
+from tests.visits.factories import on_the_day, visitor
 from visitors.models import VisitorProfile
 from visitors.services.links import visitor_check_in_url, visitor_profile_token
 from visitors.services.profiles import visitor_profile_update
@@ -159,6 +157,7 @@ def test_group_page_counts_one_visitor_in_the_singular_and_in_neutral_french(
 
 def test_check_in_by_hand_and_by_qr_link(client, visit, tour_admin, organizer):
     first, second = visitor(visit), visitor(visit)
+    on_the_day(visit)
     url = reverse("visitors:check_in", args=[visit.slug])
     client.force_login(organizer)
     assert client.get(url).status_code == 403
@@ -171,6 +170,20 @@ def test_check_in_by_hand_and_by_qr_link(client, visit, tour_admin, organizer):
     assert VisitorProfile.objects.filter(checked_in_at__isnull=False).count() == 2
     assert "2 of 2 arrived" in client.get(url).content.decode()
     assert client.post(url, {"visitor": "abc"}).status_code == 400
+
+
+def test_a_check_in_before_the_day_says_when_it_opens(client, visit, tour_admin):
+    profile = visitor(visit)
+    client.force_login(tour_admin)
+    url = reverse("visitors:check_in", args=[visit.slug])
+    page = client.post(url, {"visitor": profile.pk}, follow=True).content.decode()
+    assert "Check-in opens on the day of the visit" in page
+    profile.refresh_from_db()
+    assert profile.checked_in_at is None
+    link = visitor_check_in_url(profile, base_url="http://testserver")
+    response = client.post(link)
+    assert response.status_code == 400
+    assert "Check-in opens on the day of the visit" in response.content.decode()
 
 
 def test_organizer_writes_to_the_visitors(

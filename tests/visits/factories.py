@@ -83,3 +83,10 @@ def visitor(visit: Visit | None, *, confirmed: bool = False, **entry_fields) -> 
     return VisitorProfile.objects.select_related(
         "selection__entry", "selection__draw__contest__visit"
     ).get(pk=profile.pk)
+
+
+def on_the_day(visit: Visit) -> Visit:
+    """Move the visit to today, in its time zone (once its visitors have accepted)."""
+    Visit.objects.filter(pk=visit.pk).update(date=timezone.localtime(timezone=visit.tzinfo).date())
+    visit.refresh_from_db()
+    return visit

@@ -142,6 +142,16 @@ def test_a_browser_votes_once(visit):
     assert question.votes.count() == 2
 
 
+def test_votes_close_with_the_questions_at_the_end_of_the_visits_day(visit):
+    question = QuestionFactory(stop=TourStopFactory(visit=visit))
+    assert question_vote(
+        question=question, voter_key="b1", now=visit.day_end - timedelta(seconds=1)
+    )
+    with pytest.raises(VisitError, match="votes are closed"):
+        question_vote(question=question, voter_key="b2", now=visit.day_end)
+    assert question.votes.count() == 1
+
+
 def test_pending_question_cannot_be_voted_for(visit):
     question = QuestionFactory(stop=TourStopFactory(visit=visit), status="pending")
     with pytest.raises(VisitError):

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from tweetup.audit import Verb, log_action
@@ -17,8 +17,12 @@ def visitor_check_in(
 ) -> VisitorProfile:
     """Mark a visitor as arrived (or not, with ``undo``); checking in twice keeps the first time.
 
-    Raises VisitorError when the visitor no longer holds a place.
+    Arrivals are taken on the visit's day only, in its time zone (a badge
+    scanned weeks before is refused); an arrival can be undone at any time.
+    Raises VisitorError when the visitor no longer holds a place or it is
+    not the visit's day.
     """
+    now = now or timezone.now()
     with transaction.atomic():
         profile = (
             VisitorProfile.objects.select_for_update(of=("self",))
@@ -27,12 +31,21 @@ def visitor_check_in(
         )
         if profile.selection.status != "accepted":
             raise VisitorError(_("This visitor no longer holds a place."))
+        visit = profile.visit
+        if not undo and visit is not None:
+            if now < visit.day_start:
+                raise VisitorError(
+                    _("Check-in opens on the day of the visit, %(date)s.")
+                    % {"date": formats.date_format(visit.date, "DATE_FORMAT")}
+                )
+            if now >= visit.day_end:
+                raise VisitorError(_("The visit is over: check-in is closed."))
         was = profile.checked_in_at
         if undo:
             profile.checked_in_at = None
             profile.checked_in_by = None
         elif profile.checked_in_at is None:
-            profile.checked_in_at = now or timezone.now()
+            profile.checked_in_at = now
             profile.checked_in_by = actor if actor is not None and actor.is_authenticated else None
         profile.save(update_fields=["checked_in_at", "checked_in_by"])
         if was != profile.checked_in_at:

@@ -118,15 +118,18 @@ def question_answer(
     return question
 
 
-def question_vote(*, question: Question, voter_key: str) -> bool:
+def question_vote(*, question: Question, voter_key: str, now: datetime | None = None) -> bool:
     """Count one up-vote of this browser for a public question.
 
     Returns False when this voter already voted (the database's unique
     constraint decides, under concurrency too). Raises VisitError when the
-    question is not public.
+    question is not public, or the visit is over (votes close with the
+    questions, at the end of the visit's day).
     """
     if question.status not in Question.PUBLIC_STATUSES:
         raise VisitError(_("Only approved questions can be voted for."))
+    if not questions_open(visit=question.stop.visit, now=now):
+        raise VisitError(_("The visit is over: votes are closed."))
     if not voter_key:
         raise VisitError(_("Your browser must accept cookies to vote."))
     try:
