@@ -158,3 +158,13 @@ def test_loaddemo_runs_under_debug_without_the_flag(db, settings):
     settings.DEBUG = True
     call_command("loaddemo", stdout=io.StringIO())
     assert User.objects.filter(username="organizer", groups__name=ORGANIZERS).exists()
+
+
+def test_each_contests_rules_announce_the_places_it_draws(demo):
+    """The rules entrants accept say how many are drawn: the contest must draw as many."""
+    numbers = {"five": 5, "three": 3, "two": 2, "one": 1}
+    for contest in Contest.objects.all():
+        found = re.search(r"(\w+) winners and (\w+) alternates", contest.rules)
+        assert found, contest.slug
+        announced = (numbers[found[1].lower()], numbers[found[2].lower()])
+        assert announced == (contest.winners_count, contest.alternates_count), contest.slug

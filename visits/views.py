@@ -1,6 +1,7 @@
 """The public pages of a visit: its itinerary, stops and questions, and the live updates."""
 
 import secrets
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -222,7 +223,13 @@ class UpdatesFeed(Feed):
         return f"{reverse('visits:live', kwargs={'slug': item.visit.slug})}#update-{item.pk}"
 
     def item_guid(self, item: LiveUpdate) -> str:
-        return f"tweetup-live-update-{item.pk}"
+        # An Atom id must be an IRI that never changes: a tag URI (RFC 4151)
+        # naming the site, the day the update was posted and the update.
+        host = urlsplit(settings.SITE_URL).hostname or "localhost"
+        return f"tag:{host},{item.posted_at:%Y-%m-%d}:live-update-{item.pk}"
+
+    def author_name(self, visit: Visit) -> str:
+        return _("%(visit)s tour team") % {"visit": visit.title}
 
     item_guid_is_permalink = False
 

@@ -1,5 +1,6 @@
 """The pages of the visits app, as people and tools see them."""
 
+import re
 from datetime import date, timedelta
 
 import feedparser
@@ -147,6 +148,11 @@ def test_atom_feed_parses_with_newest_first(client, visit):
     assert not feed.bozo
     assert feed.version == "atom10"
     assert [entry.title for entry in feed.entries] == ["Beams are back!", "Injection started"]
+    # Each entry's id is an IRI (a tag URI), and the feed names who writes it.
+    assert all(
+        re.fullmatch(r"tag:testserver,\d{4}-\d\d-\d\d:live-update-\d+", e.id) for e in feed.entries
+    )
+    assert feed.feed.author == f"{visit.title} tour team"
 
 
 @pytest.mark.parametrize(

@@ -174,8 +174,8 @@ def _contests(visit_2012: Visit) -> Visit:
             time_zone=VISIT_TIME_ZONE,
             opens_at=datetime(2010, 3, 1, 9, 0, tzinfo=tz),
             closes_at=datetime(2010, 3, 20, 23, 59, tzinfo=tz),
-            winners_count=3,
-            alternates_count=2,
+            winners_count=5,
+            alternates_count=5,
         )
     return upcoming
 
