@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
@@ -300,12 +300,27 @@ class QuestionAdmin(AuditedAdmin):
                 )
 
 
+def stop_choice_label(stop: TourStop) -> str:
+    """A stop as a choice among every visit's: "Visit · 14:30 Stop" in the visit's time."""
+    start = timezone.localtime(stop.starts_at, stop.visit.tzinfo)
+    return f"{stop.visit.title} · {formats.time_format(start, 'TIME_FORMAT')} {stop.title}"
+
+
 class LiveUpdateAdminForm(forms.ModelForm):
     """A live update edited in the admin: its stop must be one of its visit's."""
 
     class Meta:
         model = LiveUpdate
         fields = ["visit", "stop", "text", "posted_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Two visits may each have a "Computing Centre": name each stop's visit and time.
+        stop = self.fields["stop"]
+        stop.queryset = stop.queryset.select_related("visit").order_by(
+            "-visit__date", "visit__title", "starts_at"
+        )
+        stop.label_from_instance = stop_choice_label
 
     def clean(self):
         data = super().clean()

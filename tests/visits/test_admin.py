@@ -201,6 +201,15 @@ def test_a_live_update_names_a_stop_of_its_own_visit(tour_admin_client, visit):
     assert not LiveUpdate.objects.exists()
 
 
+def test_the_live_update_form_names_each_stops_visit_and_time(tour_admin_client, visit):
+    """Two visits may each have a "Computing Centre": the choice says which is which."""
+    mine = TourStopFactory(visit=visit, title="Computing Centre", starts_at=at(visit, 14, 30))
+    other = TourStopFactory(title="Computing Centre")
+    page = tour_admin_client.get("/admin/visits/liveupdate/add/").content.decode()
+    assert f'<option value="{mine.pk}">{visit.title} · 14:30 Computing Centre</option>' in page
+    assert f"{other.visit.title} · " in page
+
+
 def test_the_guides_answer_is_recorded_only_for_an_approved_question(tour_admin_client):
     from tests.visits.factories import QuestionFactory
     from visits.models import Question
