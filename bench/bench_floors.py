@@ -4,7 +4,7 @@ Creates its own database (``tweetup_floors_bench`` by default) on the
 PostgreSQL at 127.0.0.1:5432, fills one closed contest per size with
 ``INSERT ... SELECT generate_series`` (not the ORM), and then times, in the
 same run and each in a fresh process (so that each peak of resident memory
-is its own):
+is its own), each step ``--repeat`` times (median time, and the spread):
 
 - the plain streamed SELECT of the contest's tickets (the floor of any read);
 - the same SELECT sorted bytewise (``ORDER BY ticket COLLATE "C"``), streamed;
@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -54,13 +55,16 @@ def main() -> int:
     parser.add_argument("--database", default="tweetup_floors_bench")
     parser.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS))
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of each step (median time reported)"
+    )
     parser.add_argument("--step", choices=STEPS, help=argparse.SUPPRESS)
     parser.add_argument("--slug", help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ["DATABASE_URL"] = f"{SERVER}/{args.database}"
     os.environ["DJANGO_SETTINGS_MODULE"] = "tweetup.settings.test"
     if args.step:
-        print(json.dumps(measure(args.step, args.slug)))
+        print(json.dumps(measure(args.step, args.slug, args.repeat)))
         return 0
 
     import psycopg
@@ -90,7 +94,7 @@ def main() -> int:
             print(f"\nInserted {entries:,} entries in {time.perf_counter() - started:.1f} s.")
             results = {}
             for step in args.steps:
-                results[step] = run_step(step, args.database, slug)
+                results[step] = run_step(step, args.database, slug, args.repeat)
                 report_line(step, results)
                 if step == "freeze":
                     # What autovacuum does soon after the freeze (the old freeze
@@ -104,8 +108,11 @@ def main() -> int:
     return 0
 
 
-def run_step(step: str, database: str, slug: str) -> dict:
-    command = [sys.executable, __file__, "--step", step, "--database", database, "--slug", slug]
+def run_step(step: str, database: str, slug: str, repeat: int) -> dict:
+    command = [
+        *(sys.executable, __file__, "--step", step, "--database", database),
+        *("--slug", slug, "--repeat", str(repeat)),
+    ]
     result = subprocess.run(
         command, cwd=BASE_DIR, check=False, capture_output=True, text=True, env=os.environ
     )
@@ -121,9 +128,10 @@ def report_line(step: str, results: dict) -> None:
         ratios.append(f"{timed['seconds'] / results['select_stream']['seconds']:.2f}× plain")
     if "select_sorted" in results and step.startswith("draw"):
         ratios.append(f"{timed['seconds'] / results['select_sorted']['seconds']:.2f}× sorted")
+    spread = f"({min(timed['runs']):.2f}–{max(timed['runs']):.2f})"
     print(
-        f"  {LABELS[step]:<50} {timed['seconds']:>7.2f} s  RSS +{timed['rss_growth_mb']:>6.1f} MB"
-        f"  {'  '.join(ratios)}  [{timed['result']}]",
+        f"  {LABELS[step]:<50} {timed['seconds']:>6.2f} s {spread:>13}"
+        f"  RSS +{timed['rss_growth_mb']:>6.1f} MB  {'  '.join(ratios)}  [{timed['result']}]",
         flush=True,
     )
 
@@ -209,7 +217,7 @@ def setup(entries: int, slug: str) -> None:
 # One measurement, in its own process -----------------------------------------
 
 
-def measure(step: str, slug: str) -> dict:
+def measure(step: str, slug: str, repeat: int) -> dict:
     django_setup()
     from django.db import connection, transaction
 
@@ -266,14 +274,26 @@ def measure(step: str, slug: str) -> dict:
         "draw_json": draw_json,
     }[step]
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    started = time.perf_counter()
-    result = work()
-    seconds = time.perf_counter() - started
+    runs = []
+    for run in range(repeat):
+        started = time.perf_counter()
+        if step in ("freeze", "draw_caps") and run < repeat - 1:
+            # Every run but the last is rolled back, so that the next can run.
+            try:
+                with transaction.atomic():
+                    result = work()
+                    raise Rollback
+            except Rollback:
+                pass
+        else:
+            result = work()
+        runs.append(time.perf_counter() - started)
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "step": step,
         "result": result,
-        "seconds": seconds,
+        "seconds": statistics.median(runs),
+        "runs": runs,
         "rss_growth_mb": (rss_after - rss_before) / 1024,
     }
 

@@ -727,17 +727,24 @@ class _ScoredTickets:
 
     def __iter__(self) -> Iterator[tuple]:
         inner, outer = _keyed_states(self.key)
-        total = 0
-        iterator = iter(self.tickets)
-        while batch := list(itertools.islice(iterator, _BATCH)):
-            total += len(batch)
+        self.total = 0
+        tickets = iter(self.tickets)
+
+        def next_batch() -> list:
+            batch = list(itertools.islice(tickets, _BATCH))
+            self.total += len(batch)
+            return batch
+
+        def scored(batch: list) -> Iterator[tuple]:
             if self.attributed:
-                tickets = [ticket for ticket, _values in batch]
-                scores = _scores(inner, outer, _encoded(tickets))
-                yield from zip(scores, tickets, [values for _ticket, values in batch], strict=True)
-            else:
-                yield from zip(_scores(inner, outer, _encoded(batch)), batch, strict=True)
-        self.total = total
+                references = [ticket for ticket, _values in batch]
+                values = [values for _ticket, values in batch]
+                scores = _scores(inner, outer, _encoded(references))
+                return zip(scores, references, values, strict=True)
+            return zip(_scores(inner, outer, _encoded(batch)), batch, strict=True)
+
+        # Chained in C: no Python frame per ticket between the scores and the heap.
+        return itertools.chain.from_iterable(map(scored, iter(next_batch, [])))
 
 
 @dataclass(frozen=True)
