@@ -32,6 +32,7 @@ import heapq
 import hmac
 import itertools
 import json
+import operator
 import re
 import secrets
 import sys
@@ -737,8 +738,8 @@ class _ScoredTickets:
 
         def scored(batch: list) -> Iterator[tuple]:
             if self.attributed:
-                references = [ticket for ticket, _values in batch]
-                values = [values for _ticket, values in batch]
+                references = list(map(operator.itemgetter(0), batch))
+                values = list(map(operator.itemgetter(1), batch))
                 scores = _scores(inner, outer, _encoded(references))
                 return zip(scores, references, values, strict=True)
             return zip(_scores(inner, outer, _encoded(batch)), batch, strict=True)

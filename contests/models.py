@@ -257,8 +257,9 @@ class Entry(models.Model):
             models.Index(fields=["contest", "created_at"], name="entry_contest_created"),
         ]
         # On PostgreSQL, migration 0006 adds entry_contest_ticket_bytewise on
-        # (contest, ticket COLLATE "C") INCLUDE (confirmed_at, invalidated_at):
-        # the draw pages through the tickets in bytewise order with it. It is
+        # (contest, ticket COLLATE "C") INCLUDE (confirmed_at, invalidated_at,
+        # country, background): the freeze, the draw (its caps included) and
+        # draw.json page through the tickets in bytewise order with it. It is
         # not declared here since SQLite has no "C" collation (its BINARY
         # order is already bytewise).
 

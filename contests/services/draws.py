@@ -91,24 +91,39 @@ def tickets_sorted(contest: Contest) -> Iterator[str]:
         yield from map(operator.itemgetter(0), page)
 
 
+class _SharedValues(dict):
+    """The capped values of a ticket as one dict per combination of values, made once."""
+
+    def __init__(self, fields: tuple[str, ...]) -> None:
+        super().__init__()
+        self.fields = fields
+
+    def __missing__(self, key) -> dict[str, str]:
+        values = key if len(self.fields) > 1 else (key,)
+        shared = self[key] = {
+            field: str(value or "") for field, value in zip(self.fields, values, strict=True)
+        }
+        return shared
+
+
 def _attribute_pages(
     contest: Contest, fields: tuple[str, ...]
 ) -> Iterator[list[tuple[str, dict[str, str]]]]:
     """Pages of (ticket, {field: value}) for the capped fields, sorted bytewise by ticket.
 
     Entries sharing the same values share one dict, so a page costs a slot
-    per ticket, not a dict per ticket.
+    per ticket, not a dict per ticket, and no Python-level call per ticket.
     """
-    shared: dict[tuple[str, ...], dict[str, str]] = {}
+    shared = _SharedValues(fields)
+    values_of = operator.itemgetter(*range(1, len(fields) + 1))
     for page in ticket_pages(contest, fields):
-        pairs = []
-        for ticket, *values in page:
-            key = tuple(str(value or "") for value in values)
-            attributes = shared.get(key)
-            if attributes is None:
-                attributes = shared[key] = dict(zip(fields, key, strict=True))
-            pairs.append((ticket, attributes))
-        yield pairs
+        yield list(
+            zip(
+                map(operator.itemgetter(0), page),
+                map(shared.__getitem__, map(values_of, page)),
+                strict=True,
+            )
+        )
 
 
 class _TicketsDigest:
