@@ -60,12 +60,13 @@ run: install messages
 	DJANGO_SETTINGS_MODULE=tweetup.settings.local $(BIN)/python manage.py loaddemo
 	$(BIN)/python -m tweetup.run
 
-# Debian's Chromium for the browser tests, gettext for the catalogue test, and
+# Debian's Chromium for the browser tests, gettext for the catalogue test,
+# pgbouncer for the test of the draw behind PgBouncer in transaction mode, and
 # what production runs the site behind (README, "Production") for the
 # acceptance suite: nginx, supervisor and openssl (its test certificate);
 # installed when missing and possible.
 SYSTEM_PACKAGES := chromium:chromium xgettext:gettext nginx:nginx-light supervisord:supervisor \
-	openssl:openssl
+	openssl:openssl pgbouncer:pgbouncer
 browser:
 	@export PATH="$$PATH:/usr/sbin:/sbin"; missing=""; for pair in $(SYSTEM_PACKAGES); do \
 		command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \

@@ -185,6 +185,21 @@ class ConfirmedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class InDrawFilter(admin.SimpleListFilter):
+    """Entries whose tickets the freeze fixed, or the others (from the contest's cut-off)."""
+
+    title = _("in the draw")
+    parameter_name = "in_draw"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(in_the_draw=self.value() == "yes")
+        return queryset
+
+
 class CountryInUseFilter(admin.SimpleListFilter):
     """The countries of the entries only, not the 250 of the world."""
 
@@ -251,7 +266,7 @@ class EntryAdmin(AuditedAdmin):
         SpokenLanguageFilter,
         "background",
         "language",
-        "in_draw",
+        InDrawFilter,
     ]
     search_fields = ["name", "email", "twitter_handle", "ticket"]
     list_select_related = ["contest"]
@@ -281,7 +296,11 @@ class EntryAdmin(AuditedAdmin):
     def languages_spoken(self, obj: Entry) -> str:
         return ", ".join(language_name(code) for code in obj.languages) or "—"
 
-    @admin.display(description=_("in the draw"), ordering="in_draw")
+    def get_queryset(self, request):
+        # in_the_draw: from the contest's cut-off (the freeze writes no entry).
+        return super().get_queryset(request).with_in_draw()
+
+    @admin.display(description=_("in the draw"), ordering="in_the_draw")
     def in_draw_once_frozen(self, obj: Entry) -> str:
         # Tickets enter the draw at the freeze: before it, "not in the draw"
         # would say something false about a confirmed entry.

@@ -73,6 +73,15 @@ class Contest(models.Model):
     tickets_count = models.PositiveIntegerField(
         _("tickets in the draw"), null=True, blank=True, editable=False
     )
+    # What the freeze fixed, without writing to any entry: the tickets in the
+    # draw are those of the entries confirmed before this instant (the
+    # closing time at the freeze) and not invalidated. Neither can change
+    # once the contest is frozen (entry_invalidate refuses, and a contest
+    # confirms no entry once closed), so the set stays the one whose digest
+    # was published. Null until the freeze.
+    tickets_cutoff = models.DateTimeField(
+        _("tickets confirmed before"), null=True, blank=True, editable=False
+    )
     not_chosen_notified_at = models.DateTimeField(
         _("entrants not chosen told at"), null=True, blank=True, editable=False
     )
@@ -129,9 +138,47 @@ class Contest(models.Model):
         return self.state == self.State.OPEN
 
 
+def in_draw_condition(prefix: str = "") -> models.Q:
+    """Whether an entry's ticket is in its contest's draw, as a filter on entries.
+
+    ``prefix`` reaches the entry through a relation (``"entry__"``). False
+    before the freeze: the contest's cut-off is null then.
+    """
+    return models.Q(
+        **{
+            f"{prefix}confirmed_at__lt": models.F(f"{prefix}contest__tickets_cutoff"),
+            f"{prefix}invalidated_at__isnull": True,
+        }
+    )
+
+
 class EntryQuerySet(models.QuerySet):
     def confirmed(self):
         return self.filter(confirmed_at__isnull=False)
+
+    def in_draw(self, contest: Contest):
+        """The entries whose tickets the contest's freeze fixed; none before the freeze.
+
+        Filters on the contest's own cut-off, without a join, so that the
+        draw's reads use the index on (contest, ticket).
+        """
+        if contest.tickets_cutoff is None:
+            return self.none()
+        return self.filter(
+            contest=contest,
+            confirmed_at__lt=contest.tickets_cutoff,
+            invalidated_at__isnull=True,
+        )
+
+    def with_in_draw(self):
+        """Annotate ``in_the_draw`` (True/False) on each entry, from its contest's freeze."""
+        return self.annotate(
+            in_the_draw=models.Case(
+                models.When(in_draw_condition(), then=models.Value(True)),
+                default=models.Value(False),
+                output_field=models.BooleanField(),
+            )
+        )
 
     def eligible(self, contest: Contest):
         """Entries that go into the draw: confirmed before closing, not invalidated."""
@@ -171,7 +218,6 @@ class Entry(models.Model):
     ticket = models.CharField(_("ticket"), max_length=12, editable=False)
     created_at = models.DateTimeField(_("created at"), db_default=Now(), editable=False)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True, editable=False)
-    in_draw = models.BooleanField(_("in the draw"), default=False, editable=False)
     invalidated_at = models.DateTimeField(
         _("invalidated at"), null=True, blank=True, editable=False
     )
@@ -209,8 +255,13 @@ class Entry(models.Model):
         ]
         indexes = [
             models.Index(fields=["contest", "created_at"], name="entry_contest_created"),
-            models.Index(fields=["contest", "in_draw", "ticket"], name="entry_contest_draw_ticket"),
         ]
+        # On PostgreSQL, migration 0006 adds entry_contest_ticket_bytewise on
+        # (contest, ticket COLLATE "C") INCLUDE (confirmed_at, invalidated_at,
+        # country, background): the freeze, the draw (its caps included) and
+        # draw.json page through the tickets in bytewise order with it. It is
+        # not declared here since SQLite has no "C" collation (its BINARY
+        # order is already bytewise).
 
     def __str__(self) -> str:
         return f"{self.ticket} · @{self.twitter_handle}"
@@ -223,6 +274,17 @@ class Entry(models.Model):
     @property
     def is_confirmed(self) -> bool:
         return self.confirmed_at is not None
+
+    @property
+    def in_draw(self) -> bool:
+        """Whether the ticket is in the draw: the freeze fixed it (reads the contest)."""
+        cutoff = self.contest.tickets_cutoff
+        return (
+            cutoff is not None
+            and self.confirmed_at is not None
+            and self.confirmed_at < cutoff
+            and self.invalidated_at is None
+        )
 
     @property
     def first_name(self) -> str:

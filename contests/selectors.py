@@ -49,10 +49,14 @@ def contests_for_home() -> dict[str, list[Contest]]:
 
 def contest_entry_counts(contest: Contest) -> dict[str, int]:
     """Entries, confirmed entries and tickets in the draw, in one aggregate query."""
+    cutoff = contest.tickets_cutoff
+    in_draw = (
+        Q(confirmed_at__lt=cutoff, invalidated_at__isnull=True) if cutoff else Q(pk__isnull=True)
+    )
     return Entry.objects.filter(contest=contest).aggregate(
         total=Count("pk"),
         confirmed=Count("pk", filter=Q(confirmed_at__isnull=False)),
-        in_draw=Count("pk", filter=Q(in_draw=True)),
+        in_draw=Count("pk", filter=in_draw),
     )
 
 

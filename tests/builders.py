@@ -145,7 +145,7 @@ def _entropy_placing(contest: Contest, wanted: list[str], person: dict[str, str]
     fields = [field for field in CAP_FIELDS if getattr(contest, f"max_winners_per_{field}")]
     attributes = {
         entry.ticket: {field: str(getattr(entry, field) or "") for field in fields}
-        for entry in Entry.objects.filter(contest=contest, in_draw=True)
+        for entry in Entry.objects.in_draw(contest)
     }
     for attempt in range(ENTROPY_TRIES):
         entropy = "" if attempt == 0 else f"builder-{attempt}"

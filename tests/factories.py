@@ -59,6 +59,15 @@ class EntryFactory(factory.django.DjangoModelFactory):
     ticket = factory.Sequence(lambda n: f"T{n:07d}")
     confirmed_at = factory.LazyFunction(timezone.now)
 
+    class Params:
+        # An entry whose ticket is in its contest's draw: confirmed before
+        # the cut-off the freeze recorded (or the closing time, not frozen yet).
+        in_draw = factory.Trait(
+            confirmed_at=factory.LazyAttribute(
+                lambda o: (o.contest.tickets_cutoff or o.contest.closes_at) - timedelta(minutes=1)
+            )
+        )
+
 
 def entry_form_data(**overrides) -> dict:
     """What a person posts to the public entry form, valid unless overridden."""

@@ -3,7 +3,7 @@
 import pytest
 
 from contests import draw_algorithm
-from contests.models import Selection, SelectionEvent
+from contests.models import Entry, Selection, SelectionEvent
 from contests.services.draws import draw_audit_record
 from tests.builders import alternate, drawn_contest, winner
 
@@ -27,7 +27,7 @@ def test_named_people_get_the_places_asked_for_under_the_caps_by_a_real_draw():
 def test_the_draw_is_the_services_own_with_its_events_and_no_mail(mailoutbox):
     contest, draw = drawn_contest(winners=2, alternates=1, entries=5)
     assert contest.frozen_at and contest.visit is not None
-    assert contest.entries.filter(in_draw=True).count() == 5
+    assert Entry.objects.in_draw(contest).count() == 5
     assert list(draw.selections.order_by("-kind", "position").values_list("kind", "status")) == [
         (Selection.Kind.WINNER, Selection.Status.PENDING),
         (Selection.Kind.WINNER, Selection.Status.PENDING),

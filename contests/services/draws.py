@@ -1,19 +1,27 @@
 """Business rules for the freeze and the draw (tweetup-draw-v1, DESIGN.md).
 
-The draw reads the tickets once, as plain strings streamed from the database
-(``values_list(...).iterator()``): no model object per entry, no query per
-entry. Only the few tickets chosen are mapped back to their entries.
+The freeze writes no entry: it records on the contest the cut-off that fixes
+the tickets in the draw (``Contest.tickets_cutoff``: the entries confirmed
+before it and not invalidated, ``Entry.objects.in_draw``) and their digest.
+Every read of the tickets (the freeze, the draw, draw.json) pages through
+them in bytewise order by keyset, one short query per page of
+``PAGE_SIZE`` tickets, on the index (contest, ticket COLLATE "C"): no model
+object per entry, no query per entry, no server-side cursor (so it works
+behind PgBouncer in transaction mode), and never more than a page in memory.
+Only the few tickets chosen are mapped back to their entries.
 """
 
 import hashlib
+import itertools
 import json
 import logging
-from collections.abc import Iterator
+import operator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import QuerySet
+from django.db import IntegrityError, connections, transaction
+from django.db.models import F, QuerySet
 from django.db.models.functions import Collate
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,78 +37,128 @@ logger = logging.getLogger(__name__)
 
 # The fields an organizer may cap, as written in the audit record.
 CAP_FIELDS = ("country", "background")
-# Rows fetched per round trip when streaming tickets.
-CHUNK_SIZE = 20_000
+# Tickets read per query (and per call of a progress callback).
+PAGE_SIZE = 10_000
+CHUNK_SIZE = PAGE_SIZE
+
+Progress = Callable[[int, int], None]
 
 
 # Tickets -------------------------------------------------------------------
 
 
-def _tickets_in_draw(contest_id: int) -> QuerySet[Entry]:
-    return Entry.objects.filter(contest_id=contest_id, in_draw=True)
-
-
 def _bytewise(queryset: QuerySet[Entry]) -> QuerySet[Entry]:
     """Order by ticket, bytewise (the order of the audit record), in the database."""
-    if connection.vendor == "postgresql":
+    if connections[queryset.db].vendor == "postgresql":
         # The "C" collation compares bytes, whatever the database's own collation.
-        return queryset.order_by(Collate("ticket", "C"))
+        return queryset.alias(bytewise=Collate("ticket", "C")).order_by("bytewise")
     # SQLite's default BINARY collation already compares the UTF-8 bytes.
-    return queryset.order_by("ticket")
+    return queryset.alias(bytewise=F("ticket")).order_by("bytewise")
 
 
-def tickets_sorted(contest_id: int) -> Iterator[str]:
-    """Stream the tickets in the draw, sorted bytewise, without holding them all."""
-    return (
-        _bytewise(_tickets_in_draw(contest_id))
-        .values_list("ticket", flat=True)
-        .iterator(chunk_size=CHUNK_SIZE)
-    )
+def _fetch(queryset: QuerySet) -> list[tuple]:
+    """The rows of a values_list queryset as plain tuples, on a client-side cursor."""
+    sql, params = queryset.query.sql_with_params()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
-def _attributes_sorted(contest_id: int, fields: tuple[str, ...]) -> Iterator[tuple[str, dict]]:
-    """Stream (ticket, {field: value}) for the capped fields, sorted bytewise by ticket.
+def ticket_pages(contest: Contest, fields: tuple[str, ...] = ()) -> Iterator[list[tuple]]:
+    """Pages of ``(ticket, *fields)`` rows of the tickets in the draw, sorted bytewise.
 
-    Entries sharing the same values share one dict, so a million tickets cost
-    a million dict slots, not a million dicts.
+    Each page is one query starting after the last ticket of the page before
+    (keyset pagination on the index (contest, ticket COLLATE "C")), so no
+    cursor stays open between pages and no more than ``PAGE_SIZE`` rows are
+    held. The set is fixed once frozen, so the pages add up to it.
     """
-    shared: dict[tuple[str, ...], dict[str, str]] = {}
-    rows = (
-        _bytewise(_tickets_in_draw(contest_id))
-        .values_list("ticket", *fields)
-        .iterator(chunk_size=CHUNK_SIZE)
-    )
-    for ticket, *values in rows:
-        key = tuple(str(value or "") for value in values)
-        attributes = shared.get(key)
-        if attributes is None:
-            attributes = shared[key] = dict(zip(fields, key, strict=True))
-        yield ticket, attributes
+    if contest.tickets_cutoff is None:
+        return
+    rows = _bytewise(Entry.objects.in_draw(contest)).values_list("ticket", *fields)
+    after = None
+    while True:
+        page = _fetch((rows if after is None else rows.filter(bytewise__gt=after))[:PAGE_SIZE])
+        if page:
+            yield page
+        if len(page) < PAGE_SIZE:
+            return
+        after = page[-1][0]
 
 
-class _DigestWatch:
-    """Pass tickets through while hashing them as the tickets digest does.
+def tickets_sorted(contest: Contest) -> Iterator[str]:
+    """Stream the tickets in the draw, sorted bytewise, a page at a time."""
+    for page in ticket_pages(contest):
+        yield from map(operator.itemgetter(0), page)
 
-    The tickets must come sorted bytewise; the draw then checks that the
-    tickets it read are exactly those frozen.
+
+class _SharedValues(dict):
+    """The capped values of a ticket as one dict per combination of values, made once."""
+
+    def __init__(self, fields: tuple[str, ...]) -> None:
+        super().__init__()
+        self.fields = fields
+
+    def __missing__(self, key) -> dict[str, str]:
+        values = key if len(self.fields) > 1 else (key,)
+        shared = self[key] = {
+            field: str(value or "") for field, value in zip(self.fields, values, strict=True)
+        }
+        return shared
+
+
+def _attribute_pages(
+    contest: Contest, fields: tuple[str, ...]
+) -> Iterator[list[tuple[str, dict[str, str]]]]:
+    """Pages of (ticket, {field: value}) for the capped fields, sorted bytewise by ticket.
+
+    Entries sharing the same values share one dict, so a page costs a slot
+    per ticket, not a dict per ticket, and no Python-level call per ticket.
+    """
+    shared = _SharedValues(fields)
+    values_of = operator.itemgetter(*range(1, len(fields) + 1))
+    for page in ticket_pages(contest, fields):
+        yield list(
+            zip(
+                map(operator.itemgetter(0), page),
+                map(shared.__getitem__, map(values_of, page)),
+                strict=True,
+            )
+        )
+
+
+class _TicketsDigest:
+    """Hash tickets as the tickets digest does, a page at a time.
+
+    The tickets must come sorted bytewise (``ordered`` says whether they
+    did, each strictly after the one before); ``add`` raises ValueError on a
+    ticket that cannot be one (empty, or holding a newline).
     """
 
     def __init__(self) -> None:
         self.count = 0
+        self.ordered = True
         self._hash = hashlib.sha256()
-        self._previous: str | None = None
-        self.sorted = True
+        self._last: str | None = None
 
-    def watch(self, tickets) -> Iterator[str]:
-        for ticket in tickets:
-            if self._previous is not None:
-                if ticket <= self._previous:
-                    self.sorted = False
-                self._hash.update(b"\n")
-            self._hash.update(ticket.encode())
-            self._previous = ticket
-            self.count += 1
-            yield ticket
+    def add(self, tickets: list[str]) -> None:
+        if not tickets:
+            return
+        data = "\n".join(tickets).encode()
+        if data.count(b"\n") != len(tickets) - 1 or "" in tickets:
+            for ticket in tickets:
+                problem = draw_algorithm.ticket_problem(ticket)
+                if problem is not None:
+                    raise ValueError(problem)
+        # Python compares str by code point, which is the bytewise order of UTF-8.
+        if (self._last is not None and not self._last < tickets[0]) or not all(
+            map(operator.lt, tickets, itertools.islice(tickets, 1, None))
+        ):
+            self.ordered = False
+        if self._last is not None:
+            self._hash.update(b"\n")
+        self._hash.update(data)
+        self._last = tickets[-1]
+        self.count += len(tickets)
 
     @property
     def digest(self) -> str:
@@ -133,8 +191,7 @@ def entry_invalidate(*, entry: Entry, actor, reason: str, now: datetime | None =
         entry.invalidated_at = now
         entry.invalid_reason = reason[:300]
         entry.invalidated_by = actor if actor is not None and actor.is_authenticated else None
-        entry.in_draw = False
-        entry.save(update_fields=["invalidated_at", "invalid_reason", "invalidated_by", "in_draw"])
+        entry.save(update_fields=["invalidated_at", "invalid_reason", "invalidated_by"])
         log_action(
             actor=actor,
             action=Verb.ENTRY_INVALIDATE,
@@ -150,13 +207,23 @@ def entry_invalidate(*, entry: Entry, actor, reason: str, now: datetime | None =
 # Freeze --------------------------------------------------------------------
 
 
-def contest_freeze(*, contest: Contest, actor, now: datetime | None = None) -> Contest:
+def contest_freeze(
+    *,
+    contest: Contest,
+    actor,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> Contest:
     """Fix the tickets of a closed contest and publish their digest.
 
-    The eligible entries (confirmed before closing, not invalidated) are
-    marked in the draw with one UPDATE; their tickets are then streamed once
-    and hashed (sorted bytewise, joined by newlines). Raises ContestError
-    unless the contest is closed and not yet frozen.
+    Writes no entry: the contest records its closing time as the cut-off
+    (``tickets_cutoff``), which fixes the tickets in the draw (the entries
+    confirmed before it and not invalidated, ``Entry.objects.in_draw``;
+    neither can change once frozen), and their number and digest, read in
+    one bytewise pass over the tickets, page by page. ``progress``, when
+    given, is called as ``progress(done, total)`` after each page (the total
+    costs one count). Raises ContestError unless the contest is closed and
+    not yet frozen, or when a ticket cannot be hashed.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -169,19 +236,28 @@ def contest_freeze(*, contest: Contest, actor, now: datetime | None = None) -> C
                 _("Only a closed contest can be frozen; this one is %(state)s.")
                 % {"state": state.label.lower()}
             )
-        Entry.objects.filter(contest=contest, in_draw=True).update(in_draw=False)
-        count = Entry.objects.eligible(contest).update(in_draw=True)
-        tickets = _tickets_in_draw(contest.pk).values_list("ticket", flat=True)
+        contest.tickets_cutoff = contest.closes_at
+        total = Entry.objects.in_draw(contest).count() if progress is not None else 0
+        tickets = _TicketsDigest()
         try:
-            digest = draw_algorithm.tickets_digest(tickets.iterator(chunk_size=CHUNK_SIZE))
+            for page in ticket_pages(contest):
+                tickets.add(list(map(operator.itemgetter(0), page)))
+                if progress is not None:
+                    progress(tickets.count, total)
         except ValueError as exc:
             raise ContestError(
                 _("The tickets cannot be frozen: %(problem)s") % {"problem": exc}
             ) from exc
+        if not tickets.ordered:
+            # The database's "C" collation orders bytes; anything else is a bug.
+            raise ContestError(_("The tickets cannot be frozen: they were not read in order."))
+        count, digest = tickets.count, tickets.digest
         contest.frozen_at = now
         contest.tickets_digest = digest
         contest.tickets_count = count
-        contest.save(update_fields=["frozen_at", "tickets_digest", "tickets_count"])
+        contest.save(
+            update_fields=["frozen_at", "tickets_cutoff", "tickets_digest", "tickets_count"]
+        )
         log_action(
             actor=actor,
             action=Verb.CONTEST_FREEZE,
@@ -215,6 +291,7 @@ def draw_run(
     notify: bool = True,
     base_url: str | None = None,
     now: datetime | None = None,
+    progress: Progress | None = None,
 ) -> Draw:
     """Draw the winners and alternates of a frozen contest, once.
 
@@ -224,7 +301,9 @@ def draw_run(
     frozen digest, and ranked by tweetup-draw-v1. The winners' selections are
     pending with a deadline ``acceptance_hours`` away, the alternates' are
     waiting; each gets a "drawn" event, and the winners' offers are queued
-    unless ``notify`` is false.
+    unless ``notify`` is false. ``progress``, when given, is called as
+    ``progress(done, total)`` after each page of tickets read (with caps, a
+    rare second pass over the tickets counts from 0 again).
 
     Two calls at once make one draw: the contest row is locked, and the
     database allows one draw per contest. Raises AlreadyDrawn when the
@@ -249,7 +328,9 @@ def draw_run(
                 raise ContestError(_("Freeze the contest before drawing."))
             if not contest.tickets_count:
                 raise ContestError(_("There is no ticket in the draw."))
-            result = _select(contest, external_entropy=external_entropy, caps=caps)
+            result = _select(
+                contest, external_entropy=external_entropy, caps=caps, progress=progress
+            )
             draw = Draw.objects.create(
                 contest=contest,
                 external_entropy=external_entropy,
@@ -294,46 +375,57 @@ def draw_run(
 
 
 def _select(
-    contest: Contest, *, external_entropy: str, caps: dict[str, int]
+    contest: Contest,
+    *,
+    external_entropy: str,
+    caps: dict[str, int],
+    progress: Progress | None = None,
 ) -> draw_algorithm.DrawResult:
-    """Run tweetup-draw-v1 over the frozen tickets, reading them once."""
+    """Run tweetup-draw-v1 over the frozen tickets, checking them against the digest.
+
+    Each pass reads the tickets page by page; with caps, each ticket comes
+    with its capped values, and the draw keeps the values of the head of the
+    ranking only.
+    """
     key = draw_algorithm.draw_key(bytes(contest.seed), external_entropy)
-    # The last pass over the tickets says whether they are those frozen; the
-    # draw reads them in full on every pass.
-    watches: list[_DigestWatch] = []
-    if caps:
-        fields = tuple(field for field in CAP_FIELDS if field in caps)
-        attributes = dict(_attributes_sorted(contest.pk, fields))
+    total = contest.tickets_count or 0
+    # The last pass over the tickets says whether they are those frozen.
+    digests: list[_TicketsDigest] = []
+    fields = tuple(field for field in CAP_FIELDS if field in caps)
 
-        def read_tickets() -> Iterator[str]:
-            # A second pass, if the caps need a longer prefix, reads the dict:
-            # no second query.
-            watches.append(_DigestWatch())
-            return watches[-1].watch(attributes)
-
-    else:
-        attributes = {}
-
-        def read_tickets() -> Iterator[str]:
-            watches.append(_DigestWatch())
-            return watches[-1].watch(tickets_sorted(contest.pk))
+    def pages() -> Iterator[list]:
+        digest = _TicketsDigest()
+        digests.append(digest)
+        pages = _attribute_pages(contest, fields) if caps else ticket_pages(contest)
+        for page in pages:
+            digest.add(list(map(operator.itemgetter(0), page)))
+            if progress is not None:
+                progress(digest.count, total)
+            yield page
 
     try:
-        result = draw_algorithm.select_tickets(
-            key=key,
-            tickets=read_tickets,
-            winners_count=contest.winners_count,
-            alternates_count=contest.alternates_count,
-            caps=caps,
-            attributes=attributes,
-        )
+        if caps:
+            result = draw_algorithm.select_attributed_tickets(
+                key=key,
+                tickets=lambda: itertools.chain.from_iterable(pages()),
+                winners_count=contest.winners_count,
+                alternates_count=contest.alternates_count,
+                caps=caps,
+            )
+        else:
+            result = draw_algorithm.select_tickets(
+                key=key,
+                tickets=lambda: map(operator.itemgetter(0), itertools.chain.from_iterable(pages())),
+                winners_count=contest.winners_count,
+                alternates_count=contest.alternates_count,
+            )
     except ValueError as exc:
         raise ContestError(_("The draw cannot be made: %(problem)s") % {"problem": exc}) from exc
-    watch = watches[-1]
+    digest = digests[-1]
     if (
-        not watch.sorted
-        or watch.count != contest.tickets_count
-        or watch.digest != contest.tickets_digest
+        not digest.ordered
+        or digest.count != contest.tickets_count
+        or digest.digest != contest.tickets_digest
     ):
         raise ContestError(
             _("The tickets in the draw no longer match the frozen digest; the draw was not made.")
@@ -403,6 +495,10 @@ def draw_audit_record_stream(*, draw: Draw) -> Iterator[str]:
     def dump(value) -> str:
         return json.dumps(value, ensure_ascii=False)
 
+    def compact(value) -> str:
+        # One call per page: the tickets of a page as one JSON text.
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
     def scalar(key: str, value, *, first: bool = False) -> str:
         return ("{" if first else ",") + f"\n{dump(key)}:{dump(value)}"
 
@@ -412,7 +508,9 @@ def draw_audit_record_stream(*, draw: Draw) -> Iterator[str]:
     yield scalar("commitment", draw_algorithm.commitment(seed))
     yield scalar("external_entropy", draw.external_entropy)
     yield ',\n"tickets":['
-    yield from _chunked(dump(ticket) for ticket in tickets_sorted(contest.pk))
+    yield from _joined(
+        compact(list(map(operator.itemgetter(0), page)))[1:-1] for page in ticket_pages(contest)
+    )
     yield "]"
     yield scalar("tickets_digest", contest.tickets_digest)
     yield scalar("winners_count", draw.winners_count)
@@ -421,10 +519,7 @@ def draw_audit_record_stream(*, draw: Draw) -> Iterator[str]:
     yield ',\n"attributes":{'
     if caps:
         fields = tuple(field for field in CAP_FIELDS if field in caps)
-        yield from _chunked(
-            f"{dump(ticket)}:{dump(values)}"
-            for ticket, values in _attributes_sorted(contest.pk, fields)
-        )
+        yield from _joined(compact(dict(page))[1:-1] for page in _attribute_pages(contest, fields))
     yield "}"
     yield scalar("ranking", list(draw.ranking))
     yield scalar("winners", list(draw.winners))
@@ -433,15 +528,9 @@ def draw_audit_record_stream(*, draw: Draw) -> Iterator[str]:
     yield "\n}\n"
 
 
-def _chunked(items: Iterator[str], size: int = 5000) -> Iterator[str]:
-    """Join items with commas into pieces of ``size`` items, for fewer, larger writes."""
-    batch: list[str] = []
+def _joined(pieces: Iterator[str]) -> Iterator[str]:
+    """Join pieces of a JSON list or object with commas, one piece per page."""
     first = True
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield ("" if first else ",") + ",".join(batch)
-            first = False
-            batch = []
-    if batch:
-        yield ("" if first else ",") + ",".join(batch)
+    for piece in pieces:
+        yield piece if first else "," + piece
+        first = False

@@ -33,7 +33,8 @@ def entries_not_chosen(contest: Contest):
     """Entries of the draw that were never offered a place (alternates left waiting too)."""
     offered = Selection.objects.filter(draw__contest=contest).exclude(status=Status.WAITING)
     return (
-        Entry.objects.filter(contest=contest, in_draw=True, personal_data_removed_at__isnull=True)
+        Entry.objects.in_draw(contest)
+        .filter(personal_data_removed_at__isnull=True)
         .exclude(pk__in=offered.values("entry_id"))
         .filter(Q(invalidated_at__isnull=True))
     )

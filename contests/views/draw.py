@@ -194,7 +194,8 @@ def results(request, slug: str):
     if form.is_bound:
         if form.is_valid():
             found = (
-                Entry.objects.filter(contest=contest, in_draw=True, ticket__in=form.candidates)
+                Entry.objects.in_draw(contest)
+                .filter(ticket__in=form.candidates)
                 .values_list("ticket", flat=True)
                 .first()
             )

@@ -306,7 +306,7 @@ ENTRY_COLUMNS = [
     ("background_other", "background_other"),
     ("language", "language"),
     ("publish_handle", "publish_handle"),
-    ("in_draw", "in_draw"),
+    ("in_draw", "in_the_draw"),
     ("invalidated_at", "invalidated_at"),
     ("invalid_reason", "invalid_reason"),
     ("motivation", "motivation"),
@@ -335,6 +335,7 @@ def export_entries(request, slug: str):
     contest = _contest(slug)
     rows = (
         Entry.objects.filter(contest=contest)
+        .with_in_draw()
         .order_by("created_at", "pk")
         .values_list(*(field for _name, field in ENTRY_COLUMNS))
         .iterator(chunk_size=2000)

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 
 
 def expected_record(contest: Contest, draw: Draw, *, attributes=None) -> dict:
-    tickets = Entry.objects.filter(contest=contest, in_draw=True).values_list("ticket", flat=True)
+    tickets = Entry.objects.in_draw(contest).values_list("ticket", flat=True)
     return draw_algorithm.build_audit_record(
         contest=contest.slug,
         seed=bytes(contest.seed),
@@ -57,7 +57,9 @@ def test_freeze_fixes_eligible_tickets_and_their_digest():
 
     contest = contest_freeze(contest=contest, actor=None)
 
-    in_draw = set(Entry.objects.filter(in_draw=True).values_list("ticket", flat=True))
+    in_draw = set(
+        Entry.objects.with_in_draw().filter(in_the_draw=True).values_list("ticket", flat=True)
+    )
     assert in_draw == {entry.ticket for entry in eligible}
     assert other_contest_entry.ticket not in in_draw
     assert contest.tickets_count == 5
@@ -216,7 +218,8 @@ def test_a_contest_is_drawn_once_and_a_retry_does_not_draw_again():
 def test_draw_refuses_tickets_changed_since_the_freeze():
     contest = frozen_contest(10)
     first = Entry.objects.filter(contest=contest).order_by("pk").first()
-    Entry.objects.filter(pk=first.pk).update(in_draw=False)
+    # Behind the services' back: the services refuse to invalidate once frozen.
+    Entry.objects.filter(pk=first.pk).update(invalidated_at=timezone.now())
     with pytest.raises(ContestError, match="no longer match"):
         draw_run(contest=contest, actor=None)
     assert not Draw.objects.exists()

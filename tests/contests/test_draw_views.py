@@ -214,9 +214,7 @@ def test_draw_json_is_the_audit_record_streamed(client):
     assert response.streaming
     assert response["Content-Type"] == "application/json"
     record = json.loads(b"".join(response.streaming_content))
-    tickets = list(
-        Entry.objects.filter(contest=contest, in_draw=True).values_list("ticket", flat=True)
-    )
+    tickets = list(Entry.objects.in_draw(contest).values_list("ticket", flat=True))
     attributes = dict(Entry.objects.filter(contest=contest).values_list("ticket", "background"))
     assert record == draw_algorithm.build_audit_record(
         contest=contest.slug,
@@ -306,9 +304,7 @@ def test_results_after_the_freeze_say_the_draw_is_coming(client):
 def test_entrant_sees_their_ticket_in_the_draw(client):
     contest, draw = drawn_contest(entries=20, winners=5, alternates=3)
     not_chosen = (
-        Entry.objects.filter(contest=contest, in_draw=True)
-        .exclude(ticket__in=[*draw.winners, *draw.alternates])
-        .first()
+        Entry.objects.in_draw(contest).exclude(ticket__in=[*draw.winners, *draw.alternates]).first()
     )
     response = client.get(url("results", contest), {"ticket": f"  {not_chosen.ticket.lower()} "})
     assert response.status_code == 200

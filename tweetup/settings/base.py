@@ -101,6 +101,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Behind PgBouncer in transaction mode a cursor cannot outlive its transaction:
+# DISABLE_SERVER_SIDE_CURSORS=1 makes QuerySet.iterator() fetch on the client.
+# The freeze, the draw and draw.json need no cursor either way: they page by keyset.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+    "DISABLE_SERVER_SIDE_CURSORS", default=False
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
