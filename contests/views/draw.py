@@ -182,9 +182,9 @@ def draw_json(request, slug: str):
 
 @require_safe
 def results(request, slug: str):
-    # Open before the freeze too, so the projector can be set up early: the
-    # page waits, refreshing itself, until there is a draw to reveal.
     contest = _published_contest(slug)
+    if contest.frozen_at is None:
+        raise Http404("This contest is not frozen yet.")
     draw = contest.draw if contest.is_drawn else None
     winners, alternates = _chosen(contest) if draw else ([], [])
     answers = selectors.draw_answers(draw) if draw else None
