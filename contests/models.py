@@ -135,7 +135,7 @@ class EntryCount(models.Model):
     Triggers on the entries (migration 0006) move the number in the
     transaction that confirms, adds or removes an entry, whichever code or SQL
     does it, so a page shows it without counting entries. A contest gets its
-    row with its first confirmed entry; until then it has none (0).
+    row when it is created (a trigger too).
     """
 
     contest = models.OneToOneField(

@@ -5,9 +5,10 @@ The public pages showed the number by counting every entry on every visit
 transaction as the INSERT, UPDATE or DELETE of entries, whoever runs it (the
 services, the admin, bulk SQL): on PostgreSQL once per statement, from its
 transition tables, so a bulk INSERT ... SELECT adds its rows in one update;
-on SQLite (a fresh checkout's database) once per row. The existing entries
-are counted once here, while the trigger's creation locks the entries
-against writes. The dashboard's statistics are a plain table, filled by the
+on SQLite (a fresh checkout's database) once per row. Each contest gets its
+row when it is created (a trigger too), so the triggers only ever update.
+The existing contests are counted once here, while the triggers' creation
+locks the tables against writes. The dashboard's statistics are a plain table, filled by the
 site.
 """
 
@@ -17,30 +18,32 @@ from django.db import migrations, models
 POSTGRESQL_FORWARD = """
 CREATE FUNCTION contests_entry_count() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'DELETE' THEN
+    IF TG_OP = 'INSERT' THEN
+        UPDATE contests_entrycount AS c SET confirmed = c.confirmed + d.n
+        FROM (
+            SELECT contest_id, COUNT(*) AS n FROM entries_new
+            WHERE confirmed_at IS NOT NULL GROUP BY contest_id
+        ) AS d
+        WHERE c.contest_id = d.contest_id;
+    ELSIF TG_OP = 'DELETE' THEN
         UPDATE contests_entrycount AS c SET confirmed = c.confirmed - d.n
         FROM (
             SELECT contest_id, COUNT(*) AS n FROM entries_old
             WHERE confirmed_at IS NOT NULL GROUP BY contest_id
         ) AS d
         WHERE c.contest_id = d.contest_id;
-        RETURN NULL;
+    ELSE
+        UPDATE contests_entrycount AS c SET confirmed = c.confirmed + d.n
+        FROM (
+            SELECT contest_id, SUM(n) AS n FROM (
+                SELECT contest_id, 1 AS n FROM entries_new WHERE confirmed_at IS NOT NULL
+                UNION ALL
+                SELECT contest_id, -1 AS n FROM entries_old WHERE confirmed_at IS NOT NULL
+            ) AS moves
+            GROUP BY contest_id HAVING SUM(n) <> 0
+        ) AS d
+        WHERE c.contest_id = d.contest_id;
     END IF;
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO contests_entrycount AS c (contest_id, confirmed)
-        SELECT contest_id, COUNT(*) FROM entries_new
-        WHERE confirmed_at IS NOT NULL GROUP BY contest_id ORDER BY contest_id
-        ON CONFLICT (contest_id) DO UPDATE SET confirmed = c.confirmed + EXCLUDED.confirmed;
-        RETURN NULL;
-    END IF;
-    INSERT INTO contests_entrycount AS c (contest_id, confirmed)
-    SELECT contest_id, SUM(n) FROM (
-        SELECT contest_id, 1 AS n FROM entries_new WHERE confirmed_at IS NOT NULL
-        UNION ALL
-        SELECT contest_id, -1 AS n FROM entries_old WHERE confirmed_at IS NOT NULL
-    ) AS moves
-    GROUP BY contest_id HAVING SUM(n) <> 0 ORDER BY contest_id
-    ON CONFLICT (contest_id) DO UPDATE SET confirmed = c.confirmed + EXCLUDED.confirmed;
     RETURN NULL;
 END
 $$;
@@ -53,6 +56,15 @@ CREATE TRIGGER contests_entry_count_update AFTER UPDATE ON contests_entry
 CREATE TRIGGER contests_entry_count_delete AFTER DELETE ON contests_entry
     REFERENCING OLD TABLE AS entries_old
     FOR EACH STATEMENT EXECUTE FUNCTION contests_entry_count();
+CREATE FUNCTION contests_contest_entry_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO contests_entrycount (contest_id, confirmed) SELECT id, 0 FROM contests_new;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER contests_contest_entry_count AFTER INSERT ON contests_contest
+    REFERENCING NEW TABLE AS contests_new
+    FOR EACH STATEMENT EXECUTE FUNCTION contests_contest_entry_count();
 """
 
 POSTGRESQL_REVERSE = """
@@ -60,14 +72,16 @@ DROP TRIGGER IF EXISTS contests_entry_count_insert ON contests_entry;
 DROP TRIGGER IF EXISTS contests_entry_count_update ON contests_entry;
 DROP TRIGGER IF EXISTS contests_entry_count_delete ON contests_entry;
 DROP FUNCTION IF EXISTS contests_entry_count();
+DROP TRIGGER IF EXISTS contests_contest_entry_count ON contests_contest;
+DROP FUNCTION IF EXISTS contests_contest_entry_count();
 """
 
 SQLITE_FORWARD = [
     """
     CREATE TRIGGER contests_entry_count_insert AFTER INSERT ON contests_entry
     WHEN NEW.confirmed_at IS NOT NULL BEGIN
-        INSERT INTO contests_entrycount (contest_id, confirmed) VALUES (NEW.contest_id, 1)
-        ON CONFLICT (contest_id) DO UPDATE SET confirmed = confirmed + 1;
+        UPDATE contests_entrycount SET confirmed = confirmed + 1
+        WHERE contest_id = NEW.contest_id;
     END
     """,
     """
@@ -75,9 +89,8 @@ SQLITE_FORWARD = [
     ON contests_entry BEGIN
         UPDATE contests_entrycount SET confirmed = confirmed - 1
         WHERE OLD.confirmed_at IS NOT NULL AND contest_id = OLD.contest_id;
-        INSERT INTO contests_entrycount (contest_id, confirmed)
-        SELECT NEW.contest_id, 1 WHERE NEW.confirmed_at IS NOT NULL
-        ON CONFLICT (contest_id) DO UPDATE SET confirmed = confirmed + 1;
+        UPDATE contests_entrycount SET confirmed = confirmed + 1
+        WHERE NEW.confirmed_at IS NOT NULL AND contest_id = NEW.contest_id;
     END
     """,
     """
@@ -87,17 +100,24 @@ SQLITE_FORWARD = [
         WHERE contest_id = OLD.contest_id;
     END
     """,
+    """
+    CREATE TRIGGER contests_contest_entry_count AFTER INSERT ON contests_contest BEGIN
+        INSERT INTO contests_entrycount (contest_id, confirmed) VALUES (NEW.id, 0);
+    END
+    """,
 ]
 
 SQLITE_REVERSE = [
     f"DROP TRIGGER IF EXISTS contests_entry_count_{event}"
     for event in ("insert", "update", "delete")
-]
+] + ["DROP TRIGGER IF EXISTS contests_contest_entry_count"]
 
 COUNT_EXISTING = """
 INSERT INTO contests_entrycount (contest_id, confirmed)
-SELECT contest_id, COUNT(*) FROM contests_entry
-WHERE confirmed_at IS NOT NULL GROUP BY contest_id
+SELECT c.id, (
+    SELECT COUNT(*) FROM contests_entry AS e
+    WHERE e.contest_id = c.id AND e.confirmed_at IS NOT NULL
+) FROM contests_contest AS c
 """
 
 
