@@ -87,6 +87,13 @@ class OutboxMessage(models.Model):
         blank=True,
         help_text=_("When the organizers were told by mail that it failed for good."),
     )
+    # A mail whose bodies are left to the worker: the request that caused it
+    # writes the row with its subject, and the worker renders the bodies from
+    # the template and this (JSON) context when it claims the row.
+    template = models.CharField(
+        _("template"), max_length=200, blank=True, db_default="", editable=False
+    )
+    context = models.JSONField(_("context"), null=True, blank=True, editable=False)
     concerns = models.CharField(
         _("concerns"),
         max_length=100,
