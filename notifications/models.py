@@ -120,6 +120,9 @@ class OutboxMessage(models.Model):
                 condition=models.Q(status="failed"),
                 name="outbox_failed_contest",
             ),
+            # A contest's latest mail first (the dashboard's outbox), without
+            # sorting every mail of the contest.
+            models.Index(fields=["contest", "-created_at", "-id"], name="outbox_contest_latest"),
         ]
         constraints = [
             models.CheckConstraint(

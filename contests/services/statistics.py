@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from notifications.models import OutboxMessage
 from tweetup.publish import task_after_commit
 
 from .. import selectors
@@ -28,13 +29,14 @@ REFRESH_TASK = "contests.tasks.refresh_contest_statistics"
 
 @dataclass(frozen=True)
 class EntryStatistics:
-    """A contest's entries counted: in all, per day and per value of a field, at a time."""
+    """A contest's entries counted (in all, per day, per value of a field) and its mails."""
 
     counts: dict[str, int]
     per_day: list[dict]
     by_country: list[dict]
     by_background: list[dict]
     by_language: list[dict]
+    mails: int
     computed_at: datetime
 
 
@@ -46,12 +48,13 @@ def _from_row(row: ContestStatistics) -> EntryStatistics:
         by_country=figures["by_country"],
         by_background=figures["by_background"],
         by_language=figures["by_language"],
+        mails=figures.get("mails", 0),
         computed_at=row.computed_at,
     )
 
 
 def contest_statistics_refresh(*, contest_id: int) -> EntryStatistics:
-    """Count the contest's entries now (five aggregate queries) and keep the figures."""
+    """Count the contest's entries and mails now (six aggregate queries) and keep the figures."""
     contest = Contest.objects.get(pk=contest_id)
     now = timezone.now()
     figures = {
@@ -63,6 +66,7 @@ def contest_statistics_refresh(*, contest_id: int) -> EntryStatistics:
         "by_country": selectors.contest_entries_by(contest, "country"),
         "by_background": selectors.contest_entries_by(contest, "background"),
         "by_language": selectors.contest_entries_by_language(contest),
+        "mails": OutboxMessage.objects.filter(contest=contest).count(),
     }
     row, _ = ContestStatistics.objects.update_or_create(
         contest=contest,

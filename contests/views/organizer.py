@@ -111,7 +111,7 @@ def dashboard(request, slug: str):
             "resend_requested_at",
         )[: FAILED_LISTED + 1]
     )
-    outbox = Paginator(
+    outbox_pages = Paginator(
         OutboxMessage.objects.filter(contest=contest)
         .order_by("-created_at", "-pk")
         .only(
@@ -126,7 +126,16 @@ def dashboard(request, slug: str):
             "resend_requested_at",
         ),
         OUTBOX_PAGE_SIZE,
-    ).get_page(request.GET.get("page"))
+    )
+    # Counting a million mails on each view would cost more than the page: the
+    # kept count, plus the mail written since it was counted (an index range).
+    outbox_pages.count = (
+        statistics.mails
+        + OutboxMessage.objects.filter(
+            contest=contest, created_at__gt=statistics.computed_at
+        ).count()
+    )
+    outbox = outbox_pages.get_page(request.GET.get("page"))
     return render(
         request,
         "contests/organizer/dashboard.html",

@@ -19,6 +19,7 @@ from contests.selectors import contests_with_counts
 from contests.services.draws import entry_invalidate
 from contests.services.entries import entry_confirm, entry_confirm_token, entry_submit
 from contests.services.privacy import entries_forget
+from notifications.models import OutboxMessage
 from tests.builders import drawn_contest
 from tests.contests.drawing import organizer
 from tests.factories import ContestFactory, EntryFactory
@@ -188,10 +189,17 @@ def test_the_dashboard_shows_kept_figures_and_has_old_ones_recomputed_in_the_bac
     EntryFactory.create_batch(3, contest=contest)
     assert dashboard(client, contest).context["counts"]["total"] == 3  # First view counts.
     EntryFactory.create_batch(2, contest=contest, country="FR")
+    for index in range(3):
+        OutboxMessage.objects.create(
+            key=f"k{index}", kind="t", to_email="a@example.org", subject="s", contest=contest
+        )
     with CaptureQueriesContext(connection) as queries:
         response = dashboard(client, contest)
     assert response.context["counts"]["total"] == 3  # Kept figures, not counted again.
     assert entries_scanned(queries.captured_queries) == []
+    # The mail written since the figures were kept is counted: the outbox's count is exact.
+    assert response.context["outbox"].paginator.count == 3
+    assert len(response.context["outbox"].object_list) == 3
     # Once old, the page shows them still and has a worker count them again.
     ContestStatistics.objects.filter(contest=contest).update(
         computed_at=timezone.now() - settings.DASHBOARD_STATISTICS_MAX_AGE
