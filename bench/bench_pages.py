@@ -6,7 +6,8 @@ Usage (PostgreSQL; the database is created when missing and its contests reused)
         .venv/bin/python bench/bench_pages.py [--sizes 1000 1000000] [--loads 15] [--people 200]
 
 For each size it makes (once, in SQL with generate_series) an open contest
-and a drawn one of that many entries each, publishes only those two, and
+and a drawn one of that many entries each, with a sent confirmation mail per
+entry in the outbox, publishes only those two, and
 times through Django's test client, in this process, the median of --loads
 loads of: the home page, the list of contests, the open contest's page, the
 drawn contest's results page, and its organizer dashboard (after a first
@@ -123,7 +124,25 @@ def fill(slug: str, rows: int, *, drawn: bool):
             },
         )
         cursor.execute("ANALYZE contests_entry")
-    print(f"  made {rows:,} entries for {slug} in {time.perf_counter() - started:.1f} s")
+        # Each entry's confirmation mail, sent: the dashboard lists the contest's outbox.
+        cursor.execute(
+            """
+            INSERT INTO notifications_outboxmessage (
+                key, kind, contest_id, to_email, language, subject, body_text, body_html,
+                status, attempts, last_error, created_at, sent_at, concerns
+            )
+            SELECT 'entry_confirm:' || e.id, 'entry_confirm', e.contest_id, e.email, e.language,
+                'Confirm your entry', 'Hello', '', 'sent', 1, '', e.created_at, e.created_at,
+                'contests.entry:' || e.id
+            FROM contests_entry AS e WHERE e.contest_id = %(contest)s
+            """,
+            {"contest": contest.pk},
+        )
+        cursor.execute("ANALYZE notifications_outboxmessage")
+    print(
+        f"  made {rows:,} entries and their mail for {slug} "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
     if drawn:
         from contests.services import draws
 
