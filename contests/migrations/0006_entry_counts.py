@@ -3,9 +3,12 @@
 The public pages showed the number by counting every entry on every visit
 (seconds at a million entries). The triggers move the number in the same
 transaction as the INSERT, UPDATE or DELETE of entries, whoever runs it (the
-services, the admin, bulk SQL): on PostgreSQL once per statement, from its
-transition tables, so a bulk INSERT ... SELECT adds its rows in one update;
-on SQLite (a fresh checkout's database) once per row. Each contest gets its
+services, the admin, bulk SQL). On PostgreSQL, INSERT and DELETE run theirs
+once per statement, from its transition tables, so a bulk INSERT ... SELECT
+adds its rows in one update; an UPDATE runs its trigger only for the rows
+whose confirmation (or contest) changes, so the freeze's and the purge's bulk
+updates of other columns cost nothing more. SQLite (a fresh checkout's
+database) runs them per row. Each contest gets its
 row when it is created (a trigger too), so the triggers only ever update.
 The existing contests are counted once here, while the triggers' creation
 locks the tables against writes. The dashboard's statistics are a plain table, filled by the
@@ -25,22 +28,11 @@ BEGIN
             WHERE confirmed_at IS NOT NULL GROUP BY contest_id
         ) AS d
         WHERE c.contest_id = d.contest_id;
-    ELSIF TG_OP = 'DELETE' THEN
+    ELSE
         UPDATE contests_entrycount AS c SET confirmed = c.confirmed - d.n
         FROM (
             SELECT contest_id, COUNT(*) AS n FROM entries_old
             WHERE confirmed_at IS NOT NULL GROUP BY contest_id
-        ) AS d
-        WHERE c.contest_id = d.contest_id;
-    ELSE
-        UPDATE contests_entrycount AS c SET confirmed = c.confirmed + d.n
-        FROM (
-            SELECT contest_id, SUM(n) AS n FROM (
-                SELECT contest_id, 1 AS n FROM entries_new WHERE confirmed_at IS NOT NULL
-                UNION ALL
-                SELECT contest_id, -1 AS n FROM entries_old WHERE confirmed_at IS NOT NULL
-            ) AS moves
-            GROUP BY contest_id HAVING SUM(n) <> 0
         ) AS d
         WHERE c.contest_id = d.contest_id;
     END IF;
@@ -50,9 +42,24 @@ $$;
 CREATE TRIGGER contests_entry_count_insert AFTER INSERT ON contests_entry
     REFERENCING NEW TABLE AS entries_new
     FOR EACH STATEMENT EXECUTE FUNCTION contests_entry_count();
-CREATE TRIGGER contests_entry_count_update AFTER UPDATE ON contests_entry
-    REFERENCING OLD TABLE AS entries_old NEW TABLE AS entries_new
-    FOR EACH STATEMENT EXECUTE FUNCTION contests_entry_count();
+CREATE FUNCTION contests_entry_count_moved() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.confirmed_at IS NOT NULL THEN
+        UPDATE contests_entrycount SET confirmed = confirmed - 1
+        WHERE contest_id = OLD.contest_id;
+    END IF;
+    IF NEW.confirmed_at IS NOT NULL THEN
+        UPDATE contests_entrycount SET confirmed = confirmed + 1
+        WHERE contest_id = NEW.contest_id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER contests_entry_count_update AFTER UPDATE OF confirmed_at, contest_id
+    ON contests_entry FOR EACH ROW
+    WHEN ((OLD.confirmed_at IS NULL) <> (NEW.confirmed_at IS NULL)
+          OR OLD.contest_id <> NEW.contest_id)
+    EXECUTE FUNCTION contests_entry_count_moved();
 CREATE TRIGGER contests_entry_count_delete AFTER DELETE ON contests_entry
     REFERENCING OLD TABLE AS entries_old
     FOR EACH STATEMENT EXECUTE FUNCTION contests_entry_count();
@@ -72,6 +79,7 @@ DROP TRIGGER IF EXISTS contests_entry_count_insert ON contests_entry;
 DROP TRIGGER IF EXISTS contests_entry_count_update ON contests_entry;
 DROP TRIGGER IF EXISTS contests_entry_count_delete ON contests_entry;
 DROP FUNCTION IF EXISTS contests_entry_count();
+DROP FUNCTION IF EXISTS contests_entry_count_moved();
 DROP TRIGGER IF EXISTS contests_contest_entry_count ON contests_contest;
 DROP FUNCTION IF EXISTS contests_contest_entry_count();
 """
@@ -86,7 +94,10 @@ SQLITE_FORWARD = [
     """,
     """
     CREATE TRIGGER contests_entry_count_update AFTER UPDATE OF confirmed_at, contest_id
-    ON contests_entry BEGIN
+    ON contests_entry
+    WHEN (OLD.confirmed_at IS NULL) <> (NEW.confirmed_at IS NULL)
+        OR OLD.contest_id <> NEW.contest_id
+    BEGIN
         UPDATE contests_entrycount SET confirmed = confirmed - 1
         WHERE OLD.confirmed_at IS NOT NULL AND contest_id = OLD.contest_id;
         UPDATE contests_entrycount SET confirmed = confirmed + 1

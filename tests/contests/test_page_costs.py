@@ -90,6 +90,9 @@ def test_the_count_follows_confirmations_invalidations_purges_and_deletions():
     Entry.objects.filter(pk=unconfirmed[0].pk).update(confirmed_at=None)
     assert counted(contest) == actual(contest) == 5
     assert counted(other) == actual(other) == 2
+    moved = Entry.objects.filter(contest=contest, confirmed_at__isnull=False).first()
+    Entry.objects.filter(pk=moved.pk).update(contest=other)
+    assert (counted(contest), counted(other)) == (actual(contest), actual(other)) == (4, 3)
     Entry.objects.filter(contest=contest).delete()
     assert counted(contest) == actual(contest) == 0
     contest.delete()
