@@ -180,6 +180,7 @@ def timed_page(client, url: str, loads: int) -> tuple[float, int]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    client.get(url)  # Caches filled and figures kept, as on a site that runs.
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)
     assert response.status_code == 200, (url, response.status_code)

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from tweetup.timezones import time_zone_choices
-from tweetup.vocabulary import Background, MailLanguage
+from tweetup.vocabulary import Background, MailLanguage, choice_label
 
 
 class Contest(models.Model):
@@ -278,6 +278,10 @@ class Entry(models.Model):
         return self.confirmed_at is not None
 
     @property
+    def background_label(self) -> str:
+        return choice_label(Background, self.background)
+
+    @property
     def first_name(self) -> str:
         return self.name.split()[0] if self.name.strip() else ""
 
@@ -364,6 +368,14 @@ class Selection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.position}: {self.entry.ticket}"
+
+    @property
+    def kind_label(self) -> str:
+        return choice_label(self.Kind, self.kind)
+
+    @property
+    def status_label(self) -> str:
+        return choice_label(self.Status, self.status)
 
     @property
     def is_promoted(self) -> bool:

@@ -1,6 +1,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from tweetup.vocabulary import choice_label
+
 
 class OutboxMessage(models.Model):
     """One mail the site sends, written in the transaction that caused it."""
@@ -137,3 +139,11 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.to_email}"
+
+    @property
+    def kind_label(self) -> str:
+        return choice_label(self.Kind, self.kind)
+
+    @property
+    def status_label(self) -> str:
+        return choice_label(self.Status, self.status)
