@@ -9,6 +9,7 @@ from django.utils import translation
 from contests.forms import EntryForm
 from contests.models import Entry
 from notifications.models import OutboxMessage
+from notifications.services.outbox import outbox_personal_data_remove
 from tests.factories import entry_form_data
 from tweetup.forms import _choices_in
 
@@ -53,3 +54,20 @@ def test_an_entry_runs_few_queries_and_leaves_its_mails_bodies_to_the_worker(
     assert sent.body == row.body_text
     assert sent.body.startswith(f"Bonjour {entry.name},")
     assert "/contests/confirm/" in sent.alternatives[0].content
+
+
+@pytest.mark.django_db
+def test_forgetting_an_entrant_clears_the_context_of_a_mail_left_to_the_worker(
+    client, contest, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        client.post(contest.get_absolute_url(), entry_form_data())
+    entry = Entry.objects.get(contest=contest)
+    row = OutboxMessage.objects.get()
+    assert row.context["entry"]["name"] == entry.name
+    assert outbox_personal_data_remove(forgotten=[Entry.objects.filter(pk=entry.pk)]) == 1
+    for callback in callbacks:
+        callback()  # The worker finds nobody to write to, and renders nothing.
+    row.refresh_from_db()
+    assert (row.to_email, row.body_text, row.context, row.status) == ("", "", None, "failed")
+    assert mail.outbox == []
