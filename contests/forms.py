@@ -9,13 +9,18 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
-from tweetup.forms import HandleField
+from tweetup.forms import ChoicesPerLanguage, HandleField
 from tweetup.validators import validate_single_line_text
 from tweetup.vocabulary import Background, MailLanguage, language_choices_grouped
 
 from .models import Draw, Entry
 from .normalize import is_disposable_email, normalize_email
 from .services.entries import entry_identity_conflicts
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """Every country, named and sorted in the active language, after an empty choice."""
+    return [("", "---------"), *countries]
 
 
 def page_mail_language() -> str:
@@ -40,10 +45,13 @@ class EntryForm(forms.Form):
         help_text=_("1 to 15 letters, digits or _, with or without the @."),
     )
     country = forms.ChoiceField(
-        label=_("Country"), error_messages={"required": _("Choose the country you live in.")}
+        label=_("Country"),
+        choices=ChoicesPerLanguage(country_choices),
+        error_messages={"required": _("Choose the country you live in.")},
     )
     languages = forms.MultipleChoiceField(
         label=_("Languages you speak"),
+        choices=ChoicesPerLanguage(language_choices_grouped),
         error_messages={"required": _("Choose at least one language you speak.")},
         help_text=_("Choose one or more (hold Ctrl or ⌘ to choose several)."),
         widget=forms.SelectMultiple(attrs={"size": 8}),
@@ -81,8 +89,6 @@ class EntryForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["country"].choices = [("", "---------"), *countries]
-        self.fields["languages"].choices = language_choices_grouped()
         motivation = self.fields["motivation"]
         motivation.help_text = gettext("Between %(min)d and %(max)d characters.") % {
             "min": motivation.min_length,

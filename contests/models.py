@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from tweetup.timezones import time_zone_choices
-from tweetup.vocabulary import Background, MailLanguage
+from tweetup.vocabulary import Background, MailLanguage, choice_label
 
 
 class Contest(models.Model):
@@ -152,6 +152,59 @@ def in_draw_condition(prefix: str = "") -> models.Q:
     )
 
 
+class EntryCount(models.Model):
+    """How many confirmed entries a contest has, kept exact by the database.
+
+    Triggers on the entries (migration 0006) move the number in the
+    transaction that confirms, adds or removes an entry, whichever code or SQL
+    does it, so a page shows it without counting entries. A contest gets its
+    row when it is created (a trigger too).
+    """
+
+    contest = models.OneToOneField(
+        Contest,
+        verbose_name=_("contest"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="entry_count",
+    )
+    confirmed = models.PositiveIntegerField(_("confirmed entries"), default=0, db_default=0)
+
+    class Meta:
+        verbose_name = _("entry count")
+        verbose_name_plural = _("entry counts")
+
+    def __str__(self) -> str:
+        return f"{self.contest_id}: {self.confirmed}"
+
+
+class ContestStatistics(models.Model):
+    """The organizer dashboard's breakdowns of a contest's entries, as last computed.
+
+    Counting every entry takes seconds at a million entries: the dashboard
+    shows these figures and has them recomputed in the background once they
+    are older than ``DASHBOARD_STATISTICS_MAX_AGE`` (``contests.services.statistics``).
+    """
+
+    contest = models.OneToOneField(
+        Contest,
+        verbose_name=_("contest"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="statistics",
+    )
+    figures = models.JSONField(_("figures"), default=dict)
+    computed_at = models.DateTimeField(_("computed at"))
+    refresh_queued_at = models.DateTimeField(_("refresh queued at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("contest statistics")
+        verbose_name_plural = _("contest statistics")
+
+    def __str__(self) -> str:
+        return f"{self.contest_id} @ {self.computed_at:%Y-%m-%d %H:%M:%S}"
+
+
 class EntryQuerySet(models.QuerySet):
     def confirmed(self):
         return self.filter(confirmed_at__isnull=False)
@@ -286,6 +339,9 @@ class Entry(models.Model):
             and self.invalidated_at is None
         )
 
+    def background_label(self) -> str:
+        return choice_label(Background, self.background)
+
     @property
     def first_name(self) -> str:
         return self.name.split()[0] if self.name.strip() else ""
@@ -373,6 +429,14 @@ class Selection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.position}: {self.entry.ticket}"
+
+    @property
+    def kind_label(self) -> str:
+        return choice_label(self.Kind, self.kind)
+
+    @property
+    def status_label(self) -> str:
+        return choice_label(self.Status, self.status)
 
     @property
     def is_promoted(self) -> bool:

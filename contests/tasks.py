@@ -4,6 +4,7 @@ from celery import shared_task
 
 from .services import notices as notice_services
 from .services import selections as selection_services
+from .services import statistics as statistics_services
 
 
 @shared_task
@@ -25,3 +26,9 @@ def resume_not_chosen_notices() -> int:
     for contest_id in contest_ids:
         send_not_chosen_notices.delay(contest_id)
     return len(contest_ids)
+
+
+@shared_task
+def refresh_contest_statistics(contest_id: int) -> None:
+    """Recompute the organizer dashboard's figures of a contest."""
+    statistics_services.contest_statistics_refresh(contest_id=contest_id)

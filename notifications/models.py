@@ -1,6 +1,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from tweetup.vocabulary import choice_label
+
 
 class OutboxMessage(models.Model):
     """One mail the site sends, written in the transaction that caused it."""
@@ -89,6 +91,13 @@ class OutboxMessage(models.Model):
         blank=True,
         help_text=_("When the organizers were told by mail that it failed for good."),
     )
+    # A mail whose bodies are left to the worker: the request that caused it
+    # writes the row with its subject, and the worker renders the bodies from
+    # the template and this (JSON) context when it claims the row.
+    template = models.CharField(
+        _("template"), max_length=200, blank=True, db_default="", editable=False
+    )
+    context = models.JSONField(_("context"), null=True, blank=True, editable=False)
     concerns = models.CharField(
         _("concerns"),
         max_length=100,
@@ -115,6 +124,9 @@ class OutboxMessage(models.Model):
                 condition=models.Q(status="failed"),
                 name="outbox_failed_contest",
             ),
+            # A contest's latest mail first (the dashboard's outbox), without
+            # sorting every mail of the contest.
+            models.Index(fields=["contest", "-created_at", "-id"], name="outbox_contest_latest"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -129,3 +141,11 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.to_email}"
+
+    @property
+    def kind_label(self) -> str:
+        return choice_label(self.Kind, self.kind)
+
+    @property
+    def status_label(self) -> str:
+        return choice_label(self.Status, self.status)

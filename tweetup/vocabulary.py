@@ -11,6 +11,19 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
+def choice_label(choices: type[models.TextChoices], value: str) -> str:
+    """The label of ``value`` among ``choices``, in the active language; the value if unknown.
+
+    ``get_FOO_display()`` builds a dict of every choice on each call, which
+    translates each lazy label to hash it: a page listing many rows pays that
+    for each row. This looks the one choice up.
+    """
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
 class Background(models.TextChoices):
     SCIENCE = "science", _("Science and research")
     ENGINEERING = "engineering", _("Engineering and computing")

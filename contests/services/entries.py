@@ -100,7 +100,11 @@ def _queue_confirmation(
     base_url: str | None,
     template: str = "contests/mail/entry_confirm",
 ) -> None:
-    """Queue a mail carrying the entry's confirmation link (the first one, or a reminder)."""
+    """Queue a mail carrying the entry's confirmation link (the first one, or a reminder).
+
+    The worker that sends it renders its bodies: the entry's request renders
+    only the subject. What the templates read is given as plain values.
+    """
     mail_enqueue(
         key=key,
         kind=OutboxMessage.Kind.ENTRY_CONFIRM,
@@ -108,13 +112,14 @@ def _queue_confirmation(
         language=entry.language,
         template=template,
         context={
-            "entry": entry,
-            "contest": entry.contest,
+            "entry": {"name": entry.name, "confirmed_at": bool(entry.confirmed_at)},
+            "contest": {"title": entry.contest.title},
             "confirm_url": entry_confirm_url(entry, base_url=base_url),
             "valid_days": settings.ENTRY_CONFIRM_MAX_AGE.days,
         },
         contest_id=entry.contest_id,
         concerns=entry,
+        bodies_in_worker=True,
     )
 
 
@@ -164,18 +169,24 @@ def entry_submit(
         "rules_accepted": True,
         "publish_handle": publish_handle,
     }
+    # A new person (nearly everyone) costs an INSERT of the entry and of its mail:
+    # the constraints say when the address or the handle is taken, and only then
+    # are the entries that hold them read.
+    taken = False
     for _attempt in range(5):
-        _raise_if_already_entered(contest, fields, now=now, base_url=base_url)
         try:
             with transaction.atomic():
-                _release_unconfirmed_handle(contest, fields, now=now)
+                if taken:
+                    _release_unconfirmed_handle(contest, fields, now=now)
                 entry = Entry.objects.create(ticket=ticket_generate(), **fields)
                 _queue_confirmation(entry, key=f"entry_confirm:{entry.pk}", base_url=base_url)
             return entry
         except IntegrityError:
-            # Either the same person won a race, or (rarely) the ticket collided.
-            continue
-    _raise_if_already_entered(contest, fields, now=now, base_url=base_url)
+            # The address or the handle holds an entry (the person entered, or
+            # won a race), or an unconfirmed entry held the handle past its hour,
+            # or (rarely) the ticket collided.
+            _raise_if_already_entered(contest, fields, now=now, base_url=base_url)
+            taken = True
     raise ContestError(_("Your entry could not be saved. Please try again."))
 
 

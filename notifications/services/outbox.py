@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import CharField, Q, QuerySet, Value
 from django.db.models.functions import Cast, Concat
 from django.template.loader import render_to_string
@@ -44,49 +44,74 @@ def mail_enqueue(
     context: dict,
     contest_id: int | None = None,
     concerns: models.Model | None = None,
+    bodies_in_worker: bool = False,
 ) -> OutboxMessage:
     """Write the outbox row for a mail and send it once the transaction commits.
 
-    The mail is rendered now, in the recipient's language, from
-    ``templates/<template>_subject.txt``, ``<template>.txt`` and ``<template>.html``.
-    ``concerns`` is the person the mail is about (an entry, a visitor
-    profile), so that their data can be found and removed with them.
-    A second call with the same key returns the existing row: a notice is
-    never queued twice.
+    The mail is rendered in the recipient's language, from
+    ``templates/<template>_subject.txt``, ``<template>.txt`` and ``<template>.html``:
+    all three now, or with ``bodies_in_worker`` the subject now and the bodies
+    by the worker that sends the row (``outbox_render``), so the request that
+    caused the mail does not render them; its ``context`` must then be JSON
+    (strings, numbers, lists, dicts). ``concerns`` is the person the mail is
+    about (an entry, a visitor profile), so that their data can be found and
+    removed with them. A second call with the same key returns the existing
+    row: a notice is never queued twice.
     """
-    existing = OutboxMessage.objects.filter(key=key).first()
-    if existing is not None:
-        return existing
+    if not bodies_in_worker:
+        existing = OutboxMessage.objects.filter(key=key).first()
+        if existing is not None:
+            return existing
     with translation.override(language):
         subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
-        body_text = render_to_string(f"{template}.txt", context)
-        body_html = render_to_string(f"{template}.html", context)
+        if bodies_in_worker:
+            bodies = {"template": template, "context": context, "body_text": ""}
+        else:
+            bodies = {
+                "body_text": render_to_string(f"{template}.txt", context),
+                "body_html": render_to_string(f"{template}.html", context),
+            }
     return outbox_write(
         key=key,
         kind=kind,
         to=to,
         language=language,
         subject=subject,
-        body_text=body_text,
-        body_html=body_html,
         contest_id=contest_id,
         concerns=concerns_label(concerns),
+        **bodies,
     )
 
 
+def outbox_render(message: OutboxMessage) -> list[str]:
+    """Render the bodies of a row left to the worker; returns the fields changed (to save).
+
+    A row rendered already (or written whole) is left as it is.
+    """
+    if not message.template:
+        return []
+    with translation.override(message.language):
+        message.body_text = render_to_string(f"{message.template}.txt", message.context)
+        message.body_html = render_to_string(f"{message.template}.html", message.context)
+    # The context has done its work; it holds what the bodies say (a signed link too).
+    message.template = ""
+    message.context = None
+    return ["body_text", "body_html", "template", "context"]
+
+
 def outbox_write(*, key: str, to: str, subject: str, **fields) -> OutboxMessage:
-    with transaction.atomic():
-        message, created = OutboxMessage.objects.get_or_create(
-            key=key,
-            defaults={
-                "to_email": to,
-                "subject": subject[:255],
-                "queued_at": timezone.now(),
-                **fields,
-            },
-        )
-    if created:
-        queue_send(message.pk)
+    """Write the row with this key, or return the one written already (and queue nothing).
+
+    The unique key decides, in a savepoint: a new notice costs one INSERT.
+    """
+    try:
+        with transaction.atomic():
+            message = OutboxMessage.objects.create(
+                key=key, to_email=to, subject=subject[:255], queued_at=timezone.now(), **fields
+            )
+    except IntegrityError:
+        return OutboxMessage.objects.get(key=key)
+    queue_send(message.pk)
     return message
 
 
@@ -193,7 +218,7 @@ def _outbox_clear(messages: QuerySet[OutboxMessage]) -> int:
     messages.filter(status=OutboxMessage.Status.PENDING).update(
         status=OutboxMessage.Status.FAILED, last_error=CLEARED_ERROR
     )
-    return messages.update(to_email="", body_text="", body_html="")
+    return messages.update(to_email="", body_text="", body_html="", context=None)
 
 
 def _concerning(people: QuerySet) -> Q:

@@ -22,7 +22,7 @@ from django.utils import timezone
 from tweetup.publish import task_named
 
 from ..models import OutboxMessage
-from .outbox import CLEARED_ERROR, SEND_TASK
+from .outbox import CLEARED_ERROR, SEND_TASK, outbox_render
 
 logger = logging.getLogger(__name__)
 
@@ -91,11 +91,13 @@ def _claim(message_id: int) -> OutboxMessage | None:
         if stale and message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
             _fail(message, now, "The worker sending it stopped before recording the outcome.")
             return None
+        # A mail whose bodies were left to the worker gets them now, once.
+        rendered = outbox_render(message)
         message.status = Status.SENDING
         message.claimed_at = now
         message.queued_at = None
         message.attempts += 1
-        message.save(update_fields=["status", "claimed_at", "queued_at", "attempts"])
+        message.save(update_fields=["status", "claimed_at", "queued_at", "attempts", *rendered])
     return message
 
 

@@ -171,6 +171,7 @@ def dashboard_queries(client, contest) -> int:
 def test_dashboard_queries_do_not_grow_with_the_entries(client, organizer):
     contest, draw = drawn_contest(winners=2, alternates=2, entries=6)
     draw_offers_send(draw=draw)
+    dashboard_queries(client, contest)  # The first view counts the entries and keeps the figures.
     few = dashboard_queries(client, contest)
     countries = ["CH", "FR", "DE", "IT", "ES", "IE", "JP", "BR"]
     for index in range(60):

@@ -359,6 +359,12 @@ ENTRY_CONFIRM_MAX_AGE = timedelta(days=env.int("ENTRY_CONFIRM_DAYS", default=7))
 ENTRY_RATE_LIMIT = env("ENTRY_RATE_LIMIT", default="200/h")
 # An unconfirmed entry holds its handle this long; then a new entry may take it over.
 ENTRY_HANDLE_HOLD = timedelta(minutes=env.int("ENTRY_HANDLE_HOLD_MINUTES", default=60))
+# The organizer dashboard's breakdowns of the entries (per day, country,
+# background, language) are recomputed in the background once they are older
+# than this; the page shows them with their time (README, "The organizer dashboard").
+DASHBOARD_STATISTICS_MAX_AGE = timedelta(
+    seconds=env.int("DASHBOARD_STATISTICS_MAX_AGE_SECONDS", default=60)
+)
 RATELIMIT_VIEW = "tweetup.views.ratelimited"
 # Rate limits count per client address; behind N trusted proxies the address is
 # the Nth from the right of X-Forwarded-For (each proxy appends the one it saw).

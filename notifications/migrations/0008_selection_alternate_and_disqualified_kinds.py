@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notifications', '0006_concerns_visitors'),
+        ('notifications', '0007_outbox_render_later'),
     ]
 
     operations = [
