@@ -146,15 +146,8 @@ def fill(slug: str, rows: int, *, drawn: bool):
     if drawn:
         from contests.services import draws
 
-        # Frozen as the freeze would leave it (the entries are in the draw already).
-        tickets = Entry.objects.filter(contest=contest, in_draw=True).values_list(
-            "ticket", flat=True
-        )
-        Contest.objects.filter(pk=contest.pk).update(
-            frozen_at=now,
-            tickets_digest=draw_algorithm.tickets_digest(tickets.iterator(chunk_size=10_000)),
-            tickets_count=tickets.count(),
-        )
+        # Frozen by the service itself: it records the cut-off and reads the tickets once.
+        contest = draws.contest_freeze(contest=contest, actor=None)
         contest.refresh_from_db()
         draws.draw_run(contest=contest, actor=None, external_entropy="bench", notify=False)
     return contest

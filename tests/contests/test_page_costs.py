@@ -148,7 +148,7 @@ def test_home_contest_and_results_pages_run_the_same_queries_and_scan_no_entries
     contest, draw = drawn_contest(winners=2, alternates=1, entries=6)
     open_contest = ContestFactory()
     upcoming = ContestFactory(opens_at=timezone.now() + timedelta(days=2))
-    ticket = Entry.objects.filter(contest=contest, in_draw=True).first().ticket
+    ticket = Entry.objects.in_draw(contest).first().ticket
     results = reverse("contests:results", kwargs={"slug": contest.slug})
     urls = [
         "/",
