@@ -4,6 +4,7 @@ Each app forgets its own rows; this coordinator only calls them, in order,
 in one transaction.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 
 from django.db import transaction
@@ -27,6 +28,7 @@ def personal_data_remove(
     now: datetime | None = None,
     entry_days: int | None = None,
     visitor_days: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, int]:
     """Both purges and the outbox rows they concern, in one transaction.
 
@@ -36,7 +38,8 @@ def personal_data_remove(
     (``outbox_personal_data_remove``). ``entry_days`` and ``visitor_days``
     default to the settings PRIVACY_ENTRY_RETENTION_DAYS and
     PRIVACY_VISITOR_RETENTION_DAYS. Returns how many entries, visitor
-    profiles and mails were cleared. Raises the app's ApplicationError when
+    profiles and mails were cleared; ``progress(done, 3)`` is called after
+    each of the three steps. Raises the app's ApplicationError when
     either delay is negative, before anything is removed.
     """
     now = now or timezone.now()
@@ -44,6 +47,12 @@ def personal_data_remove(
     visitor_days = visitor_retention_days(visitor_days)
     with transaction.atomic():
         entries = entries_personal_data_remove(now=now, days=entry_days)
+        if progress is not None:
+            progress(1, 3)
         visitors = visitors_private_data_remove(now=now, days=visitor_days)
+        if progress is not None:
+            progress(2, 3)
         mails = outbox_personal_data_remove(forgotten=[entries_forgotten(), visitors_forgotten()])
+        if progress is not None:
+            progress(3, 3)
     return {"entries": entries, "visitors": visitors, "mails": mails}

@@ -8,7 +8,7 @@ entry. Only the few tickets chosen are mapped back to their entries.
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,6 +31,23 @@ logger = logging.getLogger(__name__)
 CAP_FIELDS = ("country", "background")
 # Rows fetched per round trip when streaming tickets.
 CHUNK_SIZE = 20_000
+# Tickets between two calls of a caller's ``progress(done, total)``.
+PROGRESS_EVERY = 5000
+
+
+def _counted(items: Iterable, total: int, progress: Callable[[int, int], None] | None) -> Iterator:
+    """Pass items through, calling ``progress(done, total)`` every PROGRESS_EVERY items."""
+    if progress is None:
+        yield from items
+        return
+    done = 0
+    progress(done, total)
+    for item in items:
+        yield item
+        done += 1
+        if done % PROGRESS_EVERY == 0:
+            progress(done, max(total, done))
+    progress(done, max(total, done))
 
 
 # Tickets -------------------------------------------------------------------
@@ -150,12 +167,35 @@ def entry_invalidate(*, entry: Entry, actor, reason: str, now: datetime | None =
 # Freeze --------------------------------------------------------------------
 
 
-def contest_freeze(*, contest: Contest, actor, now: datetime | None = None) -> Contest:
+def contest_freeze_check(*, contest: Contest, now: datetime | None = None) -> None:
+    """Raise ContestError, as ``contest_freeze`` would, unless the contest can be frozen now.
+
+    For the page that starts the freeze as a background job: the refusal is
+    said at once; the freeze checks again under its lock.
+    """
+    if contest.frozen_at is not None:
+        raise ContestError(_("This contest is already frozen."))
+    state = contest.state_at(now or timezone.now())
+    if state != Contest.State.CLOSED:
+        raise ContestError(
+            _("Only a closed contest can be frozen; this one is %(state)s.")
+            % {"state": state.label.lower()}
+        )
+
+
+def contest_freeze(
+    *,
+    contest: Contest,
+    actor,
+    now: datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Contest:
     """Fix the tickets of a closed contest and publish their digest.
 
     The eligible entries (confirmed before closing, not invalidated) are
     marked in the draw with one UPDATE; their tickets are then streamed once
-    and hashed (sorted bytewise, joined by newlines). Raises ContestError
+    and hashed (sorted bytewise, joined by newlines), calling
+    ``progress(done, total)`` every few thousand tickets. Raises ContestError
     unless the contest is closed and not yet frozen.
     """
     now = now or timezone.now()
@@ -173,7 +213,9 @@ def contest_freeze(*, contest: Contest, actor, now: datetime | None = None) -> C
         count = Entry.objects.eligible(contest).update(in_draw=True)
         tickets = _tickets_in_draw(contest.pk).values_list("ticket", flat=True)
         try:
-            digest = draw_algorithm.tickets_digest(tickets.iterator(chunk_size=CHUNK_SIZE))
+            digest = draw_algorithm.tickets_digest(
+                _counted(tickets.iterator(chunk_size=CHUNK_SIZE), count, progress)
+            )
         except ValueError as exc:
             raise ContestError(
                 _("The tickets cannot be frozen: %(problem)s") % {"problem": exc}
@@ -215,6 +257,7 @@ def draw_run(
     notify: bool = True,
     base_url: str | None = None,
     now: datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Draw:
     """Draw the winners and alternates of a frozen contest, once.
 
@@ -225,6 +268,8 @@ def draw_run(
     pending with a deadline ``acceptance_hours`` away, the alternates' are
     waiting; each gets a "drawn" event, and the winners' offers are queued
     unless ``notify`` is false.
+
+    ``progress(done, total)`` is called every few thousand tickets read.
 
     Two calls at once make one draw: the contest row is locked, and the
     database allows one draw per contest. Raises AlreadyDrawn when the
@@ -249,7 +294,9 @@ def draw_run(
                 raise ContestError(_("Freeze the contest before drawing."))
             if not contest.tickets_count:
                 raise ContestError(_("There is no ticket in the draw."))
-            result = _select(contest, external_entropy=external_entropy, caps=caps)
+            result = _select(
+                contest, external_entropy=external_entropy, caps=caps, progress=progress
+            )
             draw = Draw.objects.create(
                 contest=contest,
                 external_entropy=external_entropy,
@@ -293,8 +340,27 @@ def draw_run(
     return draw
 
 
+def draw_run_check(*, contest: Contest) -> None:
+    """Raise as ``draw_run`` would (AlreadyDrawn, ContestError) unless the contest can be drawn.
+
+    For the page that starts the draw as a background job; the draw checks
+    again under its lock.
+    """
+    existing = Draw.objects.filter(contest=contest).first()
+    if existing is not None:
+        raise AlreadyDrawn(_("This contest has already been drawn."), draw=existing)
+    if contest.frozen_at is None:
+        raise ContestError(_("Freeze the contest before drawing."))
+    if not contest.tickets_count:
+        raise ContestError(_("There is no ticket in the draw."))
+
+
 def _select(
-    contest: Contest, *, external_entropy: str, caps: dict[str, int]
+    contest: Contest,
+    *,
+    external_entropy: str,
+    caps: dict[str, int],
+    progress: Callable[[int, int], None] | None = None,
 ) -> draw_algorithm.DrawResult:
     """Run tweetup-draw-v1 over the frozen tickets, reading them once."""
     key = draw_algorithm.draw_key(bytes(contest.seed), external_entropy)
@@ -303,7 +369,9 @@ def _select(
     watches: list[_DigestWatch] = []
     if caps:
         fields = tuple(field for field in CAP_FIELDS if field in caps)
-        attributes = dict(_attributes_sorted(contest.pk, fields))
+        attributes = dict(
+            _counted(_attributes_sorted(contest.pk, fields), contest.tickets_count, progress)
+        )
 
         def read_tickets() -> Iterator[str]:
             # A second pass, if the caps need a longer prefix, reads the dict:
@@ -316,7 +384,9 @@ def _select(
 
         def read_tickets() -> Iterator[str]:
             watches.append(_DigestWatch())
-            return watches[-1].watch(tickets_sorted(contest.pk))
+            return watches[-1].watch(
+                _counted(tickets_sorted(contest.pk), contest.tickets_count, progress)
+            )
 
     try:
         result = draw_algorithm.select_tickets(
