@@ -1,6 +1,7 @@
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.exceptions import PermissionDenied
+from django.core.files.storage import storages
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
@@ -126,7 +127,7 @@ def job_download(request, pk: int):
     if job.state != Job.State.DONE or not job.file:
         raise Http404("This job has no file.")
     try:
-        handle = job.file.open("rb")
+        handle = storages["exports"].open(job.file.name, "rb")
     except FileNotFoundError as exc:
         raise Http404("The file is gone.") from exc
     response = FileResponse(handle, as_attachment=True, filename=job.file.name.rsplit("/", 1)[-1])
