@@ -109,8 +109,8 @@ GARBAGE_POST = {
 # visits.views.staff_permission("visitors.add_visitmessage"), which only Organizers have).
 ORGANIZER_PAGES = [
     ("contests:dashboard", {"slug": DRAWN_SLUG}, "get"),
-    ("contests:export_entries", {"slug": DRAWN_SLUG}, "get"),
-    ("contests:export_selections", {"slug": DRAWN_SLUG}, "get"),
+    ("contests:export_entries", {"slug": DRAWN_SLUG}, "post"),
+    ("contests:export_selections", {"slug": DRAWN_SLUG}, "post"),
     ("contests:freeze", {"slug": CLOSED_SLUG}, "get"),
     ("contests:draw", {"slug": CLOSED_SLUG}, "get"),
     ("contests:offers_send", {"slug": DRAWN_SLUG}, "post"),
