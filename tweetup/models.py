@@ -8,6 +8,7 @@ by ``tweetup.audit.log_action`` only.
 
 from auditlog.models import AbstractLogEntry
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 
@@ -175,10 +176,12 @@ class Job(models.Model):
         verbose_name = _("background job")
         verbose_name_plural = _("background jobs")
         constraints = [
+            # A target left empty counts as one (the site, for the purge): 0 stands for it.
             models.UniqueConstraint(
-                fields=["kind", "contest", "visit"],
+                "kind",
+                Coalesce("contest", 0),
+                Coalesce("visit", 0),
                 condition=models.Q(state__in=["queued", "running"]),
-                nulls_distinct=False,
                 name="job_one_active_per_target",
             ),
         ]
