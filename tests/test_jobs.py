@@ -210,6 +210,27 @@ def test_an_export_is_one_complete_file_downloaded_by_permitted_staff_only(clien
     assert client.get(download).status_code == 302
 
 
+@pytest.mark.django_db
+def test_the_purge_deletes_export_files_past_their_time(client, exports_root):
+    from tweetup.privacy import personal_data_remove
+
+    contest = closed_contest()
+    add_entries(contest, 3)
+    client.force_login(organizer())
+    press(client, "export_entries", contest)
+    job = Job.objects.get()
+    download = reverse("job_download", kwargs={"pk": job.pk})
+    got = client.get(download)
+    got.close()
+    assert got.status_code == 200
+    assert personal_data_remove()["exports"] == 0
+    Job.objects.update(finished_at=timezone.now() - timedelta(days=8))
+    assert personal_data_remove()["exports"] == 1
+    assert not [path for path in exports_root.rglob("*") if path.is_file()]
+    assert client.get(download).status_code == 404
+    assert "The export is ready: 3 rows." in client.get(job.get_absolute_url()).content.decode()
+
+
 # A worker killed in the middle of a job ------------------------------------------
 
 

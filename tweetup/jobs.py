@@ -334,3 +334,21 @@ def job_time_left(job: Job, *, now: datetime | None = None) -> timedelta | None:
     spent = ((now or timezone.now()) - job.started_at).total_seconds()
     left = spent * (job.rows_total - job.rows_done) / job.rows_done
     return timedelta(seconds=round(max(left, 0)))
+
+
+def job_files_remove(*, now: datetime | None = None, days: int | None = None) -> int:
+    """Delete the files of jobs finished over ``days`` ago; returns how many.
+
+    The exports hold the entrants' personal data: they are kept
+    PRIVACY_EXPORT_RETENTION_DAYS (by default), then deleted by the privacy
+    purge. The job stays, saying what it did, without its file.
+    """
+    days = settings.PRIVACY_EXPORT_RETENTION_DAYS if days is None else days
+    before = (now or timezone.now()) - timedelta(days=days)
+    storage = storages["exports"]
+    removed = 0
+    for job in Job.objects.filter(finished_at__lt=before).exclude(file=""):
+        storage.delete(job.file.name)
+        Job.objects.filter(pk=job.pk).update(file="")
+        removed += 1
+    return removed

@@ -16,6 +16,7 @@ from contests.services.privacy import (
     entry_retention_days,
 )
 from notifications.services.outbox import outbox_personal_data_remove
+from tweetup.jobs import job_files_remove
 from visitors.services.privacy import (
     visitor_retention_days,
     visitors_forgotten,
@@ -35,12 +36,14 @@ def personal_data_remove(
     The entries first (``entries_personal_data_remove``), then the visitors
     (``visitors_private_data_remove``), which also clears the profiles whose
     entries the first forgot, then the mail about everyone forgotten
-    (``outbox_personal_data_remove``). ``entry_days`` and ``visitor_days``
-    default to the settings PRIVACY_ENTRY_RETENTION_DAYS and
-    PRIVACY_VISITOR_RETENTION_DAYS. Returns how many entries, visitor
-    profiles and mails were cleared; ``progress(done, 3)`` is called after
-    each of the three steps. Raises the app's ApplicationError when
-    either delay is negative, before anything is removed.
+    (``outbox_personal_data_remove``), and the export files older than
+    PRIVACY_EXPORT_RETENTION_DAYS (``tweetup.jobs.job_files_remove``).
+    ``entry_days`` and ``visitor_days`` default to the settings
+    PRIVACY_ENTRY_RETENTION_DAYS and PRIVACY_VISITOR_RETENTION_DAYS. Returns
+    how many entries, visitor profiles, mails and export files were cleared;
+    ``progress(done, 3)`` is called after each of the three steps. Raises the
+    app's ApplicationError when either delay is negative, before anything is
+    removed.
     """
     now = now or timezone.now()
     entry_days = entry_retention_days(entry_days)
@@ -53,6 +56,7 @@ def personal_data_remove(
         if progress is not None:
             progress(2, 3)
         mails = outbox_personal_data_remove(forgotten=[entries_forgotten(), visitors_forgotten()])
+        exports = job_files_remove(now=now)
         if progress is not None:
             progress(3, 3)
-    return {"entries": entries, "visitors": visitors, "mails": mails}
+    return {"entries": entries, "visitors": visitors, "mails": mails, "exports": exports}

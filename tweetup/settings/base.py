@@ -387,6 +387,8 @@ VISIT_CHANGES_QUIET_MINUTES = env.int("VISIT_CHANGES_QUIET_MINUTES", default=5)
 # draw (README, "Privacy"), visitors' private data this many days after the visit.
 PRIVACY_ENTRY_RETENTION_DAYS = env.int("PRIVACY_ENTRY_RETENTION_DAYS", default=30)
 PRIVACY_VISITOR_RETENTION_DAYS = env.int("PRIVACY_VISITOR_RETENTION_DAYS", default=30)
+# The exports' files (entries with their personal data) are deleted this long after they were made.
+PRIVACY_EXPORT_RETENTION_DAYS = env.int("PRIVACY_EXPORT_RETENTION_DAYS", default=7)
 # Visitors' signed profile and check-in links stop working after this long.
 VISITOR_LINK_MAX_AGE = timedelta(days=env.int("VISITOR_LINK_DAYS", default=180))
 
