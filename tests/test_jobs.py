@@ -221,8 +221,8 @@ def test_the_purge_deletes_export_files_past_their_time(client, exports_root):
     job = Job.objects.get()
     download = reverse("job_download", kwargs={"pk": job.pk})
     got = client.get(download)
-    got.close()
     assert got.status_code == 200
+    assert b"".join(got.streaming_content).count(b"\n") == 4
     assert personal_data_remove()["exports"] == 0
     Job.objects.update(finished_at=timezone.now() - timedelta(days=8))
     assert personal_data_remove()["exports"] == 1
