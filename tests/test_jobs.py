@@ -204,6 +204,10 @@ def test_an_export_is_one_complete_file_downloaded_by_permitted_staff_only(clien
     tickets = [line.split(",", 1)[0] for line in lines[1:]]
     assert len(set(tickets)) == 10_001
 
+    # The dashboard lists the job and its file too.
+    dashboard = reverse("contests:dashboard", kwargs={"slug": contest.slug})
+    assert f'href="{download}"' in client.get(dashboard).content.decode()
+
     client.force_login(staff_user("guide", TOUR_ADMINS))
     assert client.get(download).status_code == 403
     client.logout()

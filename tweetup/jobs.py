@@ -83,6 +83,13 @@ def job_active(*, kind: str, contest=None, visit=None) -> Job | None:
     )
 
 
+def jobs_of(*, contest=None, visit=None, limit: int = 10) -> list[Job]:
+    """The newest jobs of a contest or a visit, for its staff pages (one query)."""
+    return list(
+        Job.objects.filter(contest=contest, visit=visit).order_by("-requested_at", "-pk")[:limit]
+    )
+
+
 def job_start(
     *,
     kind: str,

@@ -20,7 +20,7 @@ from django_countries import countries
 from notifications.models import OutboxMessage
 from notifications.services.outbox import messages_resend
 from notifications.services.reports import failed_messages
-from tweetup import audit
+from tweetup import audit, jobs
 from tweetup.links import request_base_url
 from tweetup.permissions import organizer_required
 from tweetup.vocabulary import Background, language_name
@@ -146,6 +146,7 @@ def dashboard(request, slug: str):
             "failed_more": len(failed) > FAILED_LISTED,
             "outbox": outbox,
             "time_zone": selection_services.selection_deadline_zone(contest),
+            "jobs": jobs.jobs_of(contest=contest),
             "staff_actions": audit.staff_actions(contest=contest),
             "staff_actions_url": audit.staff_actions_url(contest=contest),
         },
