@@ -293,6 +293,10 @@ def job_file_write(*, job: Job, filename: str, write: Callable[[TextIO], None]) 
     name = f"jobs/{job.pk}/{filename}"
     final = Path(storage.path(name))
     final.parent.mkdir(parents=True, exist_ok=True)
+    # What a run killed in the middle left behind: the folder is this job's own,
+    # and only one run of it writes at a time (job_claim).
+    for stale in final.parent.glob(".*.part"):
+        stale.unlink(missing_ok=True)
     with tempfile.NamedTemporaryFile(
         "w",
         encoding="utf-8",
