@@ -308,3 +308,16 @@ def test_a_job_whose_worker_was_killed_finishes_once_on_a_new_worker(
         recipients = sorted(m["To"] for m in smtp_server.sink.messages)
         assert len(recipients) == len(set(recipients)) == 3
     assert Job.objects.get().state == Job.State.DONE
+
+
+@pytest.mark.django_db
+def test_the_admin_lists_the_jobs_read_only_with_a_link_to_each(client):
+    contest = closed_contest()
+    job = Job.objects.create(
+        kind=Job.Kind.FREEZE, task="t", contest=contest, requested_at=timezone.now()
+    )
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "pw"))
+    listing = client.get(reverse("admin:tweetup_job_changelist")).content.decode()
+    assert f'href="{job.get_absolute_url()}"' in listing
+    assert client.post(reverse("admin:tweetup_job_change", args=[job.pk]), {}).status_code == 403
+    assert client.get(reverse("admin:tweetup_job_add")).status_code == 403
