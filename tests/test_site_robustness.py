@@ -28,6 +28,7 @@ from contests.services.answers import ANSWER_SALT, selection_answer_token
 from contests.services.entries import CONFIRM_SALT, entry_confirm_token
 from notifications.models import OutboxMessage
 from tests.support import rows_for_the_module
+from tweetup.models import Job
 from visitors.models import VisitorProfile
 from visitors.services.links import (
     CHECK_IN_SALT,
@@ -118,6 +119,9 @@ ORGANIZER_PAGES = [
     ("contests:selection_disqualify", {"slug": DRAWN_SLUG, "pk": "selection"}, "post"),
     ("contests:outbox_resend", {"slug": DRAWN_SLUG, "pk": "outbox"}, "post"),
     ("visitors:message", {"slug": VISIT_SLUG}, "get"),
+    # A contest's background job: organizers only, like the page that started it.
+    ("job", {"pk": "job"}, "get"),
+    ("job_status", {"pk": "job"}, "get"),
 ]
 # Pages for tour admins only: staff_permission("visitors.check_in_visitorprofile").
 TOUR_ADMIN_PAGES = [
@@ -217,6 +221,13 @@ def _demo_values() -> Demo:
         "question": [q.pk for q in questions[:1]],
         "question_stop": [questions[0].stop_id] if questions else [stops[0].pk],
     }
+    job = Job.objects.create(
+        kind=Job.Kind.EXPORT_SELECTIONS,
+        task="contests.tasks.run_export_job",
+        contest=drawn,
+        requested_at=timezone.now(),
+    )
+    demo.pks["job"] = [job.pk]
     User.objects.create_user("nobody", "nobody@example.org", "x")
     return demo
 
@@ -251,6 +262,8 @@ def real_values(name: str, params: dict[str, str], demo: Demo) -> list[dict[str,
         return [{"token": t} for t in demo.tokens["profile"]]
     if name == "contests:selection_disqualify":
         return [{"slug": drawn, "pk": pk} for pk in demo.pks["selection"]]
+    if name in ("job", "job_status", "job_download"):
+        return [{"pk": pk} for pk in demo.pks["job"]]
     if name == "contests:outbox_resend":
         return [{"slug": drawn, "pk": pk} for pk in demo.pks["outbox"]]
     if name == "visits:stop":
