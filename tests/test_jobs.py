@@ -310,6 +310,47 @@ def test_a_job_whose_worker_was_killed_finishes_once_on_a_new_worker(
     assert Job.objects.get().state == Job.State.DONE
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_export_whose_worker_was_killed_is_written_whole_once_on_a_new_worker(
+    client, exports_root, machine_redis_url, celery_worker_factory
+):
+    """SIGKILL the worker in the middle of an export: the file comes whole, once, from the next."""
+    contest = closed_contest()
+    add_entries(contest, 40)
+    client.force_login(organizer())
+    queue = f"jobs-{uuid.uuid4().hex[:12]}"
+    with celery_publishing_to(machine_redis_url, queue):
+        first = celery_worker_factory(broker_url=machine_redis_url, queue=queue)
+        with psycopg.connect(postgres_test_database_url()) as lock:
+            # The export's reads wait behind this lock: the kill comes in the middle.
+            lock.execute("LOCK TABLE contests_entry IN ACCESS EXCLUSIVE MODE")
+            press(client, "export_entries", contest, run=False)
+            job = Job.objects.get()
+            wait_until(
+                lambda: Job.objects.filter(pk=job.pk, state=Job.State.RUNNING).exists(),
+                timeout=30,
+                what="the worker to take the job",
+            )
+            first.process.kill()
+            first.process.wait(timeout=10)
+            lock.rollback()
+        second = celery_worker_factory(broker_url=machine_redis_url, queue=queue)
+        assert not [path for path in exports_root.rglob("*.csv") if path.is_file()]
+        Job.objects.update(heartbeat_at=timezone.now() - timedelta(hours=1))
+        assert jobs.jobs_resume() == 1
+        wait_until(
+            lambda: Job.objects.filter(pk=job.pk, state=Job.State.DONE).exists(),
+            timeout=60,
+            what="the export to finish on the new worker",
+        )
+        second.wait_idle(timeout=60)
+    job.refresh_from_db()
+    assert (job.attempts, job.rows_done, job.rows_total) == (2, 40, 40)
+    files = [path for path in exports_root.rglob("*") if path.is_file()]
+    assert [path.name for path in files] == [f"{contest.slug}-entries.csv"]
+    assert len(files[0].read_text(encoding="utf-8-sig").splitlines()) == 41
+
+
 @pytest.mark.django_db
 def test_the_admin_lists_the_jobs_read_only_with_a_link_to_each(client):
     contest = closed_contest()
