@@ -175,11 +175,8 @@ def job_claim(*, job_id: int, now: datetime | None = None) -> Job | None:
         job.started_at = job.heartbeat_at = now
         job.rows_done = 0
         job.outcome = ""
-        job.save(
-            update_fields=[
-                *("state", "attempts", "started_at", "heartbeat_at", "rows_done", "outcome")
-            ]
-        )
+        changed = ["state", "attempts", "started_at", "heartbeat_at", "rows_done", "outcome"]
+        job.save(update_fields=changed)
     return job
 
 
