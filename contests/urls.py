@@ -31,8 +31,6 @@ urlpatterns = [
         organizer.outbox_resend,
         name="outbox_resend",
     ),
-    path("<slug:slug>/export/entries.csv", organizer.export_entries, name="export_entries"),
-    path(
-        "<slug:slug>/export/selections.csv", organizer.export_selections, name="export_selections"
-    ),
+    path("<slug:slug>/export/entries/", organizer.export_entries, name="export_entries"),
+    path("<slug:slug>/export/selections/", organizer.export_selections, name="export_selections"),
 ]

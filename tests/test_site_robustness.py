@@ -28,6 +28,7 @@ from contests.services.answers import ANSWER_SALT, selection_answer_token
 from contests.services.entries import CONFIRM_SALT, entry_confirm_token
 from notifications.models import OutboxMessage
 from tests.support import rows_for_the_module
+from tweetup.models import Job
 from visitors.models import VisitorProfile
 from visitors.services.links import (
     CHECK_IN_SALT,
@@ -109,8 +110,8 @@ GARBAGE_POST = {
 # visits.views.staff_permission("visitors.add_visitmessage"), which only Organizers have).
 ORGANIZER_PAGES = [
     ("contests:dashboard", {"slug": DRAWN_SLUG}, "get"),
-    ("contests:export_entries", {"slug": DRAWN_SLUG}, "get"),
-    ("contests:export_selections", {"slug": DRAWN_SLUG}, "get"),
+    ("contests:export_entries", {"slug": DRAWN_SLUG}, "post"),
+    ("contests:export_selections", {"slug": DRAWN_SLUG}, "post"),
     ("contests:freeze", {"slug": CLOSED_SLUG}, "get"),
     ("contests:draw", {"slug": CLOSED_SLUG}, "get"),
     ("contests:offers_send", {"slug": DRAWN_SLUG}, "post"),
@@ -122,6 +123,9 @@ STAFF = ("organizer", "touradmin", "pressofficer")
 # Who writes to the visitors: permission visitors.add_visitmessage.
 MESSAGE_PAGES = [
     ("visitors:message", {"slug": VISIT_SLUG}, "get"),
+    # A contest's background job: organizers only, like the page that started it.
+    ("job", {"pk": "job"}, "get"),
+    ("job_status", {"pk": "job"}, "get"),
 ]
 # Who checks the visitors in: permission visitors.check_in_visitorprofile.
 CHECK_IN_PAGES = [
@@ -228,6 +232,13 @@ def _demo_values() -> Demo:
         "question": [q.pk for q in questions[:1]],
         "question_stop": [questions[0].stop_id] if questions else [stops[0].pk],
     }
+    job = Job.objects.create(
+        kind=Job.Kind.EXPORT_SELECTIONS,
+        task="contests.tasks.run_export_job",
+        contest=drawn,
+        requested_at=timezone.now(),
+    )
+    demo.pks["job"] = [job.pk]
     User.objects.create_user("nobody", "nobody@example.org", "x")
     return demo
 
@@ -262,6 +273,8 @@ def real_values(name: str, params: dict[str, str], demo: Demo) -> list[dict[str,
         return [{"token": t} for t in demo.tokens["profile"]]
     if name == "contests:selection_disqualify":
         return [{"slug": drawn, "pk": pk} for pk in demo.pks["selection"]]
+    if name in ("job", "job_status", "job_download"):
+        return [{"pk": pk} for pk in demo.pks["job"]]
     if name == "contests:outbox_resend":
         return [{"slug": drawn, "pk": pk} for pk in demo.pks["outbox"]]
     if name == "visits:stop":

@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from .audit import HIDDEN_VALUE, Verb, changes_between, log_action
-from .models import AuditEntry
+from .models import AuditEntry, Job
 
 REASON_FIELD = "audit_reason"
 
@@ -234,3 +234,32 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
 
 __all__ = ["AuditedAdmin", "AuditEntryAdmin", "HIDDEN_VALUE", "REASON_FIELD"]
+
+
+# Background jobs -------------------------------------------------------------
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    """The background jobs, newest first: read only; each links its own page."""
+
+    list_display = ["requested_at", "kind", "state", "rows_done", "rows_total", "page", "contest"]
+    list_filter = ["state", "kind"]
+    list_select_related = ["contest", "visit", "requested_by"]
+    ordering = ["-requested_at", "-pk"]
+    list_per_page = 50
+    actions = None
+    readonly_fields = [field.name for field in Job._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("page"))
+    def page(self, job: Job) -> str:
+        return format_html('<a href="{}">{}</a>', job.get_absolute_url(), _("progress and outcome"))

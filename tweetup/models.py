@@ -8,6 +8,7 @@ by ``tweetup.audit.log_action`` only.
 
 from auditlog.models import AbstractLogEntry
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 
@@ -31,6 +32,7 @@ class AuditEntry(AbstractLogEntry):
         QUESTION_ANSWER = "question_answer", _("recorded a guide's answer")
         CHECK_IN = "check_in", _("checked a visitor in")
         CHECK_IN_UNDO = "check_in_undo", _("took back a visitor's check-in")
+        JOB_START = "job_start", _("started a background job")
 
     verb = models.CharField(_("what"), max_length=30, choices=Verb.choices)
     reason = models.TextField(_("why"), blank=True)
@@ -97,3 +99,115 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} at {self.beat_at.isoformat()}"
+
+
+def _export_storage():
+    from django.core.files.storage import storages
+
+    return storages["exports"]
+
+
+class Job(models.Model):
+    """Long work a staff member asked for, run by a Celery worker (``tweetup.jobs``).
+
+    At most one job of a kind is queued or running per target (a contest, a
+    visit, or the site for the purge): a second press finds the first. The
+    worker writes its progress and a heartbeat while it runs, so a job whose
+    worker died is seen and started again.
+    """
+
+    class Kind(models.TextChoices):
+        FREEZE = "freeze", _("freeze the contest")
+        DRAW = "draw", _("draw the winners")
+        EXPORT_ENTRIES = "export_entries", _("export the entries")
+        EXPORT_SELECTIONS = "export_selections", _("export the places")
+        NOT_CHOSEN = "not_chosen", _("tell the entrants not chosen")
+        VISIT_MESSAGE = "visit_message", _("write to the visitors")
+        PURGE = "purge", _("remove personal data past its time")
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    ACTIVE = (State.QUEUED, State.RUNNING)
+
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    # The Celery task that runs it, by the name the worker knows (tweetup.publish).
+    task = models.CharField(_("task"), max_length=200)
+    contest = models.ForeignKey(
+        "contests.Contest",
+        verbose_name=_("contest"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    visit = models.ForeignKey(
+        "visits.Visit",
+        verbose_name=_("visit"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    requested_by = models.ForeignKey(
+        "auth.User",
+        verbose_name=_("asked by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("asked at"))
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    rows_done = models.PositiveBigIntegerField(_("rows done"), default=0)
+    rows_total = models.PositiveBigIntegerField(_("rows in all"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    outcome = models.TextField(_("outcome"), blank=True)
+    file = models.FileField(_("file"), storage=_export_storage, blank=True, max_length=300)
+
+    class Meta:
+        verbose_name = _("background job")
+        verbose_name_plural = _("background jobs")
+        constraints = [
+            # A target left empty counts as one (the site, for the purge): 0 stands for it.
+            models.UniqueConstraint(
+                "kind",
+                Coalesce("contest", 0),
+                Coalesce("visit", 0),
+                condition=models.Q(state__in=["queued", "running"]),
+                name="job_one_active_per_target",
+            ),
+        ]
+        indexes = [
+            # The sweep looks for active jobs only.
+            models.Index(
+                fields=["state"],
+                condition=models.Q(state__in=["queued", "running"]),
+                name="job_active",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.state})"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("job", kwargs={"pk": self.pk})
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in self.ACTIVE
+
+    @property
+    def percent(self) -> int | None:
+        if not self.rows_total:
+            return 100 if self.state == self.State.DONE else None
+        return min(100, round(100 * self.rows_done / self.rows_total))

@@ -23,6 +23,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", contest_views.home, name="home"),
     path("favicon.ico", views.favicon),
+    path("jobs/<int:pk>/", views.job_detail, name="job"),
+    path("jobs/<int:pk>/status.json", views.job_status, name="job_status"),
+    path("jobs/<int:pk>/download/", views.job_download, name="job_download"),
     # Before the contests' and visits' own: its pages live at their addresses.
     path("", include("visitors.urls")),
     path("contests/", include("contests.urls")),

@@ -207,6 +207,22 @@ def entry_invalidate(*, entry: Entry, actor, reason: str, now: datetime | None =
 # Freeze --------------------------------------------------------------------
 
 
+def contest_freeze_check(*, contest: Contest, now: datetime | None = None) -> None:
+    """Raise ContestError, as ``contest_freeze`` would, unless the contest can be frozen now.
+
+    For the page that starts the freeze as a background job: the refusal is
+    said at once; the freeze checks again under its lock.
+    """
+    if contest.frozen_at is not None:
+        raise ContestError(_("This contest is already frozen."))
+    state = contest.state_at(now or timezone.now())
+    if state != Contest.State.CLOSED:
+        raise ContestError(
+            _("Only a closed contest can be frozen; this one is %(state)s.")
+            % {"state": state.label.lower()}
+        )
+
+
 def contest_freeze(
     *,
     contest: Contest,
@@ -305,6 +321,7 @@ def draw_run(
     ``progress(done, total)`` after each page of tickets read (with caps, a
     rare second pass over the tickets counts from 0 again).
 
+
     Two calls at once make one draw: the contest row is locked, and the
     database allows one draw per contest. Raises AlreadyDrawn when the
     contest has its draw, ContestError when it is not frozen, has no ticket,
@@ -372,6 +389,21 @@ def draw_run(
         len(draw.alternates),
     )
     return draw
+
+
+def draw_run_check(*, contest: Contest) -> None:
+    """Raise as ``draw_run`` would (AlreadyDrawn, ContestError) unless the contest can be drawn.
+
+    For the page that starts the draw as a background job; the draw checks
+    again under its lock.
+    """
+    existing = Draw.objects.filter(contest=contest).first()
+    if existing is not None:
+        raise AlreadyDrawn(_("This contest has already been drawn."), draw=existing)
+    if contest.frozen_at is None:
+        raise ContestError(_("Freeze the contest before drawing."))
+    if not contest.tickets_count:
+        raise ContestError(_("There is no ticket in the draw."))
 
 
 def _select(

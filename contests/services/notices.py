@@ -1,11 +1,13 @@
 """The kind notice to the entrants who were not chosen, once every place is settled.
 
 There may be many: the organizer asks for them (``contest_notify_not_chosen``)
-and a task writes them after commit (``not_chosen_notices_queue``); should
-the broker be down, the beat task finishes them.
+and a background job writes them (``not_chosen_notices_queue``, with its
+progress); should its worker die or the broker be down, the beat tasks
+finish them.
 """
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -15,9 +17,10 @@ from django.utils.translation import gettext as _
 
 from notifications.models import OutboxMessage
 from notifications.services.outbox import mail_enqueue
+from tweetup import jobs
 from tweetup.audit import Verb, log_action
 from tweetup.links import absolute_url
-from tweetup.publish import task_after_commit
+from tweetup.models import Job
 
 from ..errors import ContestError
 from ..models import Contest, Entry, Selection
@@ -40,13 +43,14 @@ def entries_not_chosen(contest: Contest):
     )
 
 
-def contest_notify_not_chosen(*, contest: Contest, actor=None, now: datetime | None = None) -> None:
+def contest_notify_not_chosen(*, contest: Contest, actor=None, now: datetime | None = None) -> Job:
     """Mark the contest so that a kind notice goes to every entrant not chosen, once.
 
-    The notices are written by a Celery task after commit (there may be many);
-    should the broker be down, the beat task ``resume_not_chosen_notices``
-    finishes them. Raises ContestError before the places are settled or when
-    it was done already.
+    The notices are written by a background job (there may be many), which
+    this returns; should the broker be down, the beat tasks
+    ``resume_stale_jobs`` and ``resume_not_chosen_notices`` finish them.
+    Raises ContestError before the places are settled or when it was done
+    already.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -62,14 +66,14 @@ def contest_notify_not_chosen(*, contest: Contest, actor=None, now: datetime | N
         contest.save(update_fields=["not_chosen_notified_at"])
         log_action(actor=actor, action=Verb.NOT_CHOSEN_NOTIFY, target=contest, at=now)
         logger.info("Not-chosen notices for contest %s asked by %s.", contest.pk, actor)
-        contest_id = contest.pk
-        task_after_commit(
-            "contests.tasks.send_not_chosen_notices",
-            contest_id,
-            on_refused=lambda: logger.warning(
-                "Broker unavailable; not-chosen notices of %s wait for beat.", contest_id
-            ),
+        job, _created = jobs.job_start(
+            kind=Job.Kind.NOT_CHOSEN,
+            task="contests.tasks.run_not_chosen_job",
+            actor=actor,
+            contest=contest,
+            now=now,
         )
+    return job
 
 
 def not_chosen_notices_unfinished(*, now: datetime | None = None) -> list[int]:
@@ -84,18 +88,27 @@ def not_chosen_notices_unfinished(*, now: datetime | None = None) -> list[int]:
     return unfinished
 
 
-def not_chosen_notices_queue(*, contest_id: int, base_url: str | None = None) -> int:
+def not_chosen_notices_queue(
+    *,
+    contest_id: int,
+    base_url: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
     """Queue the not-chosen notice of every entrant not chosen; returns how many were new.
 
     Safe to run again after a crash: each notice has its own key.
+    ``progress(done, total)`` is called every few thousand entrants.
     """
     contest = Contest.objects.select_related("visit").get(pk=contest_id)
     if contest.not_chosen_notified_at is None:
         return 0
     queued = 0
     contest_url = absolute_url(contest.get_absolute_url(), base_url=base_url)
+    total = entries_not_chosen(contest).count() if progress is not None else 0
     entries = entries_not_chosen(contest).order_by("pk").iterator(chunk_size=2000)
-    for entry in entries:
+    for done, entry in enumerate(entries):
+        if progress is not None and done % 2000 == 0:
+            progress(done, max(total, done))
         key = f"{NOT_CHOSEN_KIND}:{contest.pk}:{entry.pk}"
         if OutboxMessage.objects.filter(key=key).exists():
             continue
@@ -111,4 +124,6 @@ def not_chosen_notices_queue(*, contest_id: int, base_url: str | None = None) ->
                 concerns=entry,
             )
         queued += 1
+    if progress is not None:
+        progress(total, total)
     return queued

@@ -1,18 +1,18 @@
 """The freeze and the draw: organizer pages, public results, audit record, live draw."""
 
 from django.contrib import messages
-from django.contrib.humanize.templatetags.humanize import intcomma
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_safe
 
+from tweetup import jobs
 from tweetup.errors import errors_shown
 from tweetup.http import require_form_methods
 from tweetup.links import request_base_url
+from tweetup.models import Job
 from tweetup.permissions import organizer_required
 
 from .. import draw_algorithm, selectors
@@ -20,6 +20,7 @@ from ..errors import AlreadyDrawn, ContestError
 from ..forms import DrawForm, FreezeForm, TicketCheckForm
 from ..models import Contest, Entry, Selection
 from ..services import draws as draw_services
+from ..services import jobs as job_services
 
 
 def public_name(entry: Entry) -> str:
@@ -85,20 +86,10 @@ def contest_freeze(request, slug: str):
     if request.method == "POST":
         if form.is_valid():
             with errors_shown(form) as outcome:
-                contest = draw_services.contest_freeze(contest=contest, actor=request.user)
+                job, _created = job_services.freeze_job_start(contest=contest, actor=request.user)
             if outcome.ok:
-                messages.success(
-                    request,
-                    ngettext(
-                        "The contest is frozen: %(count)s ticket is in the draw, "
-                        "tickets digest %(digest)s. You can now draw.",
-                        "The contest is frozen: %(count)s tickets are in the draw, "
-                        "tickets digest %(digest)s. You can now draw.",
-                        contest.tickets_count,
-                    )
-                    % {"count": intcomma(contest.tickets_count), "digest": contest.tickets_digest},
-                )
-                return redirect("contests:draw", slug=contest.slug)
+                # The freeze runs as a background job: its page shows the progress.
+                return redirect(job)
         status = 400
     counts = Entry.objects.filter(contest=contest).aggregate(
         total=Count("pk"),
@@ -117,7 +108,13 @@ def contest_freeze(request, slug: str):
     return render(
         request,
         "contests/draw/freeze.html",
-        {"contest": contest, "state": contest.state, "form": form, "counts": counts},
+        {
+            "contest": contest,
+            "state": contest.state,
+            "form": form,
+            "counts": counts,
+            "job": jobs.job_active(kind=Job.Kind.FREEZE, contest=contest),
+        },
         status=status,
     )
 
@@ -130,7 +127,7 @@ def draw_run(request, slug: str):
         form = DrawForm(request.POST)
         if form.is_valid():
             try:
-                draw_services.draw_run(
+                job, _created = job_services.draw_job_start(
                     contest=contest,
                     actor=request.user,
                     external_entropy=form.cleaned_data["external_entropy"],
@@ -144,8 +141,8 @@ def draw_run(request, slug: str):
             except ContestError as exc:
                 form.add_error(None, str(exc))
             else:
-                messages.success(request, _("The winners are drawn and their offers are sent."))
-                return redirect("contests:results", slug=contest.slug)
+                # The draw runs as a background job: its page shows the progress.
+                return redirect(job)
         status = 400
     else:
         form = DrawForm(
@@ -158,7 +155,12 @@ def draw_run(request, slug: str):
     return render(
         request,
         "contests/draw/draw.html",
-        {"contest": contest, "state": contest.state, "form": form},
+        {
+            "contest": contest,
+            "state": contest.state,
+            "form": form,
+            "job": jobs.job_active(kind=Job.Kind.DRAW, contest=contest),
+        },
         status=status,
     )
 

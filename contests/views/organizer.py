@@ -3,16 +3,14 @@
 Every page here is for organizers only (permission ``contests.change_contest``,
 which the Organizers group has; superusers too). Its queries do not grow with
 the number of entries: the dashboard's figures are kept and recomputed in the
-background (``contests.services.statistics``), and exports stream.
+background (``contests.services.statistics``), and the exports are background
+jobs that write a file (``contests.services.exports``).
 """
 
-import csv
-from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -23,15 +21,16 @@ from django_countries import countries
 from notifications.models import OutboxMessage
 from notifications.services.outbox import messages_resend
 from notifications.services.reports import failed_messages
-from tweetup import audit
+from tweetup import audit, jobs
 from tweetup.errors import errors_shown
 from tweetup.links import request_base_url
 from tweetup.permissions import organizer_required
 from tweetup.vocabulary import Background, language_name
 
 from .. import selectors
-from ..models import Contest, Entry, Selection
+from ..models import Contest, Selection
 from ..services import answers as answer_services
+from ..services import jobs as job_services
 from ..services import notices as notice_services
 from ..services import selections as selection_services
 from ..services import statistics as statistics_services
@@ -39,9 +38,6 @@ from ..services import statistics as statistics_services
 OUTBOX_PAGE_SIZE = 25
 # Failed mails listed by name in the dashboard's alert; the admin lists them all.
 FAILED_LISTED = 20
-CSV_BATCH_ROWS = 1000
-# Cells a spreadsheet would read as a formula (or that hide one behind a control character).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _contest(slug: str) -> Contest:
@@ -157,6 +153,7 @@ def dashboard(request, slug: str):
             "failed_more": len(failed) > FAILED_LISTED,
             "outbox": outbox,
             "time_zone": selection_services.selection_deadline_zone(contest),
+            "jobs": jobs.jobs_of(contest=contest),
             "staff_actions": audit.staff_actions(contest=contest),
             "staff_actions_url": audit.staff_actions_url(contest=contest),
         },
@@ -212,12 +209,11 @@ def offers_send(request, slug: str):
 def not_chosen_notify(request, slug: str):
     contest = _contest(slug)
     with errors_shown(request) as outcome:
-        notice_services.contest_notify_not_chosen(contest=contest, actor=request.user)
-    if outcome.ok:
-        messages.success(
-            request, _("The notice to the entrants who were not chosen is on its way.")
-        )
-    return redirect("contests:dashboard", slug=contest.slug)
+        job = notice_services.contest_notify_not_chosen(contest=contest, actor=request.user)
+    if not outcome.ok:
+        return redirect("contests:dashboard", slug=contest.slug)
+    messages.success(request, _("The notice to the entrants who were not chosen is on its way."))
+    return redirect(job)
 
 
 @require_POST
@@ -250,119 +246,24 @@ def outbox_resend(request, slug: str, pk: int):
     return redirect(f"{url}?page={page}#outbox" if page.isdigit() else f"{url}#outbox")
 
 
-# CSV exports -----------------------------------------------------------------
+# CSV exports: background jobs that write a file ------------------------------
 
 
-class _Echo:
-    """A file-like object that hands back what is written, for csv.writer."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_cell(value, tz=None) -> str:
-    """A cell a spreadsheet shows as text, never runs as a formula."""
-    if value.__class__ is str:  # The common case first: a million rows make it count.
-        return "'" + value if value.startswith(FORMULA_PREFIXES) else value
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        # ISO 8601 to the second, with its offset, in every export alike.
-        value = (value.astimezone(tz) if tz else value).isoformat(timespec="seconds")
-    elif isinstance(value, bool):
-        value = "yes" if value else "no"
-    elif isinstance(value, list | tuple):
-        value = " ".join(str(item) for item in value)
-    text = str(value)
-    if text.startswith(FORMULA_PREFIXES):
-        return "'" + text
-    return text
-
-
-def csv_rows(header: list[str], rows: Iterable[tuple], tz=None) -> Iterator[str]:
-    """CSV text in batches of rows, so memory stays flat however many rows there are."""
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(header)
-    batch: list[str] = []
-    for row in rows:
-        batch.append(writer.writerow([csv_cell(value, tz) for value in row]))
-        if len(batch) >= CSV_BATCH_ROWS:
-            yield "".join(batch)
-            batch = []
-    if batch:
-        yield "".join(batch)
-
-
-def _csv_response(filename: str, chunks: Iterator[str]) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-ENTRY_COLUMNS = [
-    ("ticket", "ticket"),
-    ("created_at", "created_at"),
-    ("confirmed_at", "confirmed_at"),
-    ("name", "name"),
-    ("email", "email"),
-    ("twitter_handle", "twitter_handle"),
-    ("country", "country"),
-    ("languages", "languages"),
-    ("background", "background"),
-    ("background_other", "background_other"),
-    ("language", "language"),
-    ("publish_handle", "publish_handle"),
-    ("in_draw", "in_the_draw"),
-    ("invalidated_at", "invalidated_at"),
-    ("invalid_reason", "invalid_reason"),
-    ("motivation", "motivation"),
-]
-
-SELECTION_COLUMNS = [
-    ("kind", "kind"),
-    ("position", "position"),
-    ("status", "status"),
-    ("promoted_at", "promoted_at"),
-    ("deadline", "deadline"),
-    ("answered_at", "answered_at"),
-    ("reason", "reason"),
-    ("ticket", "entry__ticket"),
-    ("name", "entry__name"),
-    ("email", "entry__email"),
-    ("twitter_handle", "entry__twitter_handle"),
-    ("country", "entry__country"),
-    ("background", "entry__background"),
-    ("language", "entry__language"),
-]
-
-
+@require_POST
 @organizer_required
 def export_entries(request, slug: str):
     contest = _contest(slug)
-    rows = (
-        Entry.objects.filter(contest=contest)
-        .with_in_draw()
-        .order_by("created_at", "pk")
-        .values_list(*(field for _name, field in ENTRY_COLUMNS))
-        .iterator(chunk_size=2000)
+    job, _created = job_services.export_job_start(
+        contest=contest, actor=request.user, what="entries"
     )
-    return _csv_response(
-        f"{contest.slug}-entries.csv",
-        csv_rows([name for name, _field in ENTRY_COLUMNS], rows, contest.tzinfo),
-    )
+    return redirect(job)
 
 
+@require_POST
 @organizer_required
 def export_selections(request, slug: str):
     contest = _contest(slug)
-    rows = (
-        Selection.objects.filter(draw__contest=contest)
-        .order_by("-kind", "position")
-        .values_list(*(field for _name, field in SELECTION_COLUMNS))
-        .iterator(chunk_size=2000)
+    job, _created = job_services.export_job_start(
+        contest=contest, actor=request.user, what="selections"
     )
-    return _csv_response(
-        f"{contest.slug}-selections.csv",
-        csv_rows([name for name, _field in SELECTION_COLUMNS], rows, contest.tzinfo),
-    )
+    return redirect(job)

@@ -24,6 +24,11 @@ def test_organizer_freezes_draws_and_sees_the_winners(live_server, browser):
     assert page.inner_text("#eligible-count") == "25"
     page.check("#id_confirm")
     page.click("#freeze-form [type=submit]")
+    # The freeze is a background job (run at once by the tests' eager worker): its page
+    # shows the outcome and leads to the draw.
+    page.wait_for_url("**/jobs/*/")
+    assert "The contest is frozen: 25 tickets are in the draw" in page.inner_text("#job-outcome")
+    page.click("text=Go to the draw")
     page.wait_for_url(f"**/contests/{contest.slug}/draw/")
     digest = page.inner_text("#tickets-digest")
     assert len(digest) == 64
@@ -31,6 +36,9 @@ def test_organizer_freezes_draws_and_sees_the_winners(live_server, browser):
 
     page.fill("#id_external_entropy", "drand round 4242")
     page.click("#draw-form [type=submit]")
+    page.wait_for_url("**/jobs/*/")
+    assert "The winners are drawn" in page.inner_text("#job-outcome")
+    page.click("text=See the results")
     page.wait_for_url(f"**/contests/{contest.slug}/results/")
     draw = Draw.objects.get(contest=contest)
     names = page.locator("#winners .winner-name").all_inner_texts()
@@ -54,7 +62,8 @@ def test_outsiders_are_refused_every_organizer_page(live_server, browser):
     guide.groups.add(Group.objects.get_or_create(name=TOUR_ADMINS)[0])
     pages = [
         reverse(f"contests:{name}", kwargs={"slug": contest.slug})
-        for name in ("freeze", "draw", "dashboard", "export_entries", "export_selections")
+        # The exports are presses (POST): tests/test_site_robustness.py refuses them.
+        for name in ("freeze", "draw", "dashboard")
     ]
     anonymous = browser.new_page()
     for path in pages:
@@ -93,3 +102,38 @@ def test_live_draw_reveals_winners_one_by_one(live_server, browser):
     assert page.locator("#live-alternates").is_visible()
     assert draw.alternates[0] in items.nth(3).inner_text()
     assert page.locator("#reveal-next").is_disabled()
+
+
+def test_a_job_page_follows_its_job_to_the_end_by_itself(live_server, browser):
+    """The page polls the job's status (static script, under the site's CSP) and shows the end."""
+    from django.utils import timezone
+
+    from tweetup.models import Job
+
+    contest = closed_contest()
+    organizer()
+    job = Job.objects.create(
+        kind=Job.Kind.EXPORT_ENTRIES,
+        task="contests.tasks.run_export_job",
+        contest=contest,
+        requested_at=timezone.now(),
+        state=Job.State.RUNNING,
+        started_at=timezone.now(),
+        rows_done=10,
+        rows_total=40,
+    )
+    page = browser.new_page()
+    errors = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    log_in(page, live_server, "orga")
+    page.goto(live_server.url + job.get_absolute_url())
+    assert page.get_attribute("#job-progress", "value") == "10"
+    Job.objects.filter(pk=job.pk).update(rows_done=30)
+    page.wait_for_selector("#job-rows:has-text('30 of 40 rows')")
+    assert page.locator("#job-progress").evaluate("bar => bar.value") == 30
+    Job.objects.filter(pk=job.pk).update(
+        state=Job.State.FAILED, outcome="The disk is full.", finished_at=timezone.now()
+    )
+    page.wait_for_selector("text=This job failed.")
+    assert "The disk is full." in page.inner_text("#job-outcome")
+    assert errors == []

@@ -12,9 +12,11 @@ from django.urls import reverse
 from contests import draw_algorithm
 from contests.models import Contest, Draw, Entry, Selection
 from contests.services.draws import contest_freeze
+from contests.tasks import run_draw_job
 from tests.builders import drawn_contest
 from tests.contests.drawing import add_entries, closed_contest, frozen_contest, organizer
 from tests.factories import ContestFactory, VisitFactory
+from tweetup.models import Job
 from tweetup.roles import TOUR_ADMINS
 
 pytestmark = pytest.mark.django_db
@@ -65,32 +67,55 @@ def test_staff_without_the_contest_permission_is_refused(client):
 # Freeze page ---------------------------------------------------------------
 
 
-def test_organizer_freezes_a_closed_contest(organizer_client):
+def test_organizer_freezes_a_closed_contest(organizer_client, django_capture_on_commit_callbacks):
     contest = closed_contest()
     add_entries(contest, 4)
     page = organizer_client.get(url("freeze", contest))
     assert page.status_code == 200
     assert 'id="eligible-count">4<' in page.content.decode()
 
-    response = organizer_client.post(url("freeze", contest), {"confirm": "on"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = organizer_client.post(url("freeze", contest), {"confirm": "on"})
     assert response.status_code == 302
-    assert response["Location"] == url("draw", contest)
+    job = Job.objects.get(kind=Job.Kind.FREEZE, contest=contest)
+    assert response["Location"] == job.get_absolute_url()
+    job.refresh_from_db()
+    assert job.state == Job.State.DONE and job.requested_by.username == "orga"
     contest.refresh_from_db()
     assert contest.tickets_count == 4 and len(contest.tickets_digest) == 64
     detail = organizer_client.get(contest.get_absolute_url()).content.decode()
     assert contest.tickets_digest in detail
 
 
-def test_freezing_says_how_many_tickets_are_in_the_draw_and_their_digest(organizer_client):
+def test_freezing_says_how_many_tickets_are_in_the_draw_and_their_digest(
+    organizer_client, django_capture_on_commit_callbacks
+):
     contest = closed_contest()
     add_entries(contest, 3)
-    response = organizer_client.post(url("freeze", contest), {"confirm": "on"}, follow=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = organizer_client.post(url("freeze", contest), {"confirm": "on"})
+    page = organizer_client.get(response["Location"])
     contest.refresh_from_db()
-    assert [str(message) for message in response.context["messages"]] == [
+    content = page.content.decode()
+    assert (
         f"The contest is frozen: 3 tickets are in the draw, tickets digest "
-        f"{contest.tickets_digest}. You can now draw."
-    ]
-    assert 'role="alert">The contest is frozen: 3 tickets' in response.content.decode()
+        f"{contest.tickets_digest}." in content
+    )
+    assert '<progress id="job-progress" class="w-100" max="3" value="3">' in content
+    assert url("draw", contest) in content
+
+
+def test_a_second_press_on_freeze_shows_the_same_job(organizer_client):
+    contest = closed_contest()
+    add_entries(contest, 3)
+    first = organizer_client.post(url("freeze", contest), {"confirm": "on"})
+    second = organizer_client.post(url("freeze", contest), {"confirm": "on"})
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"]
+    assert Job.objects.filter(kind=Job.Kind.FREEZE).count() == 1
+    # The freeze page says that the job is under way, and links it.
+    page = organizer_client.get(url("freeze", contest)).content.decode()
+    assert 'id="job-under-way"' in page and first["Location"] in page
 
 
 @pytest.mark.parametrize("page", ["freeze", "draw"])
@@ -150,7 +175,11 @@ def test_organizer_draws_with_entropy_and_caps(
             {"external_entropy": "drand round 123456", "max_winners_per_country": "1"},
         )
     assert response.status_code == 302
-    assert response["Location"] == url("results", contest)
+    job = Job.objects.get(kind=Job.Kind.DRAW, contest=contest)
+    assert response["Location"] == job.get_absolute_url()
+    page = organizer_client.get(response["Location"]).content.decode()
+    assert "The winners are drawn and their offers are sent." in page
+    assert url("results", contest) in page
     draw = Draw.objects.get(contest=contest)
     assert draw.external_entropy == "drand round 123456"
     assert draw.caps == {"country": 1}
@@ -159,9 +188,17 @@ def test_organizer_draws_with_entropy_and_caps(
     assert len(set(countries)) == 3
 
 
-def test_pressing_draw_again_does_not_draw_again(organizer_client):
+def test_pressing_draw_again_does_not_draw_again(
+    organizer_client, django_capture_on_commit_callbacks
+):
     contest = frozen_contest(10)
-    organizer_client.post(url("draw", contest), {"external_entropy": "first"})
+    first_press = organizer_client.post(url("draw", contest), {"external_entropy": "first"})
+    # Pressed again before the job ran: the same job, which keeps its entropy.
+    again = organizer_client.post(url("draw", contest), {"external_entropy": "again"})
+    assert again["Location"] == first_press["Location"]
+    job = Job.objects.get(kind=Job.Kind.DRAW)
+    with django_capture_on_commit_callbacks(execute=True):
+        run_draw_job.delay(job.pk)
     first = Draw.objects.get(contest=contest)
     response = organizer_client.post(url("draw", contest), {"external_entropy": "second"})
     assert response.status_code == 302

@@ -360,12 +360,22 @@ def test_not_chosen_notices_left_undone_by_a_broker_outage_are_finished_by_beat(
         raise ConnectionError("broker down")
 
     with monkeypatch.context() as patch:
-        patch.setattr(tasks.send_not_chosen_notices, "delay", broker_down)
+        patch.setattr(tasks.run_not_chosen_job, "delay", broker_down)
         with django_capture_on_commit_callbacks(execute=True):
-            contest_notify_not_chosen(contest=contest, actor=None)
+            job = contest_notify_not_chosen(contest=contest, actor=None)
     assert not OutboxMessage.objects.filter(kind="not_chosen").exists()
     assert not_chosen_notices_unfinished() == [contest.pk]
     with django_capture_on_commit_callbacks(execute=True):
         assert tasks.resume_not_chosen_notices.delay().get() == 1
     assert OutboxMessage.objects.filter(kind="not_chosen").count() == 2
     assert not_chosen_notices_unfinished() == []
+    # The job the broker never got is queued again by the jobs' sweep, and ends
+    # without a second notice.
+    from tweetup import jobs
+
+    assert jobs.jobs_resume() == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.jobs_resume(now=timezone.now() + timedelta(hours=1)) == 1
+    job.refresh_from_db()
+    assert (job.state, job.outcome) == ("done", "0 notices are in the outbox.")
+    assert OutboxMessage.objects.filter(kind="not_chosen").count() == 2

@@ -146,7 +146,7 @@ def test_purge_clears_the_mail_written_to_entries_not_chosen(draw, visit):
     )
     assert personal_data_remove(now=draw.drawn_at + timedelta(days=29))["entries"] == 0
     removed = personal_data_remove(now=draw.drawn_at + timedelta(days=31))
-    assert removed == {"entries": 1, "visitors": 0, "mails": 2}
+    assert removed == {"entries": 1, "visitors": 0, "mails": 2, "exports": 0}
     for row in (sent, waiting):
         row.refresh_from_db()
         assert (row.to_email, row.body_text, row.body_html) == ("", "", "")
@@ -218,7 +218,7 @@ def test_purge_forgets_the_winners_who_gave_up_or_lost_their_place_and_their_mai
     # The visit, 39 days after the draw, is still to come.
     now = drawn_at + timedelta(days=34)
     removed = personal_data_remove(now=now, entry_days=30, visitor_days=30)
-    assert removed == {"entries": 4, "visitors": 0, "mails": 4}
+    assert removed == {"entries": 4, "visitors": 0, "mails": 4, "exports": 0}
     assert all(_forgotten(selection) for selection in gone)
     assert not any(_forgotten(selection) for selection in held)
 
@@ -368,7 +368,7 @@ def test_a_mail_written_while_the_purge_ran_goes_at_the_next(draw, visit):
     assert personal_data_remove(now=now)["entries"] == 1
     late = _outbox_row("not_chosen:late", to=address, contest_id=draw.contest_id, concerns=other)
     removed = personal_data_remove(now=now + timedelta(hours=6))
-    assert removed == {"entries": 0, "visitors": 0, "mails": 1}
+    assert removed == {"entries": 0, "visitors": 0, "mails": 1, "exports": 0}
     late.refresh_from_db()
     assert (late.to_email, late.status) == ("", OutboxMessage.Status.FAILED)
 
@@ -511,22 +511,33 @@ def test_purge_command_refuses_negative_days_and_removes_nothing(draw, argument)
     assert other.email and other.personal_data_removed_at is None
 
 
-def test_purge_command_and_beat_task_use_the_configured_delays(draw, settings):
+def test_purge_command_and_beat_task_use_the_configured_delays(
+    draw, settings, django_capture_on_commit_callbacks
+):
     from io import StringIO
 
     from django.core.management import call_command
 
     from tweetup import tasks
+    from tweetup.models import Job
+
+    def purge_job() -> Job:
+        """Beat's task starts the purge as a background job, which runs after commit."""
+        with django_capture_on_commit_callbacks(execute=True):
+            job_id = tasks.remove_personal_data.apply().get()
+        job = Job.objects.get(pk=job_id, kind=Job.Kind.PURGE)
+        assert job.state == Job.State.DONE, job.outcome
+        return job
 
     other = EntryFactory(contest=draw.contest, in_draw=True)
     draw.drawn_at = timezone.now() - timedelta(days=10)
     draw.save(update_fields=["drawn_at"])
     settings.PRIVACY_ENTRY_RETENTION_DAYS = 11
-    assert tasks.remove_personal_data.apply().get()["entries"] == 0
+    assert purge_job().outcome.startswith("Personal data removed from 0 entries")
     out = StringIO()
     call_command("purge_personal_data", "--entry-days=9", stdout=out)
     assert "Personal data removed from 1 entries that hold no place" in out.getvalue()
     other.refresh_from_db()
     assert other.email == "" and other.personal_data_removed_at is not None
     settings.PRIVACY_ENTRY_RETENTION_DAYS = 9
-    assert tasks.remove_personal_data.apply().get()["entries"] == 0
+    assert purge_job().outcome.startswith("Personal data removed from 0 entries")

@@ -165,6 +165,15 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # The files background jobs make (CSV exports): private, never served by a
+    # URL of their own, only through the job's permission-checked download.
+    "exports": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": env("EXPORTS_ROOT", default=str(BASE_DIR / "var" / "exports")),
+            "base_url": None,
+        },
+    },
 }
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
@@ -292,6 +301,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "visitors.tasks.send_visit_reminders",
         "schedule": timedelta(minutes=30),
     },
+    # Starts again the background jobs whose worker died, or whose task the broker lost.
+    "jobs-resume": {
+        "task": "tweetup.tasks.resume_stale_jobs",
+        "schedule": timedelta(minutes=1),
+    },
     "privacy-purge": {
         "task": "tweetup.tasks.remove_personal_data",
         "schedule": timedelta(hours=6),
@@ -344,6 +358,11 @@ OUTBOX_RETRY_MAX = timedelta(seconds=env.int("OUTBOX_RETRY_MAX_SECONDS", default
 # A row a worker claimed and never recorded (the worker died) is sent again
 # after this: longer than any SMTP conversation (EMAIL_TIMEOUT per exchange,
 # EMAIL_DATA_TIMEOUT for the message), or `manage.py check` warns.
+# A running background job writes a heartbeat every JOB_HEARTBEAT_SECONDS; one
+# silent for JOB_STALE_SECONDS lost its worker and is started again. A job
+# queued JOB_STALE_SECONDS ago and not started is queued again.
+JOB_HEARTBEAT_SECONDS = env.int("JOB_HEARTBEAT_SECONDS", default=5)
+JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", default=120)
 OUTBOX_SENDING_TIMEOUT = timedelta(seconds=env.int("OUTBOX_SENDING_TIMEOUT_SECONDS", default=900))
 # A send task still waiting in the queue after this is presumed lost (a broker
 # that lost its data) and the sweep queues the row again.
@@ -382,6 +401,8 @@ VISIT_CHANGES_QUIET_MINUTES = env.int("VISIT_CHANGES_QUIET_MINUTES", default=5)
 # draw (README, "Privacy"), visitors' private data this many days after the visit.
 PRIVACY_ENTRY_RETENTION_DAYS = env.int("PRIVACY_ENTRY_RETENTION_DAYS", default=30)
 PRIVACY_VISITOR_RETENTION_DAYS = env.int("PRIVACY_VISITOR_RETENTION_DAYS", default=30)
+# The exports' files (entries with their personal data) are deleted this long after they were made.
+PRIVACY_EXPORT_RETENTION_DAYS = env.int("PRIVACY_EXPORT_RETENTION_DAYS", default=7)
 # Visitors' signed profile and check-in links stop working after this long.
 VISITOR_LINK_MAX_AGE = timedelta(days=env.int("VISITOR_LINK_DAYS", default=180))
 

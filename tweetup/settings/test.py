@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import STORAGES, env
 
 DEFAULT_TEST_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/tweetup"
 
@@ -37,6 +37,7 @@ CELERY_BROKER_URL = env("TEST_CELERY_BROKER_URL", default="memory://")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "exports": STORAGES["exports"],
 }
 SITE_URL = "http://testserver"
 ENTRY_RATE_LIMIT = "1000/m"

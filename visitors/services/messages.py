@@ -1,10 +1,18 @@
-"""The organizers' messages to the visitors of a visit, through the outbox."""
+"""The organizers' messages to the visitors of a visit, through the outbox.
+
+A message is written by a background job (``visit_message_job_start``), so
+that no request waits for the mail of every visitor to be written.
+"""
+
+from collections.abc import Callable
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from notifications.services.outbox import mail_enqueue
+from tweetup import jobs
 from tweetup.audit import Verb, log_action
+from tweetup.models import Job
 from visits.models import Visit
 
 from ..errors import VisitorError
@@ -23,6 +31,7 @@ def visit_message_send(
     body_fr: str = "",
     actor=None,
     base_url: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> VisitMessage:
     """Write to the visitors of a visit (all, or those not confirmed yet) through the outbox.
 
@@ -50,7 +59,10 @@ def visit_message_send(
         if audience == VisitMessage.Audience.UNCONFIRMED:
             profiles = profiles.filter(attendance_confirmed_at__isnull=True)
         count = 0
+        total = profiles.count() if progress is not None else 0
         for profile in profiles:
+            if progress is not None and count % 100 == 0:
+                progress(count, total)
             french = profile.language == "fr" and subject_fr and body_fr
             mail_enqueue(
                 key=f"{MESSAGE_KIND}:{message.pk}:{profile.pk}",
@@ -67,6 +79,8 @@ def visit_message_send(
                 concerns=profile,
             )
             count += 1
+        if progress is not None:
+            progress(count, count)
         message.recipients_count = count
         message.save(update_fields=["recipients_count"])
         log_action(
@@ -76,3 +90,54 @@ def visit_message_send(
             data={"audience": audience, "subject": subject_en, "recipients": count},
         )
     return message
+
+
+def _message_texts(
+    *, audience: str, subject_en: str, body_en: str, subject_fr: str, body_fr: str
+) -> dict[str, str]:
+    """The message's texts, trimmed; VisitorError when one it needs is missing."""
+    texts = {
+        "audience": audience,
+        "subject_en": (subject_en or "").strip(),
+        "body_en": (body_en or "").strip(),
+        "subject_fr": (subject_fr or "").strip(),
+        "body_fr": (body_fr or "").strip(),
+    }
+    if not (texts["subject_en"] and texts["body_en"]):
+        raise VisitorError(_("Write at least the English subject and message."))
+    if audience not in VisitMessage.Audience.values:
+        raise VisitorError(_("Choose who receives the message."))
+    return texts
+
+
+def visit_message_job_start(
+    *,
+    visit: Visit,
+    audience: str,
+    subject_en: str,
+    body_en: str,
+    subject_fr: str = "",
+    body_fr: str = "",
+    actor=None,
+    base_url: str | None = None,
+) -> tuple[Job, bool]:
+    """Start writing a message to the visitors as a background job; ``(job, created)``.
+
+    The job calls ``visit_message_send``. While one message to the visit's
+    visitors is being written, a second press shows that job. Raises
+    VisitorError at once for a missing text.
+    """
+    texts = _message_texts(
+        audience=audience,
+        subject_en=subject_en,
+        body_en=body_en,
+        subject_fr=subject_fr,
+        body_fr=body_fr,
+    )
+    return jobs.job_start(
+        kind=Job.Kind.VISIT_MESSAGE,
+        task="visitors.tasks.run_visit_message_job",
+        actor=actor,
+        visit=visit,
+        params={**texts, "base_url": base_url},
+    )

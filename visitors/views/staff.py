@@ -18,7 +18,7 @@ from ..models import VisitorProfile
 from ..selectors import visit_group_summary, visitor_profiles
 from ..services.check_in import visitor_check_in
 from ..services.links import visitor_from_check_in_token
-from ..services.messages import visit_message_send
+from ..services.messages import visit_message_job_start
 
 
 def _staff_actions(visit: Visit) -> dict:
@@ -104,7 +104,7 @@ def message_visitors(request, slug: str):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         with errors_shown(form) as outcome:
-            message = visit_message_send(
+            job, _created = visit_message_job_start(
                 visit=visit,
                 audience=data["audience"],
                 subject_en=data["subject_en"],
@@ -115,12 +115,8 @@ def message_visitors(request, slug: str):
                 base_url=request_base_url(request),
             )
         if outcome.ok:
-            messages.success(
-                request,
-                _("The message is on its way to %(count)s visitors.")
-                % {"count": message.recipients_count},
-            )
-            return redirect("visitors:message", slug=visit.slug)
+            # Written by a background job: its page shows how far it got.
+            return redirect(job)
     sent = visit.messages.select_related("sent_by")[:20]
     counts = (
         VisitorProfile.objects.for_visit(visit)
