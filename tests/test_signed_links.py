@@ -21,7 +21,7 @@ from notifications.models import OutboxMessage
 from tests.builders import drawn_contest, winner
 from tests.factories import EntryFactory, staff_user
 from tests.visits.factories import visitor
-from tests.visits.test_views import profile_post
+from tests.visitors.test_views import profile_post
 from tweetup.roles import ORGANIZERS, TOUR_ADMINS
 from tweetup.signed_links import HIDDEN, redact_signed_links
 from visitors.models import VisitorProfile
