@@ -20,8 +20,8 @@ from contests.services.selections import selection_notify
 from notifications.models import OutboxMessage
 from tests.builders import drawn_contest, winner
 from tests.factories import EntryFactory, staff_user
-from tests.visits.factories import visitor
 from tests.visitors.test_views import profile_post
+from tests.visits.factories import visitor
 from tweetup.roles import ORGANIZERS, TOUR_ADMINS
 from tweetup.signed_links import HIDDEN, redact_signed_links
 from visitors.models import VisitorProfile

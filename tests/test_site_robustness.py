@@ -106,8 +106,8 @@ GARBAGE_POST = {
 }
 
 # Pages for organizers only (contests.views.organizer.organizer_required, permission
-# contests.change_contest; contests.views.draw.organizers_only, the Organizers group; and
-# visits.views.staff_permission("visitors.add_visitmessage"), which only Organizers have).
+# contests.change_contest; contests.views.draw.organizers_only, the Organizers group;
+# and their background jobs' pages).
 ORGANIZER_PAGES = [
     ("contests:dashboard", {"slug": DRAWN_SLUG}, "get"),
     ("contests:export_entries", {"slug": DRAWN_SLUG}, "post"),
@@ -118,14 +118,14 @@ ORGANIZER_PAGES = [
     ("contests:not_chosen_notify", {"slug": DRAWN_SLUG}, "post"),
     ("contests:selection_disqualify", {"slug": DRAWN_SLUG, "pk": "selection"}, "post"),
     ("contests:outbox_resend", {"slug": DRAWN_SLUG, "pk": "outbox"}, "post"),
+    # A contest's background job: organizers only, like the page that started it.
+    ("job", {"pk": "job"}, "get"),
+    ("job_status", {"pk": "job"}, "get"),
 ]
 STAFF = ("organizer", "touradmin", "pressofficer")
 # Who writes to the visitors: permission visitors.add_visitmessage.
 MESSAGE_PAGES = [
     ("visitors:message", {"slug": VISIT_SLUG}, "get"),
-    # A contest's background job: organizers only, like the page that started it.
-    ("job", {"pk": "job"}, "get"),
-    ("job_status", {"pk": "job"}, "get"),
 ]
 # Who checks the visitors in: permission visitors.check_in_visitorprofile.
 CHECK_IN_PAGES = [
