@@ -94,21 +94,21 @@ def site_environment(
     }
 
 
-def write_site_settings(work: Path, module: str) -> None:
-    """Production's settings, with the files collectstatic gathers kept in ``work``."""
+def write_site_settings(work: Path, module: str, static_root: Path | None = None) -> None:
+    """Production's settings, with the files collectstatic gathers in ``work`` (or static_root)."""
     (work / f"{module}.py").write_text(
         "from tweetup.settings.production import *  # noqa: F403\n\n"
-        f"STATIC_ROOT = {str(work / 'static')!r}\n"
+        f"STATIC_ROOT = {str(static_root or work / 'static')!r}\n"
     )
 
 
 def start_gunicorn(
-    application: str, *, port: int, workers: int, env: dict, logs: Path
+    application: str, *, port: int, workers: int | None, env: dict, logs: Path
 ) -> subprocess.Popen:
     """gunicorn serving ``application`` with the README's gunicorn.conf.py, sync workers.
 
     The access lines go to ``logs``/server.log, gunicorn's own to gunicorn.log;
-    the options override the settings file's workers and bind only.
+    the options override the settings file's bind, and its workers when given.
     """
     server_log = (logs / "server.log").open("a")
     process = subprocess.Popen(
@@ -116,7 +116,7 @@ def start_gunicorn(
             str(Path(sys.executable).with_name("gunicorn")),
             application,
             "--config=gunicorn.conf.py",
-            f"--workers={workers}",
+            *([f"--workers={workers}"] if workers else []),
             "--worker-class=sync",
             f"--bind=127.0.0.1:{port}",
             "--log-level=warning",
