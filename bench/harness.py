@@ -65,7 +65,7 @@ def wait_for_server(port: int, process: subprocess.Popen) -> None:
 
 
 def site_environment(
-    *, database: str, cache_db: int, broker: str, work: Path, settings: str
+    *, database: str, cache_db: int, broker: str, work: Path, settings: str, redis: str = REDIS
 ) -> dict:
     """What a production deployment would set, for loopback and one client address.
 
@@ -80,7 +80,7 @@ def site_environment(
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": f"{SERVER}/{database}",
-        "CACHE_URL": f"{REDIS}/{cache_db}",
+        "CACHE_URL": f"{redis}/{cache_db}",
         "CELERY_BROKER_URL": broker,
         # Nothing sends mail during the benchmark: no Celery worker runs.
         "EMAIL_HOST": "127.0.0.1",

@@ -108,6 +108,7 @@ def main() -> int:
     parser.add_argument("--page-concurrency", type=int, default=8, help="clients in (b)")
     parser.add_argument("--workers", type=int, help="gunicorn workers (gunicorn.conf.py's)")
     parser.add_argument("--database", default="tweetup_bench")
+    parser.add_argument("--redis", default=REDIS, help="the Redis server, redis://host:port")
     parser.add_argument("--redis-dbs", type=int, nargs=3, default=[11, 12, 13], metavar="N")
     parser.add_argument("--no-others", action="store_true", help="skip the other benchmarks")
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
@@ -124,7 +125,7 @@ def main() -> int:
         args.workers = args.workers or 2
 
     if args.step == "prepare":
-        print(json.dumps(prepare()))
+        print(json.dumps(prepare(count_queries=not args.smoke)))
         return 0
     if args.step == "profile":
         print(profile(args.profile))
@@ -141,9 +142,10 @@ def main() -> int:
         **harness.site_environment(
             database=site_db,
             cache_db=cache_db,
-            broker=f"{REDIS}/{broker_db}",
+            broker=f"{args.redis}/{broker_db}",
             work=work,
             settings=SETTINGS_MODULE,
+            redis=args.redis,
         ),
     )
     baseline_env = dict(
@@ -151,11 +153,11 @@ def main() -> int:
         DJANGO_SETTINGS_MODULE="baseline.settings",
         PYTHONPATH=os.pathsep.join([str(BENCH_DIR), str(BASE_DIR)]),
         DATABASE_URL=f"{SERVER}/{baseline_db}",
-        CACHE_URL=f"{REDIS}/{baseline_cache_db}",
+        CACHE_URL=f"{args.redis}/{baseline_cache_db}",
         BASELINE_STATIC_ROOT=str(STATIC_ROOT),
     )
     harness.write_site_settings(work, SETTINGS_MODULE, STATIC_ROOT)
-    redises = [redis.Redis.from_url(f"{REDIS}/{n}") for n in args.redis_dbs]
+    redises = [redis.Redis.from_url(f"{args.redis}/{n}") for n in args.redis_dbs]
     servers: dict[str, object] = {}
     started = time.perf_counter()
     try:
@@ -176,7 +178,7 @@ def main() -> int:
                 admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{name}_template"')
         collect_static(site_env)
         prepared = subprocess.run(
-            [sys.executable, __file__, "--step", "prepare"],
+            [sys.executable, __file__, "--step", "prepare", *(["--smoke"] if args.smoke else [])],
             cwd=BASE_DIR,
             env=site_env,
             capture_output=True,
@@ -218,6 +220,8 @@ def main() -> int:
         print(f"make bench took {time.perf_counter() - started:.0f} s in all")
         return 0 if others else 1
     finally:
+        for server in servers.values():
+            server["process"].terminate()  # both stop at once
         for server in servers.values():
             stop(server["process"])
         for client in redises:
@@ -516,7 +520,7 @@ def run_others(args, size: str) -> bool:
 def print_header(args, size: str, setup: dict) -> None:
     commit = git("rev-parse", "--short", "HEAD")
     dirty = git("status", "--porcelain", "--untracked-files=no")
-    workers = args.workers or "gunicorn.conf.py's"
+    workers = args.workers or f"{min(2 * os.cpu_count() + 1, 12)} (gunicorn.conf.py's default)"
     print(f"make bench ({size}) at {commit}{' (with uncommitted changes)' if dirty else ''}")
     print(
         f"site: tweetup.wsgi, tweetup.settings.production; baseline: baseline.wsgi"
@@ -530,17 +534,18 @@ def print_header(args, size: str, setup: dict) -> None:
         f" run at {args.page_concurrency} clients; {args.repetitions} repetition(s),"
         " site and baseline alternating"
     )
-    print(
-        f"site queries in-process: contest page {setup['queries']['contest']},"
-        f" home page {setup['queries']['home']}, an entry {setup['queries']['entry']}"
-    )
+    if setup["queries"]:
+        print(
+            f"site queries in-process: contest page {setup['queries']['contest']}, home page"
+            f" {setup['queries']['home']}, an entry (GET + POST) {setup['queries']['entry']}"
+        )
     print()
 
 
 # In a child process, with the site's settings ---------------------------------------
 
 
-def prepare() -> dict:
+def prepare(*, count_queries: bool) -> dict:
     """The benchmark's contests in the site's database, through its services; queries counted."""
     import django
 
@@ -565,8 +570,10 @@ def prepare() -> dict:
             winners_count=contests.WINNERS,
             alternates_count=contests.ALTERNATES,
         )
-    queries = {what: len(run_in_process(what, count=1)[1]) for what in ("contest", "home")}
-    queries["entry"] = len(run_in_process("entry", count=1)[1])
+    queries = {}
+    if count_queries:
+        queries = {what: len(run_in_process(what, count=1)[1]) for what in ("contest", "home")}
+        queries["entry"] = len(run_in_process("entry", count=1)[1])
     postgres = connection.cursor().connection.execute("SELECT version()").fetchone()[0]
     return {"queries": queries, "postgres": postgres}
 
