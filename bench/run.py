@@ -30,11 +30,12 @@ missed, the top lines of a cProfile of the site's request in-process, its
 SQL queries, and the CPU per request of the site's workers and PostgreSQL
 against the baseline's, which say what limits it. Then it runs the other
 benchmarks present in bench/ (bench_floors.py, bench_pages.py,
-bench_mail.py) as they are, with BENCH_SIZE in their environment.
+bench_mail.py): up to 100,000 entries by default, their own full sizes
+(1,000,000) with --size full; BENCH_SIZE in their environment says which.
 
 Usage (from the project folder; ``make bench`` and ``make bench SIZE=full``)::
 
-    .venv/bin/python bench/run.py                 # the default sizes, about 5 minutes
+    .venv/bin/python bench/run.py                 # the default sizes
     .venv/bin/python bench/run.py --size full     # the other benchmarks at 1,000,000
     .venv/bin/python bench/run.py --smoke         # tiny sizes, one repetition
 
@@ -88,7 +89,13 @@ STATIC_ROOT = BASE_DIR / "var" / "bench" / "static"
 CONTEST_PATH = f"/contests/{contests.BENCH_SLUG}/"
 PAGES = {"contest page": CONTEST_PATH, "home page": "/"}
 TARGET = 0.5
-OTHERS = ("bench_floors.py", "bench_pages.py", "bench_mail.py")
+# The other benchmarks, with their arguments at each size: their own defaults
+# are the full sizes (1,000,000 entries); the default run stops at 100,000.
+OTHERS = {
+    "bench_floors.py": {"small": ["--entries", "100000"], "full": []},
+    "bench_pages.py": {"small": ["--sizes", "1000", "100000"], "full": []},
+    "bench_mail.py": {"small": [], "full": []},
+}
 SIZES = {
     # people per run of (a), GETs per run of (b), repetitions
     "smoke": (12, 20, 1),
@@ -207,13 +214,14 @@ def main() -> int:
             }
         for name, server in servers.items():
             warm_up(name, server, people=4 if args.smoke else 24)
-        print(f"Set up and warmed up in {time.perf_counter() - started:.0f} s\n")
+        print(f"Set up and warmed up in {time.perf_counter() - started:.0f} s", flush=True)
 
         figures = []
         for concurrency in args.concurrency:
             figures.append(measure_entries(servers, args, concurrency))
         for label, path in PAGES.items():
             figures.append(measure_page(servers, args, label, path))
+        print()
         report(figures, site_env, profiles=not args.smoke)
         check_logs(work)
         others = run_others(args, size)
@@ -315,6 +323,7 @@ def measure_entries(servers: dict, args, concurrency: int) -> dict:
             if entered != args.people:
                 sys.exit(f"{name}: {entered} of {args.people} entered: {dict(load['outcomes'])}")
             record(figure, name, args.people / load["seconds"], cpu.totals(), args.people)
+            progress(figure, name, repetition)
             figure["latency"][name].append(percentiles(load["post"])["p50"])
             figure["load"].append((load_before, os.getloadavg()[0]))
     return figure
@@ -324,7 +333,7 @@ def measure_page(servers: dict, args, label: str, path: str) -> dict:
     """(b): GETs of a page per second by new visitors, site and baseline in turn."""
     figure = new_figure(f"(b) {label} {path}, {args.page_concurrency} clients", "GETs/s")
     figure["key"] = ("page", path)
-    for _repetition in range(args.repetitions):
+    for repetition in range(1, args.repetitions + 1):
         for name, server in servers.items():
             load_before = os.getloadavg()[0]
             with CpuSampler(server["process"].pid, server["database"]) as cpu:
@@ -332,6 +341,7 @@ def measure_page(servers: dict, args, label: str, path: str) -> dict:
             if got["failed"]:
                 sys.exit(f"{name}: GET {path} answered {got['failed']}")
             record(figure, name, args.requests / got["seconds"], cpu.totals(), args.requests)
+            progress(figure, name, repetition)
             figure["latency"][name].append(percentiles(got["latency"])["p50"])
             figure["sizes"][name] = got["size"]
             figure["load"].append((load_before, os.getloadavg()[0]))
@@ -372,6 +382,15 @@ def run_gets(port: int, path: str, count: int, concurrency: int) -> dict:
         "failed": failed,
         "size": statistics.median(sizes),
     }
+
+
+def progress(figure: dict, name: str, repetition: int) -> None:
+    print(
+        f"  {figure['title']}, repetition {repetition}, {name}:"
+        f" {figure['rates'][name][-1]:.1f} {figure['unit']}"
+        f" (load average {os.getloadavg()[0]:.1f})",
+        flush=True,
+    )
 
 
 def new_figure(title: str, unit: str) -> dict:
@@ -493,9 +512,9 @@ def check_logs(work: Path) -> None:
 
 
 def run_others(args, size: str) -> bool:
-    """The other benchmarks, each as it is, with BENCH_SIZE=small or full."""
+    """The other benchmarks, each with its arguments for the size, and BENCH_SIZE set."""
     ok = True
-    for script in OTHERS:
+    for script, arguments in OTHERS.items():
         path = BENCH_DIR / script
         if not path.exists():
             print(f"bench/{script}: not in this checkout, skipped")
@@ -503,9 +522,10 @@ def run_others(args, size: str) -> bool:
         if args.smoke or args.no_others:
             print(f"bench/{script}: skipped ({'--smoke' if args.smoke else '--no-others'})")
             continue
-        print(f"bench/{script} (BENCH_SIZE={size}):", flush=True)
+        command = [sys.executable, f"bench/{script}", *arguments[size]]
+        print(f"{' '.join(command[1:])} (BENCH_SIZE={size}):", flush=True)
         done = subprocess.run(
-            [sys.executable, str(path)],
+            command,
             cwd=BASE_DIR,
             env=dict(os.environ, BENCH_SIZE=size),
             check=False,
