@@ -117,7 +117,7 @@ test: install-dev browser lint check
 
 # The benchmarks (BENCHMARKS.md): the site's entries and pages against a
 # baseline Django project on the same gunicorn, middleware, PostgreSQL and
-# Redis, then bench/'s other benchmarks; about 5 minutes at SIZE=small, the
+# Redis, then bench/'s other benchmarks; under 10 minutes at SIZE=small, the
 # other benchmarks at 1,000,000 rows with SIZE=full. Needs PostgreSQL and
 # Redis on 127.0.0.1.
 SIZE ?= small

@@ -100,7 +100,7 @@ OTHERS = {
 SIZES = {
     # people per run of (a), GETs per run of (b), repetitions
     "smoke": (12, 20, 1),
-    "small": (400, 400, 3),
+    "small": (300, 300, 3),
     "full": (1000, 1000, 3),
 }
 
