@@ -142,6 +142,8 @@ def main() -> int:
     import psycopg
     import redis
 
+    # Each line as it is printed, also into a file or a pipe: the run is long.
+    sys.stdout.reconfigure(line_buffering=True)
     work = Path(tempfile.mkdtemp(prefix="bench-run-"))
     site_db, baseline_db = f"{args.database}_site", f"{args.database}_baseline"
     cache_db, baseline_cache_db, broker_db = args.redis_dbs
