@@ -10,13 +10,14 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: help run test lint check python venv install install-dev messages browser lock acceptance
+.PHONY: help run test lint check python venv install install-dev messages browser lock acceptance bench
 
 help:
 	@echo "make run   - set up and serve the site at http://127.0.0.1:$(PORT) with a Celery worker and beat"
 	@echo "make test  - set up and run every test"
 	@echo "make lint  - ruff check and format check, and the import contracts between the apps"
 	@echo "make acceptance - the acceptance suite alone, on the production stack (README)"
+	@echo "make bench - the benchmarks, the site against a baseline Django project (SIZE=full: 1,000,000 rows)"
 
 python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -115,3 +116,12 @@ test: install-dev browser lint check
 	$(BIN)/python -m pytest -m acceptance tests/acceptance
 	DATABASE_URL=sqlite:///$(CURDIR)/var/test-sqlite.sqlite3 $(BIN)/python -m pytest -q \
 		-m "not browser and not integration" $(SQLITE_TESTS)
+
+# The benchmarks (BENCHMARKS.md): the site's entries and pages against a
+# baseline Django project on the same gunicorn, middleware, PostgreSQL and
+# Redis, then bench/'s other benchmarks; under 10 minutes at SIZE=small, the
+# other benchmarks at 1,000,000 rows with SIZE=full. Needs PostgreSQL and
+# Redis on 127.0.0.1.
+SIZE ?= small
+bench: install-dev messages
+	$(BIN)/python bench/run.py --size $(SIZE)
