@@ -158,3 +158,19 @@ def test_loaddemo_runs_under_debug_without_the_flag(db, settings):
     settings.DEBUG = True
     call_command("loaddemo", stdout=io.StringIO())
     assert User.objects.filter(username="organizer", groups__name=ORGANIZERS).exists()
+
+
+def test_the_demo_reads_in_french_with_the_english_hashtag_where_none_was_written(demo, client):
+    def read(path: str, language: str = "fr") -> str:
+        response = client.get(path, headers={"accept-language": language})
+        assert response.status_code == 200, path
+        return response.content.decode()
+
+    contest = read(reverse("contests:detail", kwargs={"slug": OPEN_SLUG}))
+    assert "TweetUp du CERN : une journée dans les coulisses" in contest
+    assert "Une participation par personne" in contest and "One entry per person" not in contest
+    assert "#CERNTweetup" in contest
+    day = read(visit_url(VISIT_2012_SLUG))
+    assert "Accueil et badges" in day and "Welcome and badges" not in day
+    assert "Les faisceaux sont de retour" in read(visit_url(VISIT_2012_SLUG) + "live/")
+    assert "Welcome and badges" in read(visit_url(VISIT_2012_SLUG), "en")
