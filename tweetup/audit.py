@@ -135,7 +135,8 @@ def changes_between(
     changes: dict[str, list[str | None]] = {}
     for field in model._meta.concrete_fields:
         if getattr(field, "auto_now", False) or field.name in translated:
-            # "Updated at" changes with every save: it says nothing.
+            # "Updated at" changes with every save: it says nothing; nor
+            # does a translated field's own column, beside its languages'.
             continue
         if field.name in hidden:
             before = getattr(old, field.attname, None) if old is not None else None
