@@ -16,14 +16,17 @@ from datetime import date, datetime, timedelta
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
+from modeltranslation.translator import translator
 
 from contests.models import Contest
 from contests.services.entries import contest_create
 from tweetup.roles import ORGANIZERS, TOUR_ADMINS, groups_ensure
-from visits.models import Visit
+from visits.models import LiveUpdate, TourStop, Visit
 
+from . import draw
 from .draw import SLUG as DRAWN_SLUG
 from .draw import create_drawn_contest
+from .visits import FRENCH_OF as DAY_FRENCH_OF
 from .visits import load_upcoming_visit_demo, load_visit_demo
 
 DEMO_PASSWORD = "tweetup-demo"  # noqa: S105 - printed on purpose for the local demo
@@ -35,6 +38,24 @@ UPCOMING_VISIT_SLUG = "cern-tweetup"
 VISIT_TIME_ZONE = "Europe/Zurich"
 MEETING_POINT = "CERN Reception, Building 33, Route de Meyrin, Meyrin"
 MEETING_POINT_FR = "Accueil du CERN, bâtiment 33, route de Meyrin, Meyrin"
+OPEN_TITLE = "CERN TweetUp: a day behind the scenes"
+OPEN_TITLE_FR = "TweetUp du CERN : une journée dans les coulisses"
+LHC_SLUG = "lhc-restart-2010"
+LHC_TITLE = "LHC first collisions at 7 TeV: follow the day"
+LHC_TITLE_FR = "Premières collisions du LHC à 7 TeV : suivez la journée"
+LHC_DESCRIPTION = "Watch the beams come back from the CERN Control Centre."
+LHC_DESCRIPTION_FR = "Suivez le retour des faisceaux depuis le Centre de contrôle du CERN."
+VISIT_2012_TITLE = "CERN TweetUp — 25 July 2012"
+VISIT_2012_TITLE_FR = "TweetUp du CERN — 25 juillet 2012"
+NOTES_2012 = "Bring an identity document. Wear closed shoes."
+NOTES_2012_FR = "Munissez-vous d'une pièce d'identité. Portez des chaussures fermées."
+NOTES_UPCOMING = (
+    "Bring the identity document you entered with. Wear closed shoes. Lunch is offered."
+)
+NOTES_UPCOMING_FR = (
+    "Munissez-vous de la pièce d'identité indiquée lors de votre inscription. "
+    "Portez des chaussures fermées. Le déjeuner est offert."
+)
 
 DESCRIPTION = (
     "Five followers spend a day behind the scenes at CERN: a guided tour of the "
@@ -123,6 +144,7 @@ def demo_load() -> Demo:
         )
         load_visit_demo(visit_2012)
         load_upcoming_visit_demo(upcoming)
+        _french_where_missing(visit_2012, upcoming)
     return Demo(upcoming=upcoming, visit_2012=visit_2012, logins=logins)
 
 
@@ -130,16 +152,14 @@ def _visit_2012() -> Visit:
     visit, _ = Visit.objects.get_or_create(
         slug=VISIT_2012_SLUG,
         defaults={
-            "title_en": "CERN TweetUp — 25 July 2012",
-            "title_fr": "TweetUp du CERN — 25 juillet 2012",
+            "title_en": VISIT_2012_TITLE,
+            "title_fr": VISIT_2012_TITLE_FR,
             "date": date(2012, 7, 25),
             "time_zone": VISIT_TIME_ZONE,
             "meeting_point_en": MEETING_POINT,
             "meeting_point_fr": MEETING_POINT_FR,
-            "practical_notes_en": "Bring an identity document. Wear closed shoes.",
-            "practical_notes_fr": (
-                "Munissez-vous d'une pièce d'identité. Portez des chaussures fermées."
-            ),
+            "practical_notes_en": NOTES_2012,
+            "practical_notes_fr": NOTES_2012_FR,
         },
     )
     return visit
@@ -160,13 +180,8 @@ def _upcoming_visit(closes_at: datetime) -> Visit:
             "time_zone": VISIT_TIME_ZONE,
             "meeting_point_en": MEETING_POINT,
             "meeting_point_fr": MEETING_POINT_FR,
-            "practical_notes_en": (
-                "Bring the identity document you entered with. Wear closed shoes. Lunch is offered."
-            ),
-            "practical_notes_fr": (
-                "Munissez-vous de la pièce d'identité indiquée lors de votre inscription. "
-                "Portez des chaussures fermées. Le déjeuner est offert."
-            ),
+            "practical_notes_en": NOTES_UPCOMING,
+            "practical_notes_fr": NOTES_UPCOMING_FR,
         },
     )
     return visit
@@ -181,8 +196,8 @@ def _contests(visit_2012: Visit) -> Visit:
     if contest is None:
         contest_create(
             slug=OPEN_SLUG,
-            title_en="CERN TweetUp: a day behind the scenes",
-            title_fr="TweetUp du CERN : une journée dans les coulisses",
+            title_en=OPEN_TITLE,
+            title_fr=OPEN_TITLE_FR,
             description_en=DESCRIPTION,
             description_fr=DESCRIPTION_FR,
             # No French hashtag: French readers see the English one.
@@ -206,14 +221,14 @@ def _contests(visit_2012: Visit) -> Visit:
             contest.description_en, contest.description_fr = DESCRIPTION, DESCRIPTION_FR
             fields += ["description", "description_en", "description_fr"]
         contest.save(update_fields=fields)
-    if not Contest.objects.filter(slug="lhc-restart-2010").exists():
+    if not Contest.objects.filter(slug=LHC_SLUG).exists():
         tz = timezone.get_fixed_timezone(60)
         contest_create(
-            slug="lhc-restart-2010",
-            title_en="LHC first collisions at 7 TeV: follow the day",
-            title_fr="Premières collisions du LHC à 7 TeV : suivez la journée",
-            description_en="Watch the beams come back from the CERN Control Centre.",
-            description_fr="Suivez le retour des faisceaux depuis le Centre de contrôle du CERN.",
+            slug=LHC_SLUG,
+            title_en=LHC_TITLE,
+            title_fr=LHC_TITLE_FR,
+            description_en=LHC_DESCRIPTION,
+            description_fr=LHC_DESCRIPTION_FR,
             hashtag_en="LHC",
             rules_en=RULES,
             rules_fr=RULES_FR,
@@ -224,6 +239,50 @@ def _contests(visit_2012: Visit) -> Visit:
             alternates_count=2,
         )
     return upcoming
+
+
+# The French of each English text the demo writes: a demo loaded before the
+# site kept French gets it on the next run, where its French is still empty.
+FRENCH_OF = {
+    OPEN_TITLE: OPEN_TITLE_FR,
+    DESCRIPTION: DESCRIPTION_FR,
+    RULES: RULES_FR,
+    LHC_TITLE: LHC_TITLE_FR,
+    LHC_DESCRIPTION: LHC_DESCRIPTION_FR,
+    draw.TITLE: draw.TITLE_FR,
+    draw.DESCRIPTION: draw.DESCRIPTION_FR,
+    VISIT_2012_TITLE: VISIT_2012_TITLE_FR,
+    MEETING_POINT: MEETING_POINT_FR,
+    NOTES_2012: NOTES_2012_FR,
+    NOTES_UPCOMING: NOTES_UPCOMING_FR,
+    **DAY_FRENCH_OF,
+}
+
+
+def _french_where_missing(visit_2012: Visit, upcoming: Visit) -> None:
+    """Write the French of the demo's rows whose French is empty; nothing once it is there."""
+    french_of = {
+        **FRENCH_OF,
+        f"CERN TweetUp {upcoming.date.year}": f"TweetUp du CERN {upcoming.date.year}",
+    }
+    visits = [visit_2012.pk, upcoming.pk]
+    for rows in (
+        Contest.objects.filter(slug__in=[OPEN_SLUG, LHC_SLUG, DRAWN_SLUG]),
+        Visit.objects.filter(pk__in=visits),
+        TourStop.objects.filter(visit__in=visits),
+        LiveUpdate.objects.filter(visit__in=visits),
+    ):
+        fields = translator.get_options_for_model(rows.model).fields
+        for row in rows:
+            missing = [
+                field
+                for field in fields
+                if not getattr(row, f"{field}_fr") and getattr(row, f"{field}_en") in french_of
+            ]
+            for field in missing:
+                setattr(row, f"{field}_fr", french_of[getattr(row, f"{field}_en")])
+            if missing:
+                row.save(update_fields=[f"{field}_fr" for field in missing])
 
 
 def _staff() -> list[tuple[str, str]]:

@@ -15,6 +15,21 @@ from contests.services.selections import selection_promote
 from visits.models import Visit
 
 SLUG = "first-cern-tweetup-2012"
+TITLE = "CERN's first TweetUp, 25 July 2012"
+TITLE_FR = "Le premier TweetUp du CERN, 25 juillet 2012"
+DESCRIPTION = (
+    "The contest of CERN's first TweetUp: five followers drawn from the entrants "
+    "spent 25 July 2012 behind the scenes, from the Computing Centre to the CERN "
+    "Control Centre, relaying the public's questions. The draw is public: see the "
+    "results, the live draw page and the audit record."
+)
+DESCRIPTION_FR = (
+    "Le concours du premier TweetUp du CERN : cinq abonnés tirés au sort parmi les "
+    "participants ont passé le 25 juillet 2012 dans les coulisses, du Centre de calcul "
+    "au Centre de contrôle du CERN, en relayant les questions du public. Le tirage est "
+    "public : consultez les résultats, la page du tirage en direct et le registre "
+    "d'audit."
+)
 ENTRIES = 320
 FIRST_NAMES = (
     "Lucy", "Paolo", "Amira", "Jonas", "Chloé", "Kenji", "Ana", "Liam", "Sofia", "Mateo",
@@ -59,21 +74,10 @@ def create_drawn_contest(
     closes_at = datetime(2012, 7, 9, 23, 59, tzinfo=zurich)
     contest = contest_create(
         slug=SLUG,
-        title_en="CERN's first TweetUp, 25 July 2012",
-        title_fr="Le premier TweetUp du CERN, 25 juillet 2012",
-        description_en=(
-            "The contest of CERN's first TweetUp: five followers drawn from the entrants "
-            "spent 25 July 2012 behind the scenes, from the Computing Centre to the CERN "
-            "Control Centre, relaying the public's questions. The draw is public: see the "
-            "results, the live draw page and the audit record."
-        ),
-        description_fr=(
-            "Le concours du premier TweetUp du CERN : cinq abonnés tirés au sort parmi les "
-            "participants ont passé le 25 juillet 2012 dans les coulisses, du Centre de calcul "
-            "au Centre de contrôle du CERN, en relayant les questions du public. Le tirage est "
-            "public : consultez les résultats, la page du tirage en direct et le registre "
-            "d'audit."
-        ),
+        title_en=TITLE,
+        title_fr=TITLE_FR,
+        description_en=DESCRIPTION,
+        description_fr=DESCRIPTION_FR,
         hashtag_en="CERNTweetup",
         rules_en=rules,
         rules_fr=rules_fr,

@@ -132,6 +132,17 @@ UPDATES = (
                 "Merci pour toutes vos questions : les gagnants les ont posées sur place."), 5),
 )  # fmt: skip
 
+# The French of each English text of the days above.
+FRENCH_OF = {
+    english: french
+    for *_, (title, title_fr), _guide, _language, _capacity, (notes, notes_fr) in (
+        *STOPS_2012,
+        *STOPS_UPCOMING,
+    )
+    for english, french in ((title, title_fr), (notes, notes_fr))
+    if english
+} | {english: french for _time, (english, french), _stop in UPDATES}
+
 VISITORS = (
     {"languages": [("en", "native"), ("fr", "conversational")], "dietary": "Vegetarian",
      "bio": "Physics teacher who blogs about particle physics for teenagers.", "public": True},
