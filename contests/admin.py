@@ -68,7 +68,20 @@ class ContestAdmin(AuditedAdmin, TranslationAdmin):
     # The seed is secret until the draw: the log says a contest got one, not which.
     audit_hidden_fields = ("seed",)
     fieldsets = [
-        (None, {"fields": ["title", "slug", "hashtag", "description", "rules", "published"]}),
+        (
+            None,
+            {
+                # Each text in English and French side by side, on one line.
+                "fields": [
+                    ("title_en", "title_fr"),
+                    "slug",
+                    ("hashtag_en", "hashtag_fr"),
+                    ("description_en", "description_fr"),
+                    ("rules_en", "rules_fr"),
+                    "published",
+                ]
+            },
+        ),
         (_("When"), {"fields": ["time_zone", "opens_at", "closes_at"]}),
         (
             _("Draw"),
@@ -89,6 +102,9 @@ class ContestAdmin(AuditedAdmin, TranslationAdmin):
         ),
         (_("Visit"), {"fields": ["visit"]}),
     ]
+
+    class Media:
+        css = {"all": ["css/admin-languages.css"]}
 
     def get_queryset(self, request):
         return (

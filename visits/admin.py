@@ -100,9 +100,21 @@ class VisitAdmin(AuditedAdmin, TranslationAdmin):
     date_hierarchy = "date"
     inlines = [TourStopInline]
     fieldsets = [
-        (None, {"fields": ["title", "slug", "date", "time_zone"]}),
-        (_("For the visitors"), {"fields": ["meeting_point", "practical_notes"]}),
+        # Each text in English and French side by side, on one line.
+        (None, {"fields": [("title_en", "title_fr"), "slug", "date", "time_zone"]}),
+        (
+            _("For the visitors"),
+            {
+                "fields": [
+                    ("meeting_point_en", "meeting_point_fr"),
+                    ("practical_notes_en", "practical_notes_fr"),
+                ]
+            },
+        ),
     ]
+
+    class Media:
+        css = {"all": ["css/admin-languages.css"]}
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(stops_total=Count("stops"))
@@ -336,7 +348,7 @@ class LiveUpdateAdmin(AuditedAdmin, TranslationAdmin):
     list_filter = ["visit"]
     list_select_related = ["visit", "stop", "author"]
     search_fields = ["text_en", "text_fr"]
-    fields = ["visit", "stop", "text", "posted_at"]
+    fields = ["visit", "stop", ("text_en", "text_fr"), "posted_at"]
     date_hierarchy = "posted_at"
 
     def save_object(self, request, obj, form, change):
