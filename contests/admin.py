@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_countries import countries
+from modeltranslation.admin import TranslationAdmin
 
 from tweetup.admin import AuditedAdmin
 from tweetup.vocabulary import language_choices, language_name
@@ -38,8 +39,10 @@ CONTEST_FIELDS_FIXED_AT_FREEZE = [
 ENTRY_FIELDS_FIXED_AT_FREEZE = list(CAP_FIELDS)
 
 
+# The translated fields (contests.translation) show once per language, side by
+# side; the contest is still saved through the service.
 @admin.register(Contest)
-class ContestAdmin(AuditedAdmin):
+class ContestAdmin(AuditedAdmin, TranslationAdmin):
     # Few columns, so that the dashboard link fits a 1280 px screen; the slug,
     # the opening time and the number of winners are on the contest's own page.
     list_display = [
@@ -51,7 +54,7 @@ class ContestAdmin(AuditedAdmin):
         "dashboard_link",
     ]
     list_filter = ["published"]
-    search_fields = ["title", "slug", "hashtag"]
+    search_fields = ["title_en", "title_fr", "slug", "hashtag_en", "hashtag_fr"]
     prepopulated_fields = {"slug": ["title"]}
     readonly_fields = [
         "commitment",
@@ -65,7 +68,20 @@ class ContestAdmin(AuditedAdmin):
     # The seed is secret until the draw: the log says a contest got one, not which.
     audit_hidden_fields = ("seed",)
     fieldsets = [
-        (None, {"fields": ["title", "slug", "hashtag", "description", "rules", "published"]}),
+        (
+            None,
+            {
+                # Each text in English and French side by side, on one line.
+                "fields": [
+                    ("title_en", "title_fr"),
+                    "slug",
+                    ("hashtag_en", "hashtag_fr"),
+                    ("description_en", "description_fr"),
+                    ("rules_en", "rules_fr"),
+                    "published",
+                ]
+            },
+        ),
         (_("When"), {"fields": ["time_zone", "opens_at", "closes_at"]}),
         (
             _("Draw"),
@@ -86,6 +102,9 @@ class ContestAdmin(AuditedAdmin):
         ),
         (_("Visit"), {"fields": ["visit"]}),
     ]
+
+    class Media:
+        css = {"all": ["css/admin-languages.css"]}
 
     def get_queryset(self, request):
         return (

@@ -189,12 +189,12 @@ def test_a_contest_changed_in_the_admin_is_on_the_record_with_its_reason(client)
     assert "Reason for this change" in page.content.decode()
     response = client.post(
         change,
-        {**_admin_form_data(page), "title": "New title", "audit_reason": "Typo in the name."},
+        {**_admin_form_data(page), "title_en": "New title", "audit_reason": "Typo in the name."},
     )
     assert response.status_code == 302
     entry = only(Verb.ADMIN_CHANGE)
     assert entry.actor.username == "orga" and entry.reason == "Typo in the name."
-    assert entry.changes == {"title": ["Old title", "New title"]}
+    assert entry.changes == {"title_en": ["Old title", "New title"]}
     assert entry.contest_id == contest.pk
 
 
@@ -204,11 +204,11 @@ def test_a_contest_added_in_the_admin_keeps_its_seed_out_of_the_log(client):
     response = client.post(
         reverse("admin:contests_contest_add"),
         {
-            "title": "New",
+            "title_en": "New",
             "slug": "new",
-            "hashtag": "New",
-            "description": "d",
-            "rules": "r",
+            "hashtag_en": "New",
+            "description_en": "d",
+            "rules_en": "r",
             "published": "on",
             "time_zone": "Europe/Zurich",
             "opens_at_0": now.date().isoformat(),
@@ -223,7 +223,7 @@ def test_a_contest_added_in_the_admin_keeps_its_seed_out_of_the_log(client):
     assert response.status_code == 302, response.content.decode()[:2000]
     entry = only(Verb.ADMIN_ADD)
     assert entry.changes["seed"] == [HIDDEN_VALUE, HIDDEN_VALUE]
-    assert entry.changes["title"] == [None, "New"]
+    assert entry.changes["title_en"] == [None, "New"]
 
 
 def test_an_entry_changed_in_the_admin_is_logged_without_its_personal_data(client):
@@ -264,7 +264,7 @@ def test_stops_added_changed_and_deleted_in_the_visit_admin_are_each_on_the_reco
         values = {
             "id": str(stop.pk) if stop else "",
             "visit": str(visit.pk),
-            "title": stop.title if stop else "",
+            "title_en": stop.title if stop else "",
             "location": str(stop.location_id) if stop else str(kept.location_id),
             "starts_at_0": day,
             "starts_at_1": timezone.localtime(stop.starts_at, visit.tzinfo).strftime("%H:%M")
@@ -277,7 +277,7 @@ def test_stops_added_changed_and_deleted_in_the_visit_admin_are_each_on_the_reco
             "guide": stop.guide if stop else "",
             "language": "en",
             "capacity": "",
-            "notes": "",
+            "notes_en": "",
             **fields,
         }
         return {f"stops-{index}-{name}": value for name, value in values.items()}
@@ -286,30 +286,30 @@ def test_stops_added_changed_and_deleted_in_the_visit_admin_are_each_on_the_reco
     response = client.post(
         reverse("admin:visits_visit_change", args=[visit.pk]),
         {
-            "title": visit.title,
+            "title_en": visit.title,
             "slug": visit.slug,
             "date": day,
             "time_zone": visit.time_zone,
-            "meeting_point": visit.meeting_point,
-            "practical_notes": "",
+            "meeting_point_en": visit.meeting_point,
+            "practical_notes_en": "",
             "stops-TOTAL_FORMS": "3",
             "stops-INITIAL_FORMS": "2",
             "stops-MIN_NUM_FORMS": "0",
             "stops-MAX_NUM_FORMS": "1000",
-            **stop(0, kept, title="Kept, renamed"),
+            **stop(0, kept, title_en="Kept, renamed"),
             **stop(1, gone, DELETE="on"),
-            **stop(2, None, title="New", starts_at_1="14:00", ends_at_1="15:00"),
+            **stop(2, None, title_en="New", starts_at_1="14:00", ends_at_1="15:00"),
             "audit_reason": "The guide is ill.",
         },
     )
     assert response.status_code == 302, response.content.decode()[:3000]
     changed = only(Verb.ADMIN_CHANGE)
-    assert changed.changes == {"title": ["Kept", "Kept, renamed"]}
+    assert changed.changes == {"title_en": ["Kept", "Kept, renamed"]}
     assert changed.visit_id == visit.pk and changed.reason == "The guide is ill."
     deleted = only(Verb.ADMIN_DELETE)
-    assert deleted.object_id == gone.pk and deleted.changes["title"] == ["Gone", None]
+    assert deleted.object_id == gone.pk and deleted.changes["title_en"] == ["Gone", None]
     added = only(Verb.ADMIN_ADD)
-    assert added.changes["title"] == [None, "New"] and added.visit_id == visit.pk
+    assert added.changes["title_en"] == [None, "New"] and added.visit_id == visit.pk
 
 
 def test_a_place_disqualified_in_the_admin_is_on_the_record(client):

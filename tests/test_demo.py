@@ -16,7 +16,7 @@ from tweetup.demo import DESCRIPTION_BEFORE, visit_date_after
 from tweetup.demo.visits import STOPS_UPCOMING
 from tweetup.roles import ORGANIZERS
 from visitors.models import VisitorProfile
-from visits.models import LiveUpdate, Question, Visit
+from visits.models import LiveUpdate, Question, TourStop, Visit
 
 OPEN_SLUG = "cern-tweetup"
 DRAWN_SLUG = "first-cern-tweetup-2012"
@@ -168,3 +168,40 @@ def test_each_contests_rules_announce_the_places_it_draws(demo):
         assert found, contest.slug
         announced = (numbers[found[1].lower()], numbers[found[2].lower()])
         assert announced == (contest.winners_count, contest.alternates_count), contest.slug
+
+
+def test_the_demo_reads_in_french_with_the_english_hashtag_where_none_was_written(demo, client):
+    def read(path: str, language: str = "fr") -> str:
+        response = client.get(path, headers={"accept-language": language})
+        assert response.status_code == 200, path
+        return response.content.decode()
+
+    contest = read(reverse("contests:detail", kwargs={"slug": OPEN_SLUG}))
+    assert "TweetUp du CERN : une journée dans les coulisses" in contest
+    assert "Une participation par personne" in contest and "One entry per person" not in contest
+    assert "#CERNTweetup" in contest
+    day = read(visit_url(VISIT_2012_SLUG))
+    assert "Accueil et badges" in day and "Welcome and badges" not in day
+    assert "Les faisceaux sont de retour" in read(visit_url(VISIT_2012_SLUG) + "live/")
+    assert "Welcome and badges" in read(visit_url(VISIT_2012_SLUG), "en")
+
+
+def test_a_demo_loaded_before_it_had_french_gets_it_on_the_next_run(demo, client):
+    Contest.objects.update(title_fr=None, rules_fr="")
+    Visit.objects.update(title_fr=None, meeting_point_fr=None)
+    TourStop.objects.update(title_fr=None, notes_fr=None)
+    LiveUpdate.objects.update(text_fr=None)
+    call_command("loaddemo", yes_on_a_production_database=True, stdout=io.StringIO())
+    contest = Contest.objects.get(slug=OPEN_SLUG)
+    assert contest.title_fr == "TweetUp du CERN : une journée dans les coulisses"
+    assert contest.rules_fr.startswith("1. Ouvert à toute personne")
+    assert not Contest.objects.filter(title_fr__isnull=True).exists()
+    assert not Visit.objects.filter(title_fr__isnull=True).exists()
+    assert not TourStop.objects.filter(title_fr__isnull=True).exists()
+    assert not LiveUpdate.objects.filter(text_fr__isnull=True).exists()
+    assert (
+        "Accueil et badges"
+        in client.get(
+            visit_url(VISIT_2012_SLUG), headers={"accept-language": "fr"}
+        ).content.decode()
+    )

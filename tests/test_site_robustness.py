@@ -496,10 +496,11 @@ def test_staff_pages_send_anonymous_to_login_and_refuse_other_users(
 def test_live_updates_can_be_posted_only_by_tour_admins_and_press_officers(demo):
     url = reverse("visits:live", kwargs={"slug": VISIT_SLUG})
     for label in ("anonymous", "nobody", "organizer"):
-        assert demo.clients[label].post(url, {"text": "Beams are back"}).status_code == 403, label
+        response = demo.clients[label].post(url, {"text_en": "Beams are back"})
+        assert response.status_code == 403, label
         assert demo.clients[label].get(url).status_code == 200, label
     for label in ("touradmin", "pressofficer"):
-        assert demo.clients[label].post(url, {"text": "Beams are back"}).status_code == 302
+        assert demo.clients[label].post(url, {"text_en": "Beams are back"}).status_code == 302
 
 
 def _pages_escape(demo: Demo, pages: list[tuple[str, str]], failures: list[str]) -> str:
@@ -593,7 +594,7 @@ def test_what_the_public_types_is_shown_escaped(demo, settings, django_capture_o
 
     # A live update from a tour admin.
     live_url = reverse("visits:live", kwargs={"slug": VISIT_SLUG})
-    response = demo.clients["touradmin"].post(live_url, {"text": XSS_SCRIPT})
+    response = demo.clients["touradmin"].post(live_url, {"text_en": XSS_SCRIPT})
     assert response.status_code == 302
 
     visit_kwargs = {"slug": VISIT_SLUG}

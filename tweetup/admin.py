@@ -52,7 +52,7 @@ class AuditedAdmin(admin.ModelAdmin):
             fields = flatten_fieldsets(self.get_fieldsets(request, obj))
         if fields:
             kwargs["fields"] = [field for field in fields if field != REASON_FIELD]
-        form = super().get_form(request, obj, change, **kwargs)
+        form = super().get_form(request, obj, change=change, **kwargs)
         return type(form.__name__, (form,), {REASON_FIELD: _reason_field()})
 
     def get_fieldsets(self, request, obj=None):

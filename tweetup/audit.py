@@ -17,6 +17,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from modeltranslation.fields import TranslationField
 
 from .models import AuditEntry
 
@@ -108,6 +109,11 @@ def log_action(
     )
 
 
+def _both_unwritten(field: models.Field, before, after) -> bool:
+    """A translation not written yet is NULL or empty, as the form saves it: no change."""
+    return isinstance(field, TranslationField) and {before, after} <= {None, "None", ""}
+
+
 def changes_between(
     old: models.Model | None, new: models.Model | None, *, hidden: Iterable[str] = ()
 ) -> dict[str, list[str | None]]:
@@ -119,10 +125,18 @@ def changes_between(
     """
     model = (new or old)._meta.model
     hidden = set(hidden)
+    # A field django-modeltranslation translates is kept once per language
+    # (``title_en``, ``title_fr``): its own column only repeats one of them.
+    translated = {
+        field.translated_field.name
+        for field in model._meta.concrete_fields
+        if isinstance(field, TranslationField)
+    }
     changes: dict[str, list[str | None]] = {}
     for field in model._meta.concrete_fields:
-        if getattr(field, "auto_now", False):
-            # "Updated at" changes with every save: it says nothing.
+        if getattr(field, "auto_now", False) or field.name in translated:
+            # "Updated at" changes with every save: it says nothing; nor
+            # does a translated field's own column, beside its languages'.
             continue
         if field.name in hidden:
             before = getattr(old, field.attname, None) if old is not None else None
@@ -132,7 +146,7 @@ def changes_between(
             continue
         before = get_field_value(old, field) if old is not None else None
         after = get_field_value(new, field) if new is not None else None
-        if before != after:
+        if before != after and not _both_unwritten(field, before, after):
             changes[field.name] = [before, after]
     return changes
 

@@ -10,6 +10,7 @@ from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
+from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 
 from tweetup.admin import AuditedAdmin
 from tweetup.errors import errors_shown
@@ -19,6 +20,11 @@ from .models import LiveUpdate, Location, Question, StopChange, TourStop, Visit
 from .services import live as live_services
 from .services import questions as question_services
 from .services import stops as stop_services
+
+
+def _stop_title(data: dict) -> str:
+    """How a stop's form names it in a refusal: its English title, else its French one."""
+    return data.get("title_en") or data.get("title_fr") or ""
 
 
 class TourStopFormSet(BaseInlineFormSet):
@@ -46,7 +52,7 @@ class TourStopFormSet(BaseInlineFormSet):
                 continue
             slots.append(
                 stop_services.StopSlot(
-                    title=data.get("title") or form.instance.title or _("(untitled)"),
+                    title=_stop_title(data) or form.instance.title or _("(untitled)"),
                     starts_at=data.get("starts_at"),
                     ends_at=data.get("ends_at"),
                     pk=form.instance.pk,
@@ -58,7 +64,7 @@ class TourStopFormSet(BaseInlineFormSet):
             raise ValidationError(exc.extra["conflicts"]) from exc
 
 
-class TourStopInline(admin.TabularInline):
+class TourStopInline(TranslationTabularInline):
     model = TourStop
     formset = TourStopFormSet
     extra = 1
@@ -84,17 +90,31 @@ def _time_zone_of(request, object_id) -> zoneinfo.ZoneInfo | None:
     return None
 
 
+# The translated fields (visits.translation) show once per language, side by
+# side; the admins still save through the services.
 @admin.register(Visit)
-class VisitAdmin(AuditedAdmin):
+class VisitAdmin(AuditedAdmin, TranslationAdmin):
     list_display = ["title", "date", "time_zone", "meeting_point", "stops_count", "pages"]
-    search_fields = ["title", "slug"]
+    search_fields = ["title_en", "title_fr", "slug"]
     prepopulated_fields = {"slug": ["title"]}
     date_hierarchy = "date"
     inlines = [TourStopInline]
     fieldsets = [
-        (None, {"fields": ["title", "slug", "date", "time_zone"]}),
-        (_("For the visitors"), {"fields": ["meeting_point", "practical_notes"]}),
+        # Each text in English and French side by side, on one line.
+        (None, {"fields": [("title_en", "title_fr"), "slug", "date", "time_zone"]}),
+        (
+            _("For the visitors"),
+            {
+                "fields": [
+                    ("meeting_point_en", "meeting_point_fr"),
+                    ("practical_notes_en", "practical_notes_fr"),
+                ]
+            },
+        ),
     ]
+
+    class Media:
+        css = {"all": ["css/admin-languages.css"]}
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(stops_total=Count("stops"))
@@ -169,7 +189,7 @@ class TourStopForm(forms.ModelForm):
         visit = data.get("visit")
         if visit is not None:
             slot = stop_services.StopSlot(
-                title=data.get("title") or "",
+                title=_stop_title(data),
                 starts_at=data.get("starts_at"),
                 ends_at=data.get("ends_at"),
                 pk=self.instance.pk,
@@ -182,12 +202,12 @@ class TourStopForm(forms.ModelForm):
 
 
 @admin.register(TourStop)
-class TourStopAdmin(AuditedAdmin):
+class TourStopAdmin(AuditedAdmin, TranslationAdmin):
     form = TourStopForm
     list_display = ["title", "visit", "starts_at", "ends_at", "location", "guide", "language"]
     list_filter = ["visit"]
     list_select_related = ["visit", "location"]
-    search_fields = ["title", "guide", "location__name"]
+    search_fields = ["title_en", "title_fr", "guide", "location__name"]
     autocomplete_fields = ["location"]
 
     def save_object(self, request, obj, form, change):
@@ -307,7 +327,7 @@ def stop_choice_label(stop: TourStop) -> str:
 
 
 class LiveUpdateAdminForm(forms.ModelForm):
-    """A live update edited in the admin: its stop must be one of its visit's."""
+    """A live update edited in the admin: some text, and a stop of its own visit."""
 
     class Meta:
         model = LiveUpdate
@@ -324,6 +344,8 @@ class LiveUpdateAdminForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        if "text_en" in self.fields and not (data.get("text_en") or data.get("text_fr")):
+            self.add_error("text_en", _("Write the update in English, French or both."))
         visit, stop = data.get("visit"), data.get("stop")
         if visit is not None and stop is not None and stop.visit_id != visit.pk:
             self.add_error(
@@ -335,13 +357,13 @@ class LiveUpdateAdminForm(forms.ModelForm):
 
 
 @admin.register(LiveUpdate)
-class LiveUpdateAdmin(AuditedAdmin):
+class LiveUpdateAdmin(AuditedAdmin, TranslationAdmin):
     form = LiveUpdateAdminForm
     list_display = ["text", "visit", "stop", "posted_at", "author"]
     list_filter = ["visit"]
     list_select_related = ["visit", "stop", "author"]
-    search_fields = ["text"]
-    fields = ["visit", "stop", "text", "posted_at"]
+    search_fields = ["text_en", "text_fr"]
+    fields = ["visit", "stop", ("text_en", "text_fr"), "posted_at"]
     date_hierarchy = "posted_at"
 
     def save_object(self, request, obj, form, change):

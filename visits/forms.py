@@ -43,10 +43,16 @@ class QuestionForm(forms.Form):
 
 
 class LiveUpdateForm(forms.ModelForm):
+    """A live update in English, French or both; each reader sees their language first."""
+
     class Meta:
         model = LiveUpdate
-        fields = ["text", "stop"]
-        widgets = {"text": forms.Textarea(attrs={"rows": 2, "maxlength": 500})}
+        fields = ["text_en", "text_fr", "stop"]
+        labels = {"text_en": _("Update in English"), "text_fr": _("Update in French")}
+        widgets = {
+            "text_en": forms.Textarea(attrs={"rows": 2, "maxlength": 500, "lang": "en"}),
+            "text_fr": forms.Textarea(attrs={"rows": 2, "maxlength": 500, "lang": "fr"}),
+        }
 
     def __init__(self, *args, visit: Visit, **kwargs):
         super().__init__(*args, **kwargs)

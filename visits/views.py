@@ -151,7 +151,8 @@ def live(request, slug: str):
             with errors_shown(form) as outcome:
                 live_services.live_update_post(
                     visit=visit,
-                    text=form.cleaned_data["text"],
+                    text_en=form.cleaned_data["text_en"],
+                    text_fr=form.cleaned_data["text_fr"],
                     stop=form.cleaned_data["stop"],
                     author=request.user,
                 )

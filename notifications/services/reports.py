@@ -53,7 +53,17 @@ def failures_report(*, now: datetime | None = None) -> OutboxMessage | None:
             .exclude(kind=OutboxMessage.Kind.MAIL_FAILED)
             .select_for_update(skip_locked=True, of=("self",))
             .select_related("contest")
-            .only("pk", "kind", "last_error", "last_attempt_at", "contest__title")
+            # The title in each language (django-modeltranslation), so that
+            # naming a row's contest costs no query of its own.
+            .only(
+                "pk",
+                "kind",
+                "last_error",
+                "last_attempt_at",
+                "contest__title",
+                "contest__title_en",
+                "contest__title_fr",
+            )
             .order_by("pk")
         )
         if not rows:

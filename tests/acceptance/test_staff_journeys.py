@@ -175,16 +175,18 @@ def organizer_runs_a_contest(stack, new_visitor, staff_page, tmp_path) -> DrawnC
 
     # The organizer creates the contest, open from now, leading to the demo's upcoming visit.
     organizer.goto("/admin/contests/contest/add/")
-    organizer.get_by_label("Title").press_sequentially(title)
+    organizer.get_by_label("Title [en]").press_sequentially(title)
     expect(organizer.get_by_label("Slug")).to_have_value(slug)
-    organizer.get_by_label("Hashtag").fill("NightShift")
-    organizer.get_by_label("Description").fill("Spend a night with the LHC operators.")
-    organizer.get_by_label("Rules").fill("One entry per person. Confirm your entry by mail.")
+    organizer.get_by_label("Hashtag [en]").fill("NightShift")
+    organizer.get_by_label("Description [en]").fill("Spend a night with the LHC operators.")
+    organizer.get_by_label("Rules [en]").fill("One entry per person. Confirm your entry by mail.")
     admin_now(organizer, "opens_at")
     admin_datetime(organizer, "closes_at", datetime.now(SITE_ZONE) + timedelta(hours=1))
     organizer.get_by_label("Number of winners").fill("2")
     organizer.get_by_label("Number of alternates").fill("2")
-    [(visit_title,)] = stack.query("SELECT title FROM visits_visit WHERE slug = %s", (VISIT_SLUG,))
+    [(visit_title,)] = stack.query(
+        "SELECT title_en FROM visits_visit WHERE slug = %s", (VISIT_SLUG,)
+    )
     organizer.get_by_label("Visit:").select_option(label=visit_title)
     # A new contest is a draft until published.
     expect(organizer.get_by_label("Published")).not_to_be_checked()
@@ -476,7 +478,7 @@ def test_tour_admin_adds_a_stop_between_two_others_and_every_itinerary_lists_it_
     expect(touradmin.locator("#stops-time-zone")).to_contain_text("Europe/Zurich")
     new_stop = touradmin.locator("#stops-group tr.form-row:not(.has_original):not(.empty-form)")
     new_stop = new_stop.first
-    new_stop.locator("input[name$='-title']").fill(title)
+    new_stop.locator("input[name$='-title_en']").fill(title)
     new_stop.locator("select[name$='-location']").select_option(
         label="Globe of Science and Innovation"
     )

@@ -41,3 +41,21 @@ def test_the_entry_filters_keep_the_page_short(live_server, browser_page):
     assert page.locator("#changelist-filter a[href*='country=']").count() == 8
     assert page.locator("#changelist-filter a[href*='speaks=']").count() == 3
     assert page.evaluate("document.documentElement.scrollHeight") < 2000
+
+
+def test_the_contest_admin_shows_each_text_in_english_and_french_side_by_side(
+    live_server, browser_page
+):
+    organizer()
+    page = browser_page
+    log_in(page, live_server, "orga")
+    page.goto(live_server.url + reverse("admin:contests_contest_add"))
+    page.screenshot(path=f"{SHOTS}/admin_contest_add_languages.png", full_page=True)
+    for field in ("title", "hashtag", "description", "rules"):
+        english = page.locator(f"#id_{field}_en").bounding_box()
+        french = page.locator(f"#id_{field}_fr").bounding_box()
+        assert english is not None and french is not None, field
+        assert french["x"] >= english["x"] + english["width"], field
+        assert abs(french["y"] - english["y"]) < 30, field
+        assert french["x"] + french["width"] <= 1280, field
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280

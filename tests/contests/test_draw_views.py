@@ -495,7 +495,7 @@ def test_contest_admin_keeps_the_published_draw_fields_once_frozen(client):
             "winners_count": "9",
             "alternates_count": "0",
             "max_winners_per_country": "1",
-            "title": "A new title",
+            "title_en": "A new title",
         },
     )
     assert response.status_code == 302

@@ -129,11 +129,11 @@ def test_a_contest_made_in_the_admin_gets_a_real_seed_and_commitment(organizer_c
     response = organizer_client.post(
         reverse("admin:contests_contest_add"),
         {
-            "title": "Night at the museum",
+            "title_en": "Night at the museum",
             "slug": "night-at-the-museum",
-            "hashtag": "MuseumNight",
-            "description": "A night behind the scenes.",
-            "rules": "One entry per person.",
+            "hashtag_en": "MuseumNight",
+            "description_en": "A night behind the scenes.",
+            "rules_en": "One entry per person.",
             "published": "on",
             "time_zone": "Europe/Paris",
             "opens_at_0": now.strftime("%Y-%m-%d"),

@@ -35,7 +35,7 @@ def visit_post(visit_fields: dict, stops: list[dict], *, initial: int = 0) -> di
 
 def stop_fields(title, location, start, end, **extra) -> dict:
     return {
-        "title": title,
+        "title_en": title,
         "location": str(location.pk),
         "starts_at_0": "2031-07-25",
         "starts_at_1": start,
@@ -44,18 +44,18 @@ def stop_fields(title, location, start, end, **extra) -> dict:
         "guide": "",
         "language": "en",
         "capacity": "",
-        "notes": "",
+        "notes_en": "",
         **extra,
     }
 
 
 VISIT = {
-    "title": "TweetUp 2031",
+    "title_en": "TweetUp 2031",
     "slug": "tweetup-2031",
     "date": "2031-07-25",
     "time_zone": "Asia/Tokyo",
-    "meeting_point": "Gate A",
-    "practical_notes": "",
+    "meeting_point_en": "Gate A",
+    "practical_notes_en": "",
 }
 
 
@@ -146,12 +146,12 @@ def test_moving_a_stop_in_the_admin_records_the_change_for_the_visitors(tour_adm
         f"/admin/visits/visit/{visit.pk}/change/",
         visit_post(
             {
-                "title": visit.title,
+                "title_en": visit.title,
                 "slug": visit.slug,
                 "date": day,
                 "time_zone": visit.time_zone,
-                "meeting_point": visit.meeting_point,
-                "practical_notes": "",
+                "meeting_point_en": visit.meeting_point,
+                "practical_notes_en": "",
             },
             [fields],
             initial=1,
@@ -191,7 +191,7 @@ def test_a_live_update_names_a_stop_of_its_own_visit(tour_admin_client, visit):
         {
             "visit": str(visit.pk),
             "stop": str(other.pk),
-            "text": "Beams are back!",
+            "text_en": "Beams are back!",
             "posted_at_0": visit.date.isoformat(),
             "posted_at_1": "10:00",
         },

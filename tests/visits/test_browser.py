@@ -31,7 +31,7 @@ def tour_admin() -> User:
 
 def fill_stop(page, index: int, *, title: str, location, day: str, start: str, end: str):
     prefix = f"#id_stops-{index}-"
-    page.fill(f"{prefix}title", title)
+    page.fill(f"{prefix}title_en", title)
     page.select_option(f"{prefix}location", str(location.pk))
     page.fill(f"{prefix}starts_at_0", day)
     page.fill(f"{prefix}starts_at_1", start)
@@ -46,10 +46,10 @@ def test_tour_admin_schedules_stops_and_sees_a_conflict_refused(live_server, bro
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     log_in(page, live_server, "touradmin")
     page.goto(live_server.url + reverse("admin:visits_visit_add"))
-    page.fill("#id_title", "TweetUp 2031")
+    page.fill("#id_title_en", "TweetUp 2031")
     page.fill("#id_date", "2031-07-25")
     page.select_option("#id_time_zone", "Europe/Zurich")
-    page.fill("#id_meeting_point", "Reception, Building 33")
+    page.fill("#id_meeting_point_en", "Reception, Building 33")
     fill_stop(page, 0, title="Computing Centre", location=computing, day="2031-07-25",
               start="10:00", end="11:30")  # fmt: skip
     page.click(".add-row a")

@@ -206,7 +206,7 @@ def test_tour_admin_posts_a_live_update_and_the_public_cannot(client, visit, tou
     url = reverse("visits:live", args=[visit.slug])
     assert client.post(url, {"text": "Hello"}).status_code == 403
     client.force_login(tour_admin)
-    response = client.post(url, {"text": "Beams are back!"})
+    response = client.post(url, {"text_en": "Beams are back!"})
     assert response.status_code == 302
     assert visit.live_updates.get().author == tour_admin
 

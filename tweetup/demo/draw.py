@@ -15,6 +15,21 @@ from contests.services.selections import selection_promote
 from visits.models import Visit
 
 SLUG = "first-cern-tweetup-2012"
+TITLE = "CERN's first TweetUp, 25 July 2012"
+TITLE_FR = "Le premier TweetUp du CERN, 25 juillet 2012"
+DESCRIPTION = (
+    "The contest of CERN's first TweetUp: five followers drawn from the entrants "
+    "spent 25 July 2012 behind the scenes, from the Computing Centre to the CERN "
+    "Control Centre, relaying the public's questions. The draw is public: see the "
+    "results, the live draw page and the audit record."
+)
+DESCRIPTION_FR = (
+    "Le concours du premier TweetUp du CERN : cinq abonnés tirés au sort parmi les "
+    "participants ont passé le 25 juillet 2012 dans les coulisses, du Centre de calcul "
+    "au Centre de contrôle du CERN, en relayant les questions du public. Le tirage est "
+    "public : consultez les résultats, la page du tirage en direct et le registre "
+    "d'audit."
+)
 ENTRIES = 320
 FIRST_NAMES = (
     "Lucy", "Paolo", "Amira", "Jonas", "Chloé", "Kenji", "Ana", "Liam", "Sofia", "Mateo",
@@ -48,7 +63,9 @@ MOTIVATIONS = (
 ENTROPY = "demo beacon round 2012-07-11T09:30Z (not a real beacon value)"
 
 
-def create_drawn_contest(*, visit: Visit | None, organizer: User, rules: str) -> Contest | None:
+def create_drawn_contest(
+    *, visit: Visit | None, organizer: User, rules: str, rules_fr: str = ""
+) -> Contest | None:
     """Create the past contest, frozen and drawn, once; None when it exists already."""
     if Contest.objects.filter(slug=SLUG).exists():
         return None
@@ -57,15 +74,13 @@ def create_drawn_contest(*, visit: Visit | None, organizer: User, rules: str) ->
     closes_at = datetime(2012, 7, 9, 23, 59, tzinfo=zurich)
     contest = contest_create(
         slug=SLUG,
-        title="CERN's first TweetUp, 25 July 2012",
-        description=(
-            "The contest of CERN's first TweetUp: five followers drawn from the entrants "
-            "spent 25 July 2012 behind the scenes, from the Computing Centre to the CERN "
-            "Control Centre, relaying the public's questions. The draw is public: see the "
-            "results, the live draw page and the audit record."
-        ),
-        hashtag="CERNTweetup",
-        rules=rules,
+        title_en=TITLE,
+        title_fr=TITLE_FR,
+        description_en=DESCRIPTION,
+        description_fr=DESCRIPTION_FR,
+        hashtag_en="CERNTweetup",
+        rules_en=rules,
+        rules_fr=rules_fr,
         time_zone="Europe/Zurich",
         opens_at=opens_at,
         closes_at=closes_at,

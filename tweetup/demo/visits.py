@@ -3,6 +3,7 @@
 Loaded after the demo contests exist; safe to run again. Rows are written
 directly: no mail is sent. The 2012 day has its visitors, questions and live
 updates; the upcoming day only its stops, as nobody has been drawn for it yet.
+What a tour admin writes is given in English and French.
 """
 
 from datetime import datetime, time, timedelta
@@ -22,36 +23,76 @@ LOCATIONS = {
     "globe": ("Globe of Science and Innovation", "Route de Meyrin, Meyrin"),
 }
 
-# (location, start, end, title, guide, language, capacity, notes)
+# (location, start, end, (title, French title), guide, language, capacity,
+#  (notes, French notes))
 STOPS_2012 = (
-    ("reception", (9, 30), (10, 0), "Welcome and badges", "CERN Press Office", "en", 10,
-     "Coffee at the Reception; badges and safety briefing."),
-    ("computing", (10, 0), (11, 30), "The Computing Centre: Tier-0 of the LHC grid",
-     "Computing Centre team", "en", 12, "Closed shoes; no food or drink among the servers."),
-    ("ccc", (11, 45), (12, 45), "CERN Control Centre: the LHC in operation", "LHC operators",
-     "en", 12, "Bus to Prévessin leaves Building 33 at 11:30."),
-    ("restaurant", (12, 45), (14, 0), "Lunch with physicists", "", "fr", 20, ""),
-    ("auditorium", (14, 30), (16, 0), "AMS public talk with the STS-134 astronauts",
-     "AMS collaboration", "en", 400, "Reserved seats in the first row."),
-    ("globe", (16, 15), (17, 0), "Wrap-up at the Globe: your questions, answered",
-     "CERN Press Office", "fr", 30, ""),
+    ("reception", (9, 30), (10, 0), ("Welcome and badges", "Accueil et badges"),
+     "CERN Press Office", "en", 10,
+     ("Coffee at the Reception; badges and safety briefing.",
+      "Café à l'accueil ; badges et consignes de sécurité.")),
+    ("computing", (10, 0), (11, 30),
+     ("The Computing Centre: Tier-0 of the LHC grid",
+      "Le Centre de calcul : le Tier-0 de la grille du LHC"),
+     "Computing Centre team", "en", 12,
+     ("Closed shoes; no food or drink among the servers.",
+      "Chaussures fermées ; ni nourriture ni boisson parmi les serveurs.")),
+    ("ccc", (11, 45), (12, 45),
+     ("CERN Control Centre: the LHC in operation",
+      "Centre de contrôle du CERN : le LHC en fonctionnement"),
+     "LHC operators", "en", 12,
+     ("Bus to Prévessin leaves Building 33 at 11:30.",
+      "Le bus pour Prévessin part du bâtiment 33 à 11 h 30.")),
+    ("restaurant", (12, 45), (14, 0),
+     ("Lunch with physicists", "Déjeuner avec des physiciens et physiciennes"),
+     "", "fr", 20, ("", "")),
+    ("auditorium", (14, 30), (16, 0),
+     ("AMS public talk with the STS-134 astronauts",
+      "Conférence publique AMS avec les astronautes de STS-134"),
+     "AMS collaboration", "en", 400,
+     ("Reserved seats in the first row.", "Places réservées au premier rang.")),
+    ("globe", (16, 15), (17, 0),
+     ("Wrap-up at the Globe: your questions, answered",
+      "Bilan au Globe : réponses à vos questions"),
+     "CERN Press Office", "fr", 30, ("", "")),
 )  # fmt: skip
 
 # The next visit follows the 2012 day: the Computing Centre in the morning,
 # the CERN Control Centre before lunch, the public's questions in the
 # afternoon and a public talk to close the day.
 STOPS_UPCOMING = (
-    ("reception", (9, 0), (9, 30), "Welcome, badges and safety briefing", "CERN Press Office",
-     "en", 12, "Bring the identity document you entered with."),
-    ("computing", (9, 45), (11, 15), "The Computing Centre: where every collision is kept",
-     "CERN IT guides", "en", 12, "Closed shoes; the server rooms are loud and cold."),
-    ("ccc", (11, 45), (12, 45), "CERN Control Centre: an hour with the accelerator operators",
-     "Operations team", "en", 12, "A shuttle to the Prévessin site leaves Building 33 at 11:20."),
-    ("restaurant", (12, 45), (14, 0), "Lunch with physicists and engineers", "", "fr", 20, ""),
-    ("globe", (14, 15), (15, 30), "Your followers ask: questions from the public, live",
-     "CERN Press Office", "fr", 30, "Questions sent online during the day go to the guides."),
-    ("auditorium", (16, 0), (17, 30), "Public talk: the High-Luminosity LHC",
-     "CERN physicists", "en", 400, "Open to all; the winners have seats in the first row."),
+    ("reception", (9, 0), (9, 30),
+     ("Welcome, badges and safety briefing", "Accueil, badges et consignes de sécurité"),
+     "CERN Press Office", "en", 12,
+     ("Bring the identity document you entered with.",
+      "Munissez-vous de la pièce d'identité indiquée lors de votre inscription.")),
+    ("computing", (9, 45), (11, 15),
+     ("The Computing Centre: where every collision is kept",
+      "Le Centre de calcul : là où chaque collision est conservée"),
+     "CERN IT guides", "en", 12,
+     ("Closed shoes; the server rooms are loud and cold.",
+      "Chaussures fermées ; les salles de serveurs sont bruyantes et froides.")),
+    ("ccc", (11, 45), (12, 45),
+     ("CERN Control Centre: an hour with the accelerator operators",
+      "Centre de contrôle du CERN : une heure avec les opérateurs des accélérateurs"),
+     "Operations team", "en", 12,
+     ("A shuttle to the Prévessin site leaves Building 33 at 11:20.",
+      "Une navette pour le site de Prévessin part du bâtiment 33 à 11 h 20.")),
+    ("restaurant", (12, 45), (14, 0),
+     ("Lunch with physicists and engineers",
+      "Déjeuner avec des physiciens, physiciennes, ingénieurs et ingénieures"),
+     "", "fr", 20, ("", "")),
+    ("globe", (14, 15), (15, 30),
+     ("Your followers ask: questions from the public, live",
+      "Vos abonnés demandent : les questions du public, en direct"),
+     "CERN Press Office", "fr", 30,
+     ("Questions sent online during the day go to the guides.",
+      "Les questions envoyées en ligne pendant la journée sont transmises aux guides.")),
+    ("auditorium", (16, 0), (17, 30),
+     ("Public talk: the High-Luminosity LHC",
+      "Conférence publique : le LHC à haute luminosité"),
+     "CERN physicists", "en", 400,
+     ("Open to all; the winners have seats in the first row.",
+      "Ouverte à tous et à toutes ; les gagnants ont des places au premier rang.")),
 )  # fmt: skip
 
 QUESTIONS = {
@@ -70,15 +111,37 @@ QUESTIONS = {
     ),
 }  # fmt: skip
 
+# (time, (text, French text), index of the stop)
 UPDATES = (
-    ((9, 35), "Our five TweetUp winners have arrived at Reception. Badges on, let's go!", 0),
-    ((10, 5), "Inside the Computing Centre: thousands of servers and the tape robots that keep "
-              "every LHC collision.", 1),
-    ((11, 52), "At the CERN Control Centre. Beams are back! The LHC is filling for physics.", 2),
-    ((12, 30), "Stable beams declared: the experiments are taking data.", 2),
-    ((14, 32), "The AMS talk with the STS-134 astronauts begins in the Main Auditorium.", 4),
-    ((16, 20), "Thank you for all your questions: the winners asked them on the spot.", 5),
+    ((9, 35), ("Our five TweetUp winners have arrived at Reception. Badges on, let's go!",
+               "Nos cinq gagnants du TweetUp sont arrivés à l'accueil. Badges en place, "
+               "c'est parti !"), 0),
+    ((10, 5), ("Inside the Computing Centre: thousands of servers and the tape robots that "
+               "keep every LHC collision.",
+               "Dans le Centre de calcul : des milliers de serveurs et les robots à bandes qui "
+               "conservent chaque collision du LHC."), 1),
+    ((11, 52), ("At the CERN Control Centre. Beams are back! The LHC is filling for physics.",
+                "Au Centre de contrôle du CERN. Les faisceaux sont de retour ! Le LHC se "
+                "remplit pour la physique."), 2),
+    ((12, 30), ("Stable beams declared: the experiments are taking data.",
+                "Faisceaux stables déclarés : les expériences prennent des données."), 2),
+    ((14, 32), ("The AMS talk with the STS-134 astronauts begins in the Main Auditorium.",
+                "La conférence AMS avec les astronautes de STS-134 commence dans le grand "
+                "amphithéâtre."), 4),
+    ((16, 20), ("Thank you for all your questions: the winners asked them on the spot.",
+                "Merci pour toutes vos questions : les gagnants les ont posées sur place."), 5),
 )  # fmt: skip
+
+# The French of each English text of the days above.
+FRENCH_OF = {
+    english: french
+    for *_, (title, title_fr), _guide, _language, _capacity, (notes, notes_fr) in (
+        *STOPS_2012,
+        *STOPS_UPCOMING,
+    )
+    for english, french in ((title, title_fr), (notes, notes_fr))
+    if english
+} | {english: french for _time, (english, french), _stop in UPDATES}
 
 VISITORS = (
     {"languages": [("en", "native"), ("fr", "conversational")], "dietary": "Vegetarian",
@@ -125,17 +188,19 @@ def _stops(visit: Visit, plan: tuple) -> list[TourStop]:
             location=locations[key],
             starts_at=_at(visit, start),
             ends_at=_at(visit, end),
-            title=title,
+            title_en=title[0],
+            title_fr=title[1],
             guide=guide,
             language=language,
             capacity=capacity,
-            notes=notes,
+            notes_en=notes[0],
+            notes_fr=notes[1],
         )
         for key, start, end, title, guide, language, capacity, notes in plan
     ]
     stops_validate(
         visit=visit,
-        stops=[StopSlot(title=s.title, starts_at=s.starts_at, ends_at=s.ends_at) for s in stops],
+        stops=[StopSlot(title=s.title_en, starts_at=s.starts_at, ends_at=s.ends_at) for s in stops],
     )
     return TourStop.objects.bulk_create(stops)
 
@@ -175,7 +240,7 @@ def _visitors(visit: Visit) -> None:
 def _questions(visit: Visit, stops: list[TourStop]) -> None:
     if Question.objects.filter(stop__visit=visit).exists():
         return
-    by_title = {stop.title: stop for stop in stops}
+    by_title = {stop.title_en: stop for stop in stops}
     questions = []
     for title, items in QUESTIONS.items():
         stop = by_title.get(title)
@@ -204,7 +269,8 @@ def _updates(visit: Visit, stops: list[TourStop]) -> None:
         LiveUpdate(
             visit=visit,
             stop=stops[stop_index] if stop_index < len(stops) else None,
-            text=text,
+            text_en=text[0],
+            text_fr=text[1],
             posted_at=_at(visit, hour_minute),
         )
         for hour_minute, text, stop_index in UPDATES

@@ -24,6 +24,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    # Before the admin, so that its translated fields show in the admin.
+    "modeltranslation",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -147,6 +149,12 @@ LOGIN_URL = "admin:login"
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("French"))]
+# What organizers and tour admins write (contests.translation, visits.translation)
+# has a column per language; a reader whose language is empty reads the other one.
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_FALLBACK_LANGUAGES = {"default": ("en", "fr")}
+# Slugs are made from the English title, whatever the admin's language.
+MODELTRANSLATION_PREPOPULATE_LANGUAGE = "en"
 # What is built from the source goes to TWEETUP_BUILD_DIR, outside the source
 # tree in production (README, "Production"): the catalogues compiled by
 # `manage.py compilecatalogue` and the files `collectstatic` gathers. The

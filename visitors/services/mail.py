@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, prefetch_related_objects
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -153,6 +153,7 @@ def _changes_summary(changes: Sequence[StopChange], visit: Visit) -> list[dict]:
             key,
             {
                 "title": change.stop_title,
+                "stop": change.stop,
                 "old_starts_at": change.old_starts_at,
                 "old_ends_at": change.old_ends_at,
                 "old_location": change.old_location,
@@ -217,6 +218,9 @@ def stop_changes_notify(
             )
             if not changes or changes[-1].changed_at > now - quiet:
                 continue
+            # The mail names each stop by its title in the visitor's language
+            # (the change kept the title as it was written when it changed).
+            prefetch_related_objects(changes, "stop")
             batch = changes[-1].pk
             for profile in visitor_profiles(visit).filter(attendance_confirmed_at__isnull=False):
                 seen = [c for c in changes if c.changed_at >= profile.attendance_confirmed_at]
