@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from notifications.models import OutboxMessage
@@ -103,8 +103,11 @@ def _queue_confirmation(
     """Queue a mail carrying the entry's confirmation link (the first one, or a reminder).
 
     The worker that sends it renders its bodies: the entry's request renders
-    only the subject. What the templates read is given as plain values.
+    only the subject. What the templates read is given as plain values, the
+    contest's title in the entrant's language.
     """
+    with translation.override(entry.language):
+        title = str(entry.contest.title)
     mail_enqueue(
         key=key,
         kind=OutboxMessage.Kind.ENTRY_CONFIRM,
@@ -113,7 +116,7 @@ def _queue_confirmation(
         template=template,
         context={
             "entry": {"name": entry.name, "confirmed_at": bool(entry.confirmed_at)},
-            "contest": {"title": entry.contest.title},
+            "contest": {"title": title},
             "confirm_url": entry_confirm_url(entry, base_url=base_url),
             "valid_days": settings.ENTRY_CONFIRM_MAX_AGE.days,
         },

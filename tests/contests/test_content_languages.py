@@ -9,6 +9,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
@@ -82,16 +83,22 @@ def _entrant(language: str, n: int) -> dict:
     }
 
 
-def test_each_entrant_gets_the_confirmation_with_the_title_in_their_language():
+def test_each_entrant_gets_the_confirmation_with_the_title_in_their_language(
+    django_capture_on_commit_callbacks,
+):
     contest = ContestFactory(**BILINGUAL)
-    entry_submit(contest=contest, **_entrant("fr", 1))
-    entry_submit(contest=contest, **_entrant("en", 2))
+    # The worker renders the bodies when it sends the mail (after the commit).
+    with django_capture_on_commit_callbacks(execute=True):
+        entry_submit(contest=contest, **_entrant("fr", 1))
+        entry_submit(contest=contest, **_entrant("en", 2))
     rows = {row.language: row for row in OutboxMessage.objects.filter(kind="entry_confirm")}
-    french, english = rows["fr"], rows["en"]
+    sent = {message.to[0]: message for message in mail.outbox}
+    french, english = sent[rows["fr"].to_email], sent[rows["en"].to_email]
+    french_html = french.alternatives[0].content if french.alternatives else ""
     assert BILINGUAL["title_fr"] in french.subject
-    assert BILINGUAL["title_fr"] in french.body_text and BILINGUAL["title_fr"] in french.body_html
-    assert BILINGUAL["title_en"] not in french.subject + french.body_text
-    assert BILINGUAL["title_en"] in english.subject and BILINGUAL["title_en"] in english.body_text
+    assert BILINGUAL["title_fr"] in french.body and BILINGUAL["title_fr"] in french_html
+    assert BILINGUAL["title_en"] not in french.subject + french.body
+    assert BILINGUAL["title_en"] in english.subject and BILINGUAL["title_en"] in english.body
 
 
 def test_a_french_winners_offer_carries_the_french_title_and_the_draw_record_no_text(client):
