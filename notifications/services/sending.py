@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.mail import mailers
 from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
@@ -26,6 +26,7 @@ from django.utils import timezone
 from tweetup.publish import task_named
 
 from ..checks import longest_conversation
+from ..mail import OutboxEmail
 from ..models import OutboxMessage
 from .outbox import CLEARED_ERROR, SEND_BATCH_TASK, queue_sends
 
@@ -110,8 +111,8 @@ def messages_send(*, message_ids: Sequence[int]) -> int:
     return sent
 
 
-def _email(message: OutboxMessage) -> EmailMultiAlternatives:
-    email = EmailMultiAlternatives(
+def _email(message: OutboxMessage) -> OutboxEmail:
+    email = OutboxEmail(
         subject=message.subject,
         body=message.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
