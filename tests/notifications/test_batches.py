@@ -214,3 +214,52 @@ def test_two_workers_given_overlapping_batches_never_send_a_row_twice(
     assert OutboxMessage.objects.filter(status=Status.SENT, attempts=1).count() == 1000
     for worker in (first, second):
         assert "send_outbox_messages" in worker.log() and "succeeded" in worker.log()
+
+
+# The message ----------------------------------------------------------------------
+
+
+def test_an_outbox_mail_reads_as_the_one_django_builds():
+    """Built with the classic email API, it parses to what Django's own message says."""
+    import email
+    import email.policy
+
+    from django.core.mail import EmailMultiAlternatives
+
+    from notifications.mail import OutboxEmail
+
+    fields = {
+        "subject": "Merci d’avoir participé à « CERN TweetUp »",
+        "body": "Bonjour Zoë,\n\nLe tirage est terminé.\n",
+        "from_email": "TweetUp <tweetup@example.org>",
+        "to": ["zoe@example.org"],
+        "headers": {"X-TweetUp-Key": "not_chosen:1:2"},
+    }
+    built = []
+    for kind in (OutboxEmail, EmailMultiAlternatives):
+        message = kind(**fields)
+        message.attach_alternative("<p>Bonjour Zoë,</p>", "text/html")
+        raw = message.message(policy=email.policy.SMTP).as_bytes()
+        assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")
+        built.append(email.message_from_bytes(raw, policy=email.policy.default))
+    ours, django = built
+    for header in ("Subject", "From", "To", "X-TweetUp-Key", "MIME-Version"):
+        assert ours[header] == django[header], header
+    for part in ("plain", "html"):
+        # Django's 8bit part keeps the wire's CRLF and ends with a line break;
+        # base64 gives the text as written.
+        theirs = django.get_body(preferencelist=(part,)).get_content().replace("\r\n", "\n")
+        assert ours.get_body(preferencelist=(part,)).get_content().rstrip() == theirs.rstrip()
+    assert ours.get_content_type() == "multipart/alternative"
+
+
+def test_an_outbox_mail_refuses_a_line_break_in_a_header_and_leaves_the_rest_to_django():
+    import email.message
+
+    from notifications.mail import OutboxEmail
+
+    with pytest.raises(ValueError, match="linefeeds"):
+        OutboxEmail(subject="Hi\r\nBcc: x@example.org", body="b", to=["a@example.org"]).message()
+    copied = OutboxEmail(subject="Hi", body="b", to=["a@example.org"], cc=["c@example.org"])
+    assert isinstance(copied.message(), email.message.EmailMessage)
+    assert copied.message()["Cc"] == "c@example.org"
