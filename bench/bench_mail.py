@@ -247,7 +247,10 @@ def mail_bytes(rows) -> list[tuple[str, bytes]]:
     """The mails of these rows as the site's backend puts them on the wire."""
     import email.policy
 
-    from django.core.mail import EmailMultiAlternatives
+    try:
+        from notifications.mail import OutboxEmail as EmailMultiAlternatives
+    except ImportError:  # Before the outbox built its own MIME.
+        from django.core.mail import EmailMultiAlternatives
 
     prepared = []
     for row in rows:

@@ -56,6 +56,16 @@ def wait_all_final(count: int, timeout: float = 60) -> None:
     )
 
 
+def database_backends_of_others() -> set[tuple]:
+    """The PostgreSQL backends connected to the test database, other than this process's."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, backend_start FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return set(cursor.fetchall())
+
+
 # Writing ----------------------------------------------------------------------
 
 
@@ -128,11 +138,19 @@ def test_each_batch_goes_over_one_smtp_connection(
         assert outbox.mail_enqueue_many(mails=mails(contest, 450)) == 450
         smtp_server.sink.wait_for(450, timeout=60)
         worker.wait_idle()
+        worker_backends = database_backends_of_others()
+        # The worker kept its database connection after its tasks, and keeps
+        # using it for the next (Celery would close it after each one).
+        assert len(worker_backends) == 1
+        outbox.mail_enqueue_many(mails=mails(contest, 460)[450:])
+        smtp_server.sink.wait_for(460, timeout=60)
+        worker.wait_idle()
+        assert database_backends_of_others() == worker_backends
     keys = [m["X-TweetUp-Key"] for m in smtp_server.sink.messages]
-    assert sorted(keys) == sorted(f"bulk:{n}" for n in range(450))
-    # Three tasks of 200, 200 and 50 rows: one connection each.
-    assert smtp_server.sink.connections == 3
-    assert OutboxMessage.objects.filter(status=Status.SENT, attempts=1).count() == 450
+    assert sorted(keys) == sorted(f"bulk:{n}" for n in range(460))
+    # Three tasks of 200, 200 and 50 rows, then one of 10: one connection each.
+    assert smtp_server.sink.connections == 4
+    assert OutboxMessage.objects.filter(status=Status.SENT, attempts=1).count() == 460
 
 
 @pytest.mark.integration
