@@ -123,6 +123,28 @@ def test_a_row_another_process_wrote_meanwhile_is_kept_and_not_queued_again(
     assert OutboxMessage.objects.get(key="bulk:1").queued_at is not None
 
 
+# The sweep -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_one_sweep_drains_a_backlog_in_batches_over_one_connection_each(
+    settings, smtp_server, django_capture_on_commit_callbacks
+):
+    """Rows the broker never got (it was down) all go at the next sweep, 200 per connection."""
+    from notifications.services import sending
+
+    settings.MAILERS = smtp_server.mailers
+    contest = ContestFactory()
+    with django_capture_on_commit_callbacks(execute=False):
+        outbox.mail_enqueue_many(mails=mails(contest, 450))
+    OutboxMessage.objects.update(queued_at=None)
+    assert sending.messages_due_queue() == 450  # the tasks run eagerly here
+    assert len(smtp_server.sink.messages) == 450
+    assert smtp_server.sink.connections == 3
+    assert OutboxMessage.objects.filter(status=Status.SENT, attempts=1).count() == 450
+    assert sending.messages_due_queue() == 0
+
+
 # Sending through the real worker --------------------------------------------------
 
 
