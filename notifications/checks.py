@@ -10,13 +10,21 @@ from django.core.checks import Warning, register
 SMTP_EXCHANGES = 10
 
 
-@register()
-def outbox_sending_timeout(app_configs, **kwargs) -> list[Warning]:
-    """A claim must outlast the longest SMTP conversation, or a slow mail is sent twice."""
+def longest_conversation() -> timedelta:
+    """How long one mail's SMTP conversation may last with the default mailer's timeouts."""
     options = getattr(settings, "MAILERS", {}).get("default", {}).get("OPTIONS", {})
-    longest = timedelta(
+    return timedelta(
         seconds=(options.get("timeout") or 0) * SMTP_EXCHANGES + (options.get("data_timeout") or 0)
     )
+
+
+@register()
+def outbox_sending_timeout(app_configs, **kwargs) -> list[Warning]:
+    """A claim must outlast the longest SMTP conversation, or a slow mail is sent twice.
+
+    A batch begins no mail past OUTBOX_SENDING_TIMEOUT less this, after its claim.
+    """
+    longest = longest_conversation()
     if settings.OUTBOX_SENDING_TIMEOUT > longest:
         return []
     return [

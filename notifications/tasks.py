@@ -15,6 +15,12 @@ def send_outbox_message(message_id: int) -> bool:
 
 
 @shared_task
+def send_outbox_messages(message_ids: list[int]) -> int:
+    """Send a batch of outbox rows over one connection: one attempt each, as above."""
+    return sending.messages_send(message_ids=message_ids)
+
+
+@shared_task
 def send_unsent_messages() -> int:
     """Beat task: queue every row that is due, and tell the organizers of mail that failed."""
     queued = sending.messages_due_queue()

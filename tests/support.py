@@ -92,19 +92,42 @@ def wait_until(condition: Callable[[], object], *, timeout: float, what: str) ->
 
 
 class SmtpSink:
-    """An aiosmtpd handler that keeps what it receives and can refuse the first mails."""
+    """An aiosmtpd handler that keeps what it receives and can refuse the first mails.
+
+    ``recipients`` maps an address to the answer to its RCPT (e.g. "550 5.1.1
+    No such user"); ``connections`` counts the SMTP connections that sent a
+    mail or tried to (each client's address and port).
+    """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.messages: list[EmailMessage] = []
         self.refuse_next = 0
         self.refused = 0
+        self.recipients: dict[str, str] = {}
+        self.peers: set[tuple] = set()
 
     def reset(self, *, refuse_next: int = 0) -> None:
         with self.lock:
             self.messages.clear()
             self.refuse_next = refuse_next
             self.refused = 0
+            self.recipients = {}
+            self.peers = set()
+
+    @property
+    def connections(self) -> int:
+        with self.lock:
+            return len(self.peers)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        with self.lock:
+            self.peers.add(session.peer)
+            answer = self.recipients.get(address.lower())
+        if answer:
+            return answer
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd API
         with self.lock:

@@ -5,7 +5,7 @@ from pathlib import Path
 import redis
 from celery import Celery
 from celery.beat import PersistentScheduler
-from celery.signals import setup_logging
+from celery.signals import setup_logging, task_prerun
 from celery.utils.log import get_logger
 from django_structlog.celery.steps import DjangoStructLogInitStep
 from redbeat import schedulers as redbeat
@@ -32,6 +32,23 @@ def _log_as_the_site(**kwargs) -> None:
     from django.conf import settings
 
     logging.config.dictConfig(settings.LOGGING)
+
+
+@task_prerun.connect
+def _check_database_connections(sender=None, **kwargs) -> None:
+    """Replace a database connection kept from an earlier task if it no longer answers.
+
+    CELERY_DB_REUSE_MAX keeps a worker's connection across tasks; the
+    database may have closed it since (a restart, a failover, an idle
+    timeout). What CONN_HEALTH_CHECKS does before a request, done before a task.
+    """
+    if getattr(sender.request, "is_eager", False):
+        return
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is not None and not connection.is_usable():
+            connection.close()
 
 
 logger = get_logger("celery.beat")

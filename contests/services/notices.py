@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from notifications.models import OutboxMessage
-from notifications.services.outbox import mail_enqueue
+from notifications.services.outbox import Mail, mail_enqueue_many
 from tweetup import jobs
 from tweetup.audit import Verb, log_action
 from tweetup.links import absolute_url
@@ -96,25 +96,24 @@ def not_chosen_notices_queue(
 ) -> int:
     """Queue the not-chosen notice of every entrant not chosen; returns how many were new.
 
-    Safe to run again after a crash: each notice has its own key.
-    ``progress(done, total)`` is called every few thousand entrants.
+    Written in batches (``mail_enqueue_many``): a few queries per thousand
+    entrants. Safe to run again after a crash: each notice has its own key,
+    and the notices already written are skipped. ``progress(done, total)`` is
+    called every few thousand entrants.
     """
     contest = Contest.objects.select_related("visit").get(pk=contest_id)
     if contest.not_chosen_notified_at is None:
         return 0
-    queued = 0
     contest_url = absolute_url(contest.get_absolute_url(), base_url=base_url)
     total = entries_not_chosen(contest).count() if progress is not None else 0
     entries = entries_not_chosen(contest).order_by("pk").iterator(chunk_size=2000)
-    for done, entry in enumerate(entries):
-        if progress is not None and done % 2000 == 0:
-            progress(done, max(total, done))
-        key = f"{NOT_CHOSEN_KIND}:{contest.pk}:{entry.pk}"
-        if OutboxMessage.objects.filter(key=key).exists():
-            continue
-        with transaction.atomic():
-            mail_enqueue(
-                key=key,
+
+    def mails():
+        for done, entry in enumerate(entries):
+            if progress is not None and done % 2000 == 0:
+                progress(done, max(total, done))
+            yield Mail(
+                key=f"{NOT_CHOSEN_KIND}:{contest.pk}:{entry.pk}",
                 kind=NOT_CHOSEN_KIND,
                 to=entry.email,
                 language=entry.language,
@@ -123,7 +122,8 @@ def not_chosen_notices_queue(
                 contest_id=contest.pk,
                 concerns=entry,
             )
-        queued += 1
+
+    queued = mail_enqueue_many(mails=mails())
     if progress is not None:
         progress(total, total)
     return queued

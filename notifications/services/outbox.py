@@ -3,8 +3,10 @@ transaction and queued for sending after commit; resends; and the purge of the r
 about the people the other apps have forgotten.
 """
 
+import itertools
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
@@ -23,8 +25,11 @@ logger = logging.getLogger(__name__)
 
 Status = OutboxMessage.Status
 CLEARED_ERROR = "Personal data removed before the mail was sent."
-# The task that sends one row (notifications.tasks), queued by its name.
+# The tasks that send one row and a batch of rows (notifications.tasks), queued by name.
 SEND_TASK = "notifications.tasks.send_outbox_message"
+SEND_BATCH_TASK = "notifications.tasks.send_outbox_messages"
+# How many rows of a bulk mail are written (and looked up) per INSERT.
+WRITE_BATCH = 1000
 
 
 def concerns_label(instance: models.Model | None) -> str | None:
@@ -32,6 +37,29 @@ def concerns_label(instance: models.Model | None) -> str | None:
     if instance is None:
         return None
     return f"{instance._meta.label_lower}:{instance.pk}"
+
+
+@dataclass(frozen=True)
+class Mail:
+    """One mail of a bulk send, as ``mail_enqueue`` takes it; see there."""
+
+    key: str
+    kind: str
+    to: str
+    language: str
+    template: str
+    context: dict
+    contest_id: int | None = None
+    concerns: models.Model | None = None
+
+
+def _render(template: str, language: str, context: dict) -> tuple[str, str, str]:
+    """The subject, text and HTML of a mail, in ``language``."""
+    with translation.override(language):
+        subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
+        body_text = render_to_string(f"{template}.txt", context)
+        body_html = render_to_string(f"{template}.html", context)
+    return subject, body_text, body_html
 
 
 def mail_enqueue(
@@ -99,6 +127,58 @@ def outbox_render(message: OutboxMessage) -> list[str]:
     return ["body_text", "body_html", "template", "context"]
 
 
+def mail_enqueue_many(*, mails: Iterable[Mail], batch_size: int = WRITE_BATCH) -> int:
+    """Write the outbox rows of many mails in batches, and send them once the transaction commits.
+
+    What ``mail_enqueue`` does for one mail, for each of ``mails`` (read
+    lazily, ``batch_size`` at a time): a few queries per batch, none per
+    mail, so the caller must give each mail's context without queries of its
+    own (prefetch what the templates read). A mail whose key is in the outbox
+    already is neither rendered nor written again, even when another process
+    writes it at the same moment (``ON CONFLICT DO NOTHING``). The new rows
+    are sent in batches of OUTBOX_SEND_BATCH, each over one connection to
+    the mail server. Returns how many rows were new.
+    """
+    written = 0
+    for batch in itertools.batched(mails, batch_size):
+        written += _write_batch(batch)
+    return written
+
+
+def _write_batch(mails: Sequence[Mail]) -> int:
+    keys = {mail.key for mail in mails}
+    existing = set(OutboxMessage.objects.filter(key__in=keys).values_list("key", flat=True))
+    # Marks the rows this batch writes, to tell them from rows another process wrote.
+    stamp = timezone.now()
+    rows = {}
+    for mail in mails:
+        if mail.key in existing or mail.key in rows:
+            continue
+        subject, body_text, body_html = _render(mail.template, mail.language, mail.context)
+        rows[mail.key] = OutboxMessage(
+            key=mail.key,
+            kind=mail.kind,
+            to_email=mail.to,
+            language=mail.language,
+            subject=subject[:255],
+            body_text=body_text,
+            body_html=body_html,
+            contest_id=mail.contest_id,
+            concerns=concerns_label(mail.concerns),
+            queued_at=stamp,
+        )
+    if not rows:
+        return 0
+    OutboxMessage.objects.bulk_create(rows.values(), ignore_conflicts=True)
+    written = list(
+        OutboxMessage.objects.filter(key__in=rows, queued_at=stamp)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    queue_sends(written)
+    return len(written)
+
+
 def outbox_write(*, key: str, to: str, subject: str, **fields) -> OutboxMessage:
     """Write the row with this key, or return the one written already (and queue nothing).
 
@@ -127,6 +207,22 @@ def queue_send(message_id: int) -> None:
         OutboxMessage.objects.filter(pk=message_id, status=Status.PENDING).update(queued_at=None)
 
     task_after_commit(SEND_TASK, message_id, on_refused=refused)
+
+
+def queue_sends(message_ids: Sequence[int]) -> None:
+    """Hand rows to the Celery workers after commit, OUTBOX_SEND_BATCH rows per task.
+
+    As ``queue_send``: the caller has set the rows' ``queued_at``, and a
+    batch the broker refuses waits for the sweep.
+    """
+    for batch in itertools.batched(message_ids, settings.OUTBOX_SEND_BATCH):
+        ids = list(batch)
+
+        def refused(ids=ids) -> None:
+            logger.warning("Broker unavailable; %s outbox messages wait for the sweep.", len(ids))
+            OutboxMessage.objects.filter(pk__in=ids, status=Status.PENDING).update(queued_at=None)
+
+        task_after_commit(SEND_BATCH_TASK, ids, on_refused=refused)
 
 
 # Resending -----------------------------------------------------------------

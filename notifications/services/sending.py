@@ -1,54 +1,118 @@
 """Sending the outbox's rows, and the sweep that queues the rows that are due.
 
 A row goes pending → sending → sent, or back to pending with a later try, or
-failed. A worker claims a row in a short transaction (status ``sending``),
-talks to the mail server outside any transaction, and records the outcome in
-another short transaction, so no lock or transaction is held while the server
-takes its time. Only a worker stopped between the server's acceptance and the
-record can send a mail twice: its row stays ``sending`` and is taken again
-after OUTBOX_SENDING_TIMEOUT.
+failed. A worker claims a batch of rows in a short transaction (status
+``sending``), talks to the mail server outside any transaction, over one
+connection for the batch, and records the outcomes in other short
+transactions, so no lock or transaction is held while the server takes its
+time. Only a worker stopped between the server's acceptance and the record
+can send a mail twice: its row stays ``sending`` and is taken again after
+OUTBOX_SENDING_TIMEOUT.
 """
 
+import contextlib
 import logging
 import smtplib
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import mailers
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from tweetup.publish import task_named
 
+from ..checks import longest_conversation
+from ..mail import OutboxEmail
 from ..models import OutboxMessage
-from .outbox import CLEARED_ERROR, SEND_TASK, outbox_render
+from .outbox import CLEARED_ERROR, SEND_BATCH_TASK, outbox_render, queue_sends
 
 logger = logging.getLogger(__name__)
 
 Status = OutboxMessage.Status
-# How many rows the sweep queues per transaction; it loops until none is due.
-SWEEP_BATCH = 500
+# How many rows the sweep marks queued per transaction; it loops until none is due.
+SWEEP_BATCH = 1000
+# How many mails of a batch the server accepted before their rows are marked sent:
+# a worker that dies mid-batch leaves at most these to be sent twice.
+RECORD_EVERY = 20
+# Answers after which smtplib has reset the conversation, ready for the next mail.
+_CONVERSATION_KEPT = (
+    smtplib.SMTPRecipientsRefused,
+    smtplib.SMTPSenderRefused,
+    smtplib.SMTPDataError,
+    ValueError,
+)
 
 
 def message_send(*, message_id: int) -> bool:
     """Send one outbox row if it is due; returns True when the mail server accepted it.
 
-    Claims the row in a short transaction: only a pending row whose next try
-    is due, or a row whose claim is older than OUTBOX_SENDING_TIMEOUT (its
-    worker died), is taken, and each claim counts as one attempt. The mail is
-    sent outside any transaction. The outcome is recorded in another: sent;
+    ``messages_send`` for a batch of one.
+    """
+    return messages_send(message_ids=[message_id]) == 1
+
+
+def messages_send(*, message_ids: Sequence[int]) -> int:
+    """Send those of these outbox rows that are due, over one connection to the mail server.
+
+    Returns how many the server accepted. Claims the rows in a short
+    transaction: only a pending row
+    whose next try is due, or a row whose claim is older than
+    OUTBOX_SENDING_TIMEOUT (its worker died), is taken, and each claim counts
+    as one attempt. The mails are sent outside any transaction, each on its
+    own, so that one refusal concerns one row. The outcomes are recorded in
+    other transactions: sent (every RECORD_EVERY mails and at the end);
     failed at once on a permanent refusal (a 5xx answer to the sender, the
     recipient or the message), with the server's answer; or, on a transient
     error (4xx, no connection, a timeout), pending again with its next try
     OUTBOX_RETRY_AFTER doubled per attempt (at most OUTBOX_RETRY_MAX) away,
-    until OUTBOX_MAX_ATTEMPTS attempts have failed. Never raises for a
-    failed send.
+    until OUTBOX_MAX_ATTEMPTS attempts have failed. When the mail server
+    cannot be reached, every row claimed has had its attempt. No mail is
+    begun once the claim could outlive OUTBOX_SENDING_TIMEOUT: the rows left
+    are handed back, their attempt not counted, and queued again. Never
+    raises for a failed send.
     """
-    message = _claim(message_id)
-    if message is None:
-        return False
-    email = EmailMultiAlternatives(
+    claimed = _claim_batch(message_ids)
+    if not claimed:
+        return 0
+    # The last moment a mail may be begun and still end before the claim goes stale.
+    begin_by = claimed[0].claimed_at + settings.OUTBOX_SENDING_TIMEOUT - longest_conversation()
+    mailer = mailers.default
+    accepted: list[OutboxMessage] = []
+    sent = 0
+    try:
+        for index, message in enumerate(claimed):
+            if index and timezone.now() >= begin_by:
+                _release(claimed[index:])
+                break
+            try:
+                mailer.open()
+            except Exception as exc:  # noqa: BLE001 - the server is unreachable for all of them
+                for unsent in claimed[index:]:
+                    _record_failure(unsent, exc)
+                break
+            try:
+                mailer.send_messages([_email(message)])
+            except Exception as exc:  # noqa: BLE001 - every failure is recorded and classified
+                if not isinstance(exc, _CONVERSATION_KEPT) or _closing(exc):
+                    _close(mailer)  # The next mail opens a new connection.
+                _record_failure(message, exc)
+                continue
+            accepted.append(message)
+            if len(accepted) >= RECORD_EVERY:
+                sent += _record_sent(accepted)
+                accepted = []
+    finally:
+        sent += _record_sent(accepted)
+        _close(mailer)
+    return sent
+
+
+def _email(message: OutboxMessage) -> OutboxEmail:
+    email = OutboxEmail(
         subject=message.subject,
         body=message.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
@@ -57,48 +121,95 @@ def message_send(*, message_id: int) -> bool:
     )
     if message.body_html:
         email.attach_alternative(message.body_html, "text/html")
-    try:
-        email.send()
-    except Exception as exc:  # noqa: BLE001 - every failure is recorded and classified
-        _record_failure(message, exc)
-        return False
-    _record_sent(message)
-    return True
+    return email
+
+
+def _closing(exc: Exception) -> bool:
+    """Whether the server answered that it closes the connection (421)."""
+    return getattr(exc, "smtp_code", None) == 421 or any(
+        code == 421 for code, _answer in getattr(exc, "recipients", {}).values()
+    )
+
+
+def _close(mailer) -> None:
+    """Close the connection to the mail server; a connection already lost is closed too."""
+    with contextlib.suppress(Exception):
+        mailer.close()
+    mailer.connection = None
 
 
 def _claim(message_id: int) -> OutboxMessage | None:
+    """Claim one row, as ``_claim_batch`` does; None when it is not to be sent now."""
+    claimed = _claim_batch([message_id])
+    return claimed[0] if claimed else None
+
+
+def _claim_batch(message_ids: Sequence[int]) -> list[OutboxMessage]:
     now = timezone.now()
+    claimed, early = [], []
     with transaction.atomic():
-        message = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
-        if message is None:
-            return None
-        due = message.next_attempt_at is None or message.next_attempt_at <= now
-        stale = (
-            message.status == Status.SENDING
-            and message.claimed_at < now - settings.OUTBOX_SENDING_TIMEOUT
+        # Locked in the order of their keys, as every writer of several rows
+        # does, so that two workers given the same rows wait for each other's
+        # short claim rather than deadlock; the second finds them taken.
+        rows = (
+            OutboxMessage.objects.select_for_update()
+            .filter(pk__in=list(message_ids))
+            .order_by("pk")
         )
-        if message.status == Status.PENDING and not due:
-            # Too early (a stray task): the sweep queues it when its try is due.
-            if message.queued_at is not None:
-                message.queued_at = None
-                message.save(update_fields=["queued_at"])
-            return None
-        if message.status != Status.PENDING and not stale:
-            return None
-        if not message.to_email:
-            _fail(message, now, CLEARED_ERROR)
-            return None
-        if stale and message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-            _fail(message, now, "The worker sending it stopped before recording the outcome.")
-            return None
-        # A mail whose bodies were left to the worker gets them now, once.
-        rendered = outbox_render(message)
-        message.status = Status.SENDING
-        message.claimed_at = now
-        message.queued_at = None
-        message.attempts += 1
-        message.save(update_fields=["status", "claimed_at", "queued_at", "attempts", *rendered])
-    return message
+        for message in rows:
+            due = message.next_attempt_at is None or message.next_attempt_at <= now
+            stale = (
+                message.status == Status.SENDING
+                and message.claimed_at < now - settings.OUTBOX_SENDING_TIMEOUT
+            )
+            if message.status == Status.PENDING and not due:
+                # Too early (a stray task): the sweep queues it when its try is due.
+                if message.queued_at is not None:
+                    early.append(message.pk)
+                continue
+            if message.status != Status.PENDING and not stale:
+                continue
+            if not message.to_email:
+                _fail(message, now, CLEARED_ERROR)
+                continue
+            if stale and message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+                _fail(message, now, "The worker sending it stopped before recording the outcome.")
+                continue
+            message.status = Status.SENDING
+            message.claimed_at = now
+            message.queued_at = None
+            message.attempts += 1
+            claimed.append(message)
+        if early:
+            OutboxMessage.objects.filter(pk__in=early).update(queued_at=None)
+        if claimed:
+            OutboxMessage.objects.filter(pk__in=[message.pk for message in claimed]).update(
+                status=Status.SENDING, claimed_at=now, queued_at=None, attempts=F("attempts") + 1
+            )
+            # A mail whose bodies were left to the worker gets them now, once.
+            for message in claimed:
+                rendered = outbox_render(message)
+                if rendered:
+                    message.save(update_fields=rendered)
+    return claimed
+
+
+def _release(claimed: Sequence[OutboxMessage]) -> None:
+    """Hand back rows of a batch never begun, their attempt not counted, and queue them again."""
+    now = timezone.now()
+    claim = claimed[0].claimed_at
+    with transaction.atomic():
+        ids = list(
+            OutboxMessage.objects.select_for_update()
+            .filter(pk__in=[message.pk for message in claimed], status=Status.SENDING)
+            .filter(claimed_at=claim)
+            .values_list("pk", flat=True)
+        )
+        OutboxMessage.objects.filter(pk__in=ids).update(
+            status=Status.PENDING, attempts=F("attempts") - 1, queued_at=now
+        )
+    logger.info("%s outbox messages handed back before their claim went stale.", len(ids))
+    queue_sends(ids)
 
 
 def _fail(message: OutboxMessage, now: datetime, error: str) -> None:
@@ -112,19 +223,26 @@ def _fail(message: OutboxMessage, now: datetime, error: str) -> None:
     )
 
 
-def _record_sent(claimed: OutboxMessage) -> None:
+def _record_sent(claimed: Sequence[OutboxMessage]) -> int:
+    if not claimed:
+        return 0
     now = timezone.now()
     with transaction.atomic():
-        message = OutboxMessage.objects.select_for_update().get(pk=claimed.pk)
-        # Whoever holds the row now, this mail has left: never send it again.
-        message.status = Status.SENT
-        message.sent_at = message.sent_at or now
-        message.last_attempt_at = now
-        message.last_error = ""
-        message.next_attempt_at = None
-        message.save(
-            update_fields=["status", "sent_at", "last_attempt_at", "last_error", "next_attempt_at"]
+        ids = list(
+            OutboxMessage.objects.select_for_update()
+            .filter(pk__in=[message.pk for message in claimed])
+            .order_by("pk")
+            .values_list("pk", flat=True)
         )
+        # Whoever holds the rows now, these mails have left: never send them again.
+        OutboxMessage.objects.filter(pk__in=ids).update(
+            status=Status.SENT,
+            sent_at=Coalesce("sent_at", now),
+            last_attempt_at=now,
+            last_error="",
+            next_attempt_at=None,
+        )
+    return len(claimed)
 
 
 def _record_failure(claimed: OutboxMessage, exc: Exception) -> None:
@@ -229,16 +347,17 @@ def unsent_message_ids(*, limit: int = SWEEP_BATCH) -> list[int]:
 
 
 def messages_due_queue(*, batch: int = SWEEP_BATCH) -> int:
-    """Queue a send task for every row that is due; returns how many were queued.
+    """Queue a send task for every row that is due; returns how many rows were queued.
 
-    Works in batches, each marked queued in its own transaction before its
-    tasks are published, until no row is due: however long the backlog, one
-    sweep queues all of it, and a row whose task still waits in the queue is
-    not queued again. What is due is read as of the sweep's start, so a row
-    that fails again meanwhile waits for the next sweep. Stops early when the
-    broker refuses a task.
+    Works in batches of ``batch`` rows, each marked queued in its own
+    transaction before its tasks (OUTBOX_SEND_BATCH rows each) are
+    published, until no row is due: however long the backlog, one sweep
+    queues all of it, as many tasks as the workers can take at once, and a
+    row whose task still waits in the queue is not queued again. What is due
+    is read as of the sweep's start, so a row that fails again meanwhile
+    waits for the next sweep. Stops early when the broker refuses a task.
     """
-    send_outbox_message = task_named(SEND_TASK)
+    send_outbox_messages = task_named(SEND_BATCH_TASK)
     queued = 0
     now = timezone.now()
     while True:
@@ -252,13 +371,13 @@ def messages_due_queue(*, batch: int = SWEEP_BATCH) -> int:
             OutboxMessage.objects.filter(pk__in=ids).update(queued_at=now)
         if not ids:
             return queued
-        for index, message_id in enumerate(ids):
+        size = settings.OUTBOX_SEND_BATCH
+        for start in range(0, len(ids), size):
             try:
-                send_outbox_message.delay(message_id)
+                send_outbox_messages.delay(ids[start : start + size])
             except Exception:  # noqa: BLE001 - any broker failure: the next sweep tries again
-                logger.warning("Broker unavailable; %s outbox rows wait.", len(ids) - index)
-                OutboxMessage.objects.filter(pk__in=ids[index:], queued_at=now).update(
-                    queued_at=None
-                )
+                waiting = ids[start:]
+                logger.warning("Broker unavailable; %s outbox rows wait.", len(waiting))
+                OutboxMessage.objects.filter(pk__in=waiting, queued_at=now).update(queued_at=None)
                 return queued
-            queued += 1
+            queued += len(ids[start : start + size])

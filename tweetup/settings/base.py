@@ -280,6 +280,11 @@ CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=None)
 # outcome (a mail half-sent and cancelled would be sent twice); its message,
 # redelivered, finds its work done.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# Celery's Django fixup closes the database connection after every task unless
+# this is set: a worker keeps it for this many tasks instead (a new connection
+# costs more than sending a mail), and checks it before each task
+# (tweetup.celery), so that one the database dropped is replaced, not failed on.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=500)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -378,6 +383,9 @@ OUTBOX_REQUEUE_AFTER = timedelta(seconds=env.int("OUTBOX_REQUEUE_AFTER_SECONDS",
 # A press on "Resend" that does not say which state of the row it saw (the
 # admin's action) is ignored this soon after the last resend of that row.
 OUTBOX_RESEND_INTERVAL = timedelta(seconds=env.int("OUTBOX_RESEND_INTERVAL_SECONDS", default=60))
+# How many rows one send task takes, all sent over one connection to the mail
+# server; a bulk mail and the sweep queue as many such tasks as they need.
+OUTBOX_SEND_BATCH = env.int("OUTBOX_SEND_BATCH", default=200)
 # Where the report of mail that failed for good goes; empty: no report by mail.
 ORGANIZERS_EMAIL = env("ORGANIZERS_EMAIL", default="")
 

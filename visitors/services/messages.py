@@ -9,7 +9,7 @@ from collections.abc import Callable
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from notifications.services.outbox import mail_enqueue
+from notifications.services.outbox import Mail, mail_enqueue_many
 from tweetup import jobs
 from tweetup.audit import Verb, log_action
 from tweetup.models import Job
@@ -18,7 +18,7 @@ from visits.models import Visit
 from ..errors import VisitorError
 from ..models import VisitMessage
 from ..selectors import visitor_profiles
-from .mail import MESSAGE_KIND, _contest_id, _visitor_mail_context
+from .mail import MESSAGE_KIND, _contest_id, _visit_stops, _visitor_mail_context
 
 
 def visit_message_send(
@@ -58,27 +58,31 @@ def visit_message_send(
         profiles = visitor_profiles(visit).exclude(email="")
         if audience == VisitMessage.Audience.UNCONFIRMED:
             profiles = profiles.filter(attendance_confirmed_at__isnull=True)
-        count = 0
         total = profiles.count() if progress is not None else 0
+        stops = _visit_stops(visit)
+        mails = []
         for profile in profiles:
-            if progress is not None and count % 100 == 0:
-                progress(count, total)
+            if progress is not None and len(mails) % 100 == 0:
+                progress(len(mails), total)
             french = profile.language == "fr" and subject_fr and body_fr
-            mail_enqueue(
-                key=f"{MESSAGE_KIND}:{message.pk}:{profile.pk}",
-                kind=MESSAGE_KIND,
-                to=profile.email,
-                language=profile.language,
-                template="visitors/mail/message",
-                context={
-                    **_visitor_mail_context(profile, visit, base_url),
-                    "subject": subject_fr if french else subject_en,
-                    "body": body_fr if french else body_en,
-                },
-                contest_id=_contest_id(profile),
-                concerns=profile,
+            mails.append(
+                Mail(
+                    key=f"{MESSAGE_KIND}:{message.pk}:{profile.pk}",
+                    kind=MESSAGE_KIND,
+                    to=profile.email,
+                    language=profile.language,
+                    template="visitors/mail/message",
+                    context={
+                        **_visitor_mail_context(profile, visit, base_url, stops),
+                        "subject": subject_fr if french else subject_en,
+                        "body": body_fr if french else body_en,
+                    },
+                    contest_id=_contest_id(profile),
+                    concerns=profile,
+                )
             )
-            count += 1
+        mail_enqueue_many(mails=mails)
+        count = len(mails)
         if progress is not None:
             progress(count, count)
         message.recipients_count = count

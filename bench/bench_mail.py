@@ -1,0 +1,401 @@
+"""Benchmark: 10,000 notices through the outbox and a real Celery worker, against raw smtplib.
+
+Usage (from the project folder; PostgreSQL and Redis on this machine)::
+
+    .venv/bin/python bench/bench_mail.py [--mails 10000] [--repeat 3]
+
+Both sides send the same 10,000 mails, as bytes, to the same aiosmtpd sink
+(a process of its own that only counts what it receives and the connections
+it was sent through), alternating, ``--repeat`` times each, median and spread:
+
+- **raw**: one ``smtplib.SMTP`` connection, ``sendmail`` in a loop over the
+  mails already built (the floor: nothing but SMTP);
+- **outbox, send**: the rows are in the outbox, unsent and not queued (as
+  after a broker outage); the clock starts when the sweep
+  (``messages_due_queue``) queues them and stops when the sink has the last
+  mail. The worker is ``celery -A tweetup worker`` as the Procfile starts
+  it (production settings, default concurrency: one process per core, INFO
+  logs to a file), consuming a queue of the benchmark's own;
+- **outbox, write + send** (when the site has ``mail_enqueue_many``): the
+  clock starts before the rows are rendered and written (in this process, in
+  batches, each queued as it commits) and stops when the sink has the last mail.
+
+Each figure prints its ratio to raw; the target is ≥ 0.5×. The database
+(``--database``, created when missing) keeps its tables between runs; the
+outbox's rows are deleted before each repetition.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from multiprocessing import Event, Process, Value
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/tweetup_mail"
+BROKER = "redis://127.0.0.1:6379/7"
+FROM = "TweetUp <tweetup@localhost>"
+
+
+# The sink -------------------------------------------------------------------
+
+
+def run_sink(port: int, received, connections, ready) -> None:
+    """An aiosmtpd server that accepts everything and counts it; runs until killed."""
+    import signal
+
+    from aiosmtpd.controller import Controller
+
+    peers = set()
+
+    class Counting:
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+            if session.peer not in peers:
+                peers.add(session.peer)
+                with connections.get_lock():
+                    connections.value += 1
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+            with received.get_lock():
+                received.value += 1
+            return "250 Message accepted for delivery"
+
+    controller = Controller(Counting(), hostname="127.0.0.1", port=port)
+    controller.start()
+    ready.set()
+    signal.sigwait({signal.SIGTERM})
+    controller.stop()
+
+
+class Sink:
+    def __init__(self) -> None:
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.received = Value("q", 0)
+        self.connections = Value("q", 0)
+        ready = Event()
+        self.process = Process(
+            target=run_sink, args=(self.port, self.received, self.connections, ready), daemon=True
+        )
+        self.process.start()
+        ready.wait(10)
+
+    def reset(self) -> None:
+        with self.received.get_lock():
+            self.received.value = 0
+        with self.connections.get_lock():
+            self.connections.value = 0
+
+    def wait_for(self, count: int, timeout: float) -> float:
+        deadline = time.monotonic() + timeout
+        while self.received.value < count:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"timed out: the sink has {self.received.value} of {count} mails")
+            time.sleep(0.005)
+        return time.perf_counter()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.join(5)
+
+
+# The site -------------------------------------------------------------------
+
+
+def site_environment(database_url: str, sink: Sink) -> dict:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tweetup.settings.production",
+        "SECRET_KEY": "bench-mail-" + "x" * 50,
+        "ALLOWED_HOSTS": "localhost",
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": BROKER,
+        "CACHE_URL": "locmemcache://",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(sink.port),
+        "EMAIL_USE_TLS": "0",
+        "DEFAULT_FROM_EMAIL": FROM,
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def setup_django(environment: dict) -> None:
+    os.environ.update(environment)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def start_worker(environment: dict, queue: str, log_path: Path) -> subprocess.Popen:
+    log = log_path.open("wb")
+    process = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tweetup",
+            "worker",
+            "-Q",
+            queue,
+            f"--hostname=bench-{queue}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-l",
+            "INFO",
+        ],
+        cwd=BASE_DIR,
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while " ready." not in log_path.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the worker did not start:\n{log_path.read_text()}")
+        time.sleep(0.2)
+    return process
+
+
+def notices(count: int, contest):
+    from notifications.models import OutboxMessage
+    from notifications.services import outbox
+
+    return [
+        outbox.Mail(
+            key=f"bench:{n}",
+            kind=OutboxMessage.Kind.NOT_CHOSEN,
+            to=f"entrant-{n}@example.org",
+            language="fr" if n % 3 == 0 else "en",
+            template="contests/mail/not_chosen",
+            context={
+                "entry": {"name": f"Entrant {n}"},
+                "contest": contest,
+                "contest_url": "https://tweetup.example.org/contests/bench/",
+            },
+        )
+        for n in range(count)
+    ]
+
+
+def rendered_rows(count: int, contest) -> list:
+    """Outbox rows as a bulk mail writes them: rendered, pending, not queued.
+
+    Rendered once per language with a stand-in for the name, which each row
+    then carries (the rendering is not what this part measures).
+    """
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    from notifications.models import OutboxMessage
+
+    context = {
+        "entry": {"name": "ENTRANT-NAME"},
+        "contest": contest,
+        "contest_url": "https://tweetup.example.org/contests/bench/",
+    }
+    rendered = {}
+    for language in ("en", "fr"):
+        with translation.override(language):
+            rendered[language] = [
+                render_to_string(f"contests/mail/not_chosen{suffix}", context)
+                for suffix in ("_subject.txt", ".txt", ".html")
+            ]
+    rows = []
+    for n in range(count):
+        language = "fr" if n % 3 == 0 else "en"
+        subject, text, html = rendered[language]
+        rows.append(
+            OutboxMessage(
+                key=f"bench:{n}",
+                kind=OutboxMessage.Kind.NOT_CHOSEN,
+                to_email=f"entrant-{n}@example.org",
+                language=language,
+                subject=" ".join(subject.split()),
+                body_text=text.replace("ENTRANT-NAME", f"Entrant {n}"),
+                body_html=html.replace("ENTRANT-NAME", f"Entrant {n}"),
+            )
+        )
+    return rows
+
+
+def mail_bytes(rows) -> list[tuple[str, bytes]]:
+    """The mails of these rows as the site's backend puts them on the wire."""
+    import email.policy
+
+    try:
+        from notifications.mail import OutboxEmail as EmailMultiAlternatives
+    except ImportError:  # Before the outbox built its own MIME.
+        from django.core.mail import EmailMultiAlternatives
+
+    prepared = []
+    for row in rows:
+        message = EmailMultiAlternatives(
+            subject=row.subject,
+            body=row.body_text,
+            from_email=FROM,
+            to=[row.to_email],
+            headers={"X-TweetUp-Key": row.key},
+        )
+        message.attach_alternative(row.body_html, "text/html")
+        prepared.append((row.to_email, message.message(policy=email.policy.SMTP).as_bytes()))
+    return prepared
+
+
+def all_sent(count: int, timeout: float = 120) -> None:
+    from notifications.models import OutboxMessage
+
+    deadline = time.monotonic() + timeout
+    while OutboxMessage.objects.filter(status="sent").count() < count:
+        if time.monotonic() > deadline:
+            raise SystemExit("timed out waiting for the rows to be recorded sent")
+        time.sleep(0.2)
+
+
+# The runs -------------------------------------------------------------------
+
+
+def run_raw(sink: Sink, prepared) -> float:
+    import smtplib
+
+    sink.reset()
+    start = time.perf_counter()
+    with smtplib.SMTP("127.0.0.1", sink.port) as smtp:
+        for to, data in prepared:
+            smtp.sendmail(FROM, [to], data)
+    end = sink.wait_for(len(prepared), 60)
+    return len(prepared) / (end - start)
+
+
+def run_send(sink: Sink, rows) -> tuple[float, int]:
+    from notifications.models import OutboxMessage
+    from notifications.services import sending
+
+    OutboxMessage.objects.all().delete()
+    OutboxMessage.objects.bulk_create(rows, batch_size=1000)
+    sink.reset()
+    start = time.perf_counter()
+    sending.messages_due_queue()
+    end = sink.wait_for(len(rows), 600)
+    all_sent(len(rows))
+    return len(rows) / (end - start), sink.connections.value
+
+
+def run_write_send(sink: Sink, count: int, contest) -> tuple[float, int]:
+    from notifications.models import OutboxMessage
+    from notifications.services import outbox
+
+    OutboxMessage.objects.all().delete()
+    mails = notices(count, contest)
+    sink.reset()
+    start = time.perf_counter()
+    outbox.mail_enqueue_many(mails=mails)
+    end = sink.wait_for(count, 600)
+    all_sent(count)
+    return count / (end - start), sink.connections.value
+
+
+def summary(name: str, rates: list[float], raw: float | None, extra: str = "") -> None:
+    median = statistics.median(rates)
+    spread = f"{min(rates):.0f}–{max(rates):.0f}"
+    ratio = f"{median / raw:.2f}× raw" if raw else ""
+    print(f"{name:<22} {median:7.0f} mails/s  (spread {spread}) {ratio} {extra}".rstrip())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--mails", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--database", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE)
+    )
+    args = parser.parse_args()
+
+    ensure_database(args.database)
+    sink = Sink()
+    environment = site_environment(args.database, sink)
+    setup_django(environment)
+    from django.db import connection
+
+    from notifications.services import outbox
+    from tweetup.celery import app
+
+    queue = f"bench-mail-{uuid.uuid4().hex[:8]}"
+    app.conf.task_default_queue = queue
+    log_path = BASE_DIR / "var" / f"bench-mail-worker-{queue}.log"
+    log_path.parent.mkdir(exist_ok=True)
+    worker = start_worker(environment, queue, log_path)
+    contest = {"title": "CERN TweetUp"}
+    rows = rendered_rows(args.mails, contest)
+    prepared = mail_bytes(rows)
+    size = statistics.mean(len(data) for _to, data in prepared)
+    git = subprocess.run(  # noqa: S603
+        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    print(
+        f"{args.mails} mails of {size:.0f} bytes, {args.repeat} repetitions, code {git or '?'}, "
+        f"worker: production settings, {os.cpu_count()} processes, PostgreSQL "
+        f"{connection.pg_version // 10000}"
+    )
+    raw, send, write = [], [], []
+    send_connections = write_connections = 0
+    try:
+        for repetition in range(args.repeat):
+            raw.append(run_raw(sink, prepared))
+            rate, send_connections = run_send(sink, [*rows])
+            for row in rows:
+                row.pk = None
+            send.append(rate)
+            if hasattr(outbox, "mail_enqueue_many"):
+                rate, write_connections = run_write_send(sink, args.mails, contest)
+                write.append(rate)
+            print(
+                f"  repetition {repetition + 1}: raw {raw[-1]:.0f}, send {send[-1]:.0f}"
+                + (f", write + send {write[-1]:.0f}" if write else "")
+                + " mails/s",
+                flush=True,
+            )
+    finally:
+        worker.terminate()
+        worker.wait(30)
+        sink.stop()
+    raw_median = statistics.median(raw)
+    summary("raw smtplib", raw, None, "(1 connection)")
+    summary("outbox, send", send, raw_median, f"({send_connections} SMTP connections)")
+    if write:
+        summary(
+            "outbox, write + send", write, raw_median, f"({write_connections} SMTP connections)"
+        )
+    print("target: ≥ 0.50× raw")
+
+
+if __name__ == "__main__":
+    main()
