@@ -121,6 +121,8 @@ LANGUAGES = [("en", "English"), ("fr", "French")]
 BUILD_DIR = Path(env("TWEETUP_BUILD_DIR", default=str(SITE_DIR / "var" / "build")))
 LOCALE_PATHS = [SITE_DIR / "locale", BUILD_DIR / "locale"]
 TIME_ZONE = "Europe/Zurich"
+# The site's date formats (a module path, as the site sets it), so dates print alike.
+FORMAT_MODULE_PATH = ["tweetup.formats"]
 USE_I18N = True
 USE_TZ = True
 
@@ -129,6 +131,11 @@ STATIC_ROOT = env("BASELINE_STATIC_ROOT", default=str(BUILD_DIR / "static"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # The site's job model names this storage; the baseline never writes to it.
+    "exports": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(SITE_DIR / "var" / "bench" / "exports"), "base_url": None},
+    },
 }
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
