@@ -31,6 +31,7 @@ class AuditEntry(AbstractLogEntry):
         QUESTION_ANSWER = "question_answer", _("recorded a guide's answer")
         CHECK_IN = "check_in", _("checked a visitor in")
         CHECK_IN_UNDO = "check_in_undo", _("took back a visitor's check-in")
+        SITE_ACCESS_EXPORT = "site_access_export", _("exported the site-access details")
 
     verb = models.CharField(_("what"), max_length=30, choices=Verb.choices)
     reason = models.TextField(_("why"), blank=True)

@@ -20,6 +20,7 @@ from visitors.services.privacy import (
     visitors_forgotten,
     visitors_private_data_remove,
 )
+from visitors.services.site_access import site_access_remove, site_access_retention_days
 
 
 def personal_data_remove(
@@ -27,23 +28,28 @@ def personal_data_remove(
     now: datetime | None = None,
     entry_days: int | None = None,
     visitor_days: int | None = None,
+    site_access_days: int | None = None,
 ) -> dict[str, int]:
-    """Both purges and the outbox rows they concern, in one transaction.
+    """The purges and the outbox rows they concern, in one transaction.
 
-    The entries first (``entries_personal_data_remove``), then the visitors
+    The visitors' site-access details first (``site_access_remove``,
+    ``site_access_days`` after the visit, default SITE_ACCESS_RETENTION_DAYS),
+    then the entries (``entries_personal_data_remove``), then the visitors
     (``visitors_private_data_remove``), which also clears the profiles whose
     entries the first forgot, then the mail about everyone forgotten
     (``outbox_personal_data_remove``). ``entry_days`` and ``visitor_days``
     default to the settings PRIVACY_ENTRY_RETENTION_DAYS and
-    PRIVACY_VISITOR_RETENTION_DAYS. Returns how many entries, visitor
-    profiles and mails were cleared. Raises the app's ApplicationError when
-    either delay is negative, before anything is removed.
+    PRIVACY_VISITOR_RETENTION_DAYS. Returns how many site-access details,
+    entries, visitor profiles and mails were cleared. Raises the app's
+    ApplicationError when a delay is negative, before anything is removed.
     """
     now = now or timezone.now()
     entry_days = entry_retention_days(entry_days)
     visitor_days = visitor_retention_days(visitor_days)
+    site_access_days = site_access_retention_days(site_access_days)
     with transaction.atomic():
+        site_access = site_access_remove(now=now, days=site_access_days)
         entries = entries_personal_data_remove(now=now, days=entry_days)
         visitors = visitors_private_data_remove(now=now, days=visitor_days)
         mails = outbox_personal_data_remove(forgotten=[entries_forgotten(), visitors_forgotten()])
-    return {"entries": entries, "visitors": visitors, "mails": mails}
+    return {"site_access": site_access, "entries": entries, "visitors": visitors, "mails": mails}

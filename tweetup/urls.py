@@ -23,6 +23,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", contest_views.home, name="home"),
     path("favicon.ico", views.favicon),
+    path("privacy/", views.privacy_notice, name="privacy"),
+    path("imprint/", views.imprint, name="imprint"),
     # Before the contests' and visits' own: its pages live at their addresses.
     path("", include("visitors.urls")),
     path("contests/", include("contests.urls")),

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils.translation import gettext as _
@@ -30,3 +31,41 @@ def csrf_failure(request, reason=""):
 def favicon(request):
     """Browsers ask for /favicon.ico on pages without an icon link (the admin's)."""
     return redirect(static("img/favicon.svg"), permanent=True)
+
+
+def _legal_context() -> dict:
+    return {
+        "controller_name": settings.PRIVACY_CONTROLLER_NAME,
+        "controller_address": settings.PRIVACY_CONTROLLER_ADDRESS,
+        "contact_email": settings.PRIVACY_CONTACT_EMAIL,
+    }
+
+
+def privacy_notice(request):
+    """Who holds the entrants' and visitors' data, what, why, how long, and how to withdraw."""
+    return render(
+        request,
+        "privacy.html",
+        {
+            **_legal_context(),
+            "entry_days": settings.PRIVACY_ENTRY_RETENTION_DAYS,
+            "visitor_days": settings.PRIVACY_VISITOR_RETENTION_DAYS,
+            "site_access_days": settings.SITE_ACCESS_RETENTION_DAYS,
+        },
+    )
+
+
+def imprint(request):
+    """Who publishes the site and how to reach them."""
+    return render(
+        request,
+        "imprint.html",
+        {
+            **_legal_context(),
+            "publisher": settings.IMPRINT_PUBLISHER,
+            "address": settings.IMPRINT_ADDRESS,
+            "email": settings.IMPRINT_EMAIL,
+            "phone": settings.IMPRINT_PHONE,
+            "responsible": settings.IMPRINT_RESPONSIBLE,
+        },
+    )

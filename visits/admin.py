@@ -93,7 +93,10 @@ class VisitAdmin(AuditedAdmin):
     inlines = [TourStopInline]
     fieldsets = [
         (None, {"fields": ["title", "slug", "date", "time_zone"]}),
-        (_("For the visitors"), {"fields": ["meeting_point", "practical_notes"]}),
+        (
+            _("For the visitors"),
+            {"fields": ["meeting_point", "practical_notes", "collects_site_access"]},
+        ),
     ]
 
     def get_queryset(self, request):

@@ -12,9 +12,11 @@ from django.db import models, transaction
 from django.db.models import CharField, Q, QuerySet, Value
 from django.db.models.functions import Cast, Concat
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from tweetup.audit import Verb, log_action
+from tweetup.links import absolute_url
 from tweetup.publish import task_after_commit
 
 from ..models import OutboxMessage
@@ -57,9 +59,12 @@ def mail_enqueue(
     existing = OutboxMessage.objects.filter(key=key).first()
     if existing is not None:
         return existing
+    # Every mail's footer links to the privacy notice (notifications/mail_base.html).
+    context = {"privacy_url": absolute_url(reverse("privacy")), **context}
     with translation.override(language):
         subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
         body_text = render_to_string(f"{template}.txt", context)
+        body_text += render_to_string("notifications/mail_footer.txt", context)
         body_html = render_to_string(f"{template}.html", context)
     return outbox_write(
         key=key,
