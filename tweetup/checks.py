@@ -14,7 +14,7 @@ same proxies, so they must agree:
 - ``tweetup.I001`` (information, never fails a check): where the client
   address is read, so whoever deploys can check it against the proxies.
 - ``tweetup.W003``: a detail of the privacy notice or the imprint (who holds
-  the data, whom to write to) is still the example ``make run`` shows.
+  the data, whom to write to) is empty or still the example ``make run`` shows.
 
 A proxy chain the checks cannot see (a CDN before the TLS proxy) is declared
 by setting both; a check that does not apply can be silenced with
@@ -42,13 +42,13 @@ def legal_details_set(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     left = [
         name
         for name, example in EXAMPLE_LEGAL.items()
-        if getattr(settings, name, example) == example
+        if getattr(settings, name, example) in (example, "")
     ]
     if not left:
         return []
     return [
         checks.Warning(
-            "The privacy notice and the imprint still show example details: "
+            "The privacy notice and the imprint show empty or example details: "
             + ", ".join(left)
             + ".",
             hint="Set these environment variables to the organisation that holds the data "
