@@ -25,7 +25,9 @@ class Visit(models.Model):
     practical_notes = models.TextField(_("practical notes"), blank=True)
     collects_site_access = models.BooleanField(
         _("asks for site-access details"),
+        # In the database too, so the release before it still adds visits (rolling deploy).
         default=False,
+        db_default=False,
         help_text=_(
             "Visitors give the details the site's gate asks for (name as on the identity "
             "document, nationality, date of birth, document type and number). Only "
