@@ -98,6 +98,8 @@ check: install-dev messages
 	else echo "No PostgreSQL at 127.0.0.1:5432: the migration linter is skipped (the tests run it under CI)"; fi
 	DJANGO_SETTINGS_MODULE=tweetup.settings.production SECRET_KEY=check-deploy-$$(date +%s)-0123456789abcdefghijklmnopqrstuvwxyz \
 		ALLOWED_HOSTS=tweetup.example.org EMAIL_HOST=smtp.example.org DATABASE_URL=sqlite://:memory: \
+		PRIVACY_CONTROLLER_NAME="A lab" PRIVACY_CONTROLLER_ADDRESS="A street" PRIVACY_CONTACT_EMAIL=dpo@lab.example \
+		IMPRINT_PUBLISHER="A lab" IMPRINT_ADDRESS="A street" IMPRINT_EMAIL=press@lab.example IMPRINT_RESPONSIBLE="A person" \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 # The rules the database helps to hold (stops that must not overlap, one entry

@@ -304,6 +304,7 @@ class EntryAdmin(AuditedAdmin):
         "invalidated_at",
         "invalidated_by",
         "invalid_reason",
+        "withdrawn_at",
     ]
     exclude = ["languages"]
     actions = ["invalidate"]

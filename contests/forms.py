@@ -3,7 +3,7 @@
 import re
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Div, Field, Layout, Submit
+from crispy_forms.layout import HTML, Div, Field, Layout, Submit
 from django import forms
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
@@ -115,6 +115,11 @@ class EntryForm(forms.Form):
             "language",
             "publish_handle",
             "accept_rules",
+            HTML(
+                '{% load i18n %}<p class="small text-muted" id="entry-privacy">'
+                '{% translate "What we keep about you, for how long, and how to withdraw:" %} '
+                '<a href="{% url \'privacy\' %}">{% translate "Privacy notice" %}</a></p>'
+            ),
             Div(Field("website", autocomplete="off", tabindex="-1"), css_class="hp-field"),
             Submit("submit", _("Enter the contest")),
         )

@@ -240,6 +240,7 @@ class EntryQuerySet(models.QuerySet):
             confirmed_at__isnull=False,
             confirmed_at__lt=contest.closes_at,
             invalidated_at__isnull=True,
+            withdrawn_at__isnull=True,
         )
 
 
@@ -287,6 +288,10 @@ class Entry(models.Model):
     personal_data_removed_at = models.DateTimeField(
         _("personal data removed at"), null=True, blank=True, editable=False
     )
+    # The entrant took the entry back through their link: out of a draw not yet
+    # frozen; after the freeze the ticket stays (the digest holds it) but the
+    # place it may win is declined.
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True, editable=False)
 
     objects = EntryQuerySet.as_manager()
 

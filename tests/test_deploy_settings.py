@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core import checks
 
-from tweetup.checks import proxy_settings_agree
+from tweetup.checks import EXAMPLE_LEGAL, legal_details_set, proxy_settings_agree
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # What the Makefile's `make check` gives the production settings.
@@ -18,6 +18,13 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "tweetup.example.org",
     "EMAIL_HOST": "smtp.example.org",
     "DATABASE_URL": "sqlite://:memory:",
+    "PRIVACY_CONTROLLER_NAME": "A lab",
+    "PRIVACY_CONTROLLER_ADDRESS": "A street",
+    "PRIVACY_CONTACT_EMAIL": "dpo@lab.example",
+    "IMPRINT_PUBLISHER": "A lab",
+    "IMPRINT_ADDRESS": "A street",
+    "IMPRINT_EMAIL": "press@lab.example",
+    "IMPRINT_RESPONSIBLE": "A person",
 }
 
 
@@ -124,3 +131,19 @@ def test_a_wsgi_server_started_without_a_settings_module_serves_production_setti
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["tweetup.settings.production", "False"]
+
+
+def test_check_deploy_warns_while_the_privacy_notice_lacks_a_detail():
+    result = _production(
+        "manage.py", "check", "--deploy", "--fail-level", "WARNING", PRIVACY_CONTACT_EMAIL=""
+    )
+    assert result.returncode != 0
+    assert "tweetup.W003" in result.stderr and "PRIVACY_CONTACT_EMAIL" in result.stderr
+    assert "IMPRINT_EMAIL" not in result.stderr
+
+
+def test_the_legal_details_check_names_each_example_left(settings):
+    assert "tweetup.W003" in _ids(legal_details_set())
+    for name, example in EXAMPLE_LEGAL.items():
+        setattr(settings, name, f"not {example}")
+    assert legal_details_set() == []

@@ -16,6 +16,7 @@ from django.urls import reverse
 from contests.models import Entry, Selection
 from contests.services.answers import selection_answer_token
 from contests.services.entries import entry_confirm_token
+from contests.services.privacy import entry_withdraw_token
 from contests.services.selections import selection_notify
 from notifications.models import OutboxMessage
 from tests.builders import drawn_contest, winner
@@ -54,6 +55,12 @@ def confirm_link() -> Link:
     return Link(url, {}, lambda: Entry.objects.get(pk=entry.pk).confirmed_at is not None)
 
 
+def withdraw_link() -> Link:
+    entry = EntryFactory()
+    url = reverse("visitors:entry_withdraw", kwargs={"token": entry_withdraw_token(entry)})
+    return Link(url, {}, lambda: Entry.objects.get(pk=entry.pk).withdrawn_at is not None)
+
+
 def place_link(action: str) -> Link:
     _contest, draw = drawn_contest()
     place = winner(draw)
@@ -86,6 +93,7 @@ def _scheduled():
 
 LINKS = {
     "confirmation": confirm_link,
+    "withdrawal": withdraw_link,
     "accept": lambda: place_link("accept"),
     "decline": lambda: place_link("decline"),
     "profile": lambda: visitor_link("visitors:profile"),
@@ -151,13 +159,15 @@ def test_redaction_hides_the_token_of_every_kind_of_signed_link():
         '<a href="https://t.example/contests/place/eyJzIjoxfQ:1tX:sig/decline/">no</a>\n'
         "Profile http://127.0.0.1:8000/visits/profile/eyJ2IjozfQ:1tX:x_y/badge/ and "
         "/visits/check-in/eyJjIjozfQ:1tX:z/.\n"
+        "Withdraw: https://t.example/contests/entry/eyJ3IjoxfQ:1tX:w/withdraw/\n"
         "The results: https://tweetup.example.org/contests/cern/results/"
     )
     redacted = redact_signed_links(text)
-    for token in ("12:1tX:abc-_d", "eyJzIjoxfQ", "eyJ2IjozfQ", "eyJjIjozfQ"):
+    for token in ("12:1tX:abc-_d", "eyJzIjoxfQ", "eyJ2IjozfQ", "eyJjIjozfQ", "eyJ3IjoxfQ"):
         assert token not in redacted
     assert f"/contests/place/{HIDDEN}/decline/" in redacted
     assert f"/visits/profile/{HIDDEN}/badge/" in redacted
+    assert f"/contests/entry/{HIDDEN}/withdraw/" in redacted
     assert "https://tweetup.example.org/contests/cern/results/" in redacted
 
 

@@ -13,6 +13,8 @@ same proxies, so they must agree:
   with an ``X-Forwarded-For`` header and no rate limit holds.
 - ``tweetup.I001`` (information, never fails a check): where the client
   address is read, so whoever deploys can check it against the proxies.
+- ``tweetup.W003``: a detail of the privacy notice or the imprint (who holds
+  the data, whom to write to) is empty or still the example ``make run`` shows.
 
 A proxy chain the checks cannot see (a CDN before the TLS proxy) is declared
 by setting both; a check that does not apply can be silenced with
@@ -21,6 +23,39 @@ by setting both; a check that does not apply can be silenced with
 
 from django.conf import settings
 from django.core import checks
+
+# The privacy notice's and the imprint's details when the environment gives none:
+# examples for `make run`, which production must replace (tweetup.W003).
+EXAMPLE_LEGAL = {
+    "PRIVACY_CONTROLLER_NAME": "Example Laboratory",
+    "PRIVACY_CONTROLLER_ADDRESS": "1 Example Road, 1211 Geneva, Switzerland",
+    "PRIVACY_CONTACT_EMAIL": "privacy@example.org",
+    "IMPRINT_PUBLISHER": "Example Laboratory, Communication Group",
+    "IMPRINT_ADDRESS": "1 Example Road, 1211 Geneva, Switzerland",
+    "IMPRINT_EMAIL": "tweetup@example.org",
+    "IMPRINT_RESPONSIBLE": "Alex Example, Head of Communication",
+}
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def legal_details_set(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    left = [
+        name
+        for name, example in EXAMPLE_LEGAL.items()
+        if getattr(settings, name, example) in (example, "")
+    ]
+    if not left:
+        return []
+    return [
+        checks.Warning(
+            "The privacy notice and the imprint show empty or example details: "
+            + ", ".join(left)
+            + ".",
+            hint="Set these environment variables to the organisation that holds the data "
+            "and the people to write to (README, Production).",
+            id="tweetup.W003",
+        )
+    ]
 
 
 @checks.register(checks.Tags.security, deploy=True)

@@ -34,6 +34,8 @@ class AuditEntry(AbstractLogEntry):
         CHECK_IN_UNDO = "check_in_undo", _("took back a visitor's check-in")
         JOB_START = "job_start", _("started a background job")
 
+        SITE_ACCESS_EXPORT = "site_access_export", _("exported the site-access details")
+
     verb = models.CharField(_("what"), max_length=30, choices=Verb.choices)
     reason = models.TextField(_("why"), blank=True)
     contest = models.ForeignKey(

@@ -22,6 +22,7 @@ from visitors.services.privacy import (
     visitors_forgotten,
     visitors_private_data_remove,
 )
+from visitors.services.site_access import site_access_remove, site_access_retention_days
 
 
 def personal_data_remove(
@@ -30,25 +31,30 @@ def personal_data_remove(
     entry_days: int | None = None,
     visitor_days: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    site_access_days: int | None = None,
 ) -> dict[str, int]:
-    """Both purges and the outbox rows they concern, in one transaction.
+    """The purges and the outbox rows they concern, in one transaction.
 
-    The entries first (``entries_personal_data_remove``), then the visitors
+    The visitors' site-access details first (``site_access_remove``,
+    ``site_access_days`` after the visit, default SITE_ACCESS_RETENTION_DAYS),
+    then the entries (``entries_personal_data_remove``), then the visitors
     (``visitors_private_data_remove``), which also clears the profiles whose
     entries the first forgot, then the mail about everyone forgotten
     (``outbox_personal_data_remove``), and the export files older than
     PRIVACY_EXPORT_RETENTION_DAYS (``tweetup.jobs.job_files_remove``).
     ``entry_days`` and ``visitor_days`` default to the settings
     PRIVACY_ENTRY_RETENTION_DAYS and PRIVACY_VISITOR_RETENTION_DAYS. Returns
-    how many entries, visitor profiles, mails and export files were cleared;
-    ``progress(done, 3)`` is called after each of the three steps. Raises the
-    app's ApplicationError when either delay is negative, before anything is
-    removed.
+    how many site-access details, entries, visitor profiles, mails and export
+    files were cleared; ``progress(done, 3)`` is called after each of the
+    three steps. Raises the app's ApplicationError when a delay is negative,
+    before anything is removed.
     """
     now = now or timezone.now()
     entry_days = entry_retention_days(entry_days)
     visitor_days = visitor_retention_days(visitor_days)
+    site_access_days = site_access_retention_days(site_access_days)
     with transaction.atomic():
+        site_access = site_access_remove(now=now, days=site_access_days)
         entries = entries_personal_data_remove(now=now, days=entry_days)
         if progress is not None:
             progress(1, 3)
@@ -59,4 +65,10 @@ def personal_data_remove(
         exports = job_files_remove(now=now)
         if progress is not None:
             progress(3, 3)
-    return {"entries": entries, "visitors": visitors, "mails": mails, "exports": exports}
+    return {
+        "site_access": site_access,
+        "entries": entries,
+        "visitors": visitors,
+        "mails": mails,
+        "exports": exports,
+    }

@@ -29,7 +29,12 @@ GROUP_PERMISSIONS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
             "question": ("view",),
             "liveupdate": ("view",),
         },
-        "visitors": {"visitorprofile": ("view",), "visitmessage": ("add", "view")},
+        "visitors": {
+            "visitorprofile": ("view",),
+            "visitmessage": ("add", "view"),
+            # The site-access details go to security through the organizers only.
+            "siteaccess": ("view",),
+        },
     },
     TOUR_ADMINS: {
         "visits": {

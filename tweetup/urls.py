@@ -26,6 +26,8 @@ urlpatterns = [
     path("jobs/<int:pk>/", views.job_detail, name="job"),
     path("jobs/<int:pk>/status.json", views.job_status, name="job_status"),
     path("jobs/<int:pk>/download/", views.job_download, name="job_download"),
+    path("privacy/", views.privacy_notice, name="privacy"),
+    path("imprint/", views.imprint, name="imprint"),
     # Before the contests' and visits' own: its pages live at their addresses.
     path("", include("visitors.urls")),
     path("contests/", include("contests.urls")),

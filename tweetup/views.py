@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.exceptions import PermissionDenied
@@ -133,3 +134,41 @@ def job_download(request, pk: int):
     response = FileResponse(handle, as_attachment=True, filename=job.file.name.rsplit("/", 1)[-1])
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _legal_context() -> dict:
+    return {
+        "controller_name": settings.PRIVACY_CONTROLLER_NAME,
+        "controller_address": settings.PRIVACY_CONTROLLER_ADDRESS,
+        "contact_email": settings.PRIVACY_CONTACT_EMAIL,
+    }
+
+
+def privacy_notice(request):
+    """Who holds the entrants' and visitors' data, what, why, how long, and how to withdraw."""
+    return render(
+        request,
+        "privacy.html",
+        {
+            **_legal_context(),
+            "entry_days": settings.PRIVACY_ENTRY_RETENTION_DAYS,
+            "visitor_days": settings.PRIVACY_VISITOR_RETENTION_DAYS,
+            "site_access_days": settings.SITE_ACCESS_RETENTION_DAYS,
+        },
+    )
+
+
+def imprint(request):
+    """Who publishes the site and how to reach them."""
+    return render(
+        request,
+        "imprint.html",
+        {
+            **_legal_context(),
+            "publisher": settings.IMPRINT_PUBLISHER,
+            "address": settings.IMPRINT_ADDRESS,
+            "email": settings.IMPRINT_EMAIL,
+            "phone": settings.IMPRINT_PHONE,
+            "responsible": settings.IMPRINT_RESPONSIBLE,
+        },
+    )

@@ -3,14 +3,15 @@
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Fieldset, Layout, Row, Submit
 from django import forms
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
+from django_countries import countries
 
 from tweetup.forms import HandleField
 from tweetup.validators import validate_single_line_text
 from tweetup.vocabulary import Background, MailLanguage, language_choices_grouped
 
-from .models import LanguageLevel, VisitMessage, VisitorProfile
+from .models import LanguageLevel, SiteAccess, VisitMessage, VisitorProfile
 
 
 class AcceptForm(forms.Form):
@@ -121,9 +122,12 @@ class VisitorProfileForm(forms.Form):
         label=_("I confirm that I will attend the visit."), required=False
     )
 
-    def __init__(self, *args, profile: VisitorProfile, **kwargs):
+    def __init__(self, *args, profile: VisitorProfile, site_access: bool = False, **kwargs):
         self.profile = profile
         super().__init__(*args, **kwargs)
+        self.site_access = site_access
+        if site_access:
+            self.fields.update(_site_access_fields())
         language_fields = []
         for index in range(LANGUAGE_ROWS):
             self.fields[f"language_{index}"] = forms.ChoiceField(
@@ -167,6 +171,25 @@ class VisitorProfileForm(forms.Form):
                 ),
                 "language",
             ),
+            *(
+                [
+                    Fieldset(
+                        _("Site access"),
+                        HTML(
+                            '{% load i18n %}<p class="small text-muted" id="site-access-why">'
+                            "{% translate \"The site's security asks for these details to let "
+                            "you in: write them exactly as on the identity document you will "
+                            "bring. Only the organizers see them, to send them to security; "
+                            'they are deleted a few days after the visit." %} '
+                            '<a href="{% url \'privacy\' %}">{% translate "Privacy notice" %}'
+                            "</a></p>"
+                        ),
+                        *SITE_ACCESS_FIELDS,
+                    )
+                ]
+                if site_access
+                else []
+            ),
             Fieldset(
                 _("Consent and attendance"),
                 "public_consent",
@@ -177,8 +200,12 @@ class VisitorProfileForm(forms.Form):
         )
 
     @classmethod
-    def initial_for(cls, profile: VisitorProfile) -> dict:
+    def initial_for(cls, profile: VisitorProfile, *, site_access: bool = False) -> dict:
         initial = {name: getattr(profile, name) for name in PROFILE_FIELDS}
+        details = SiteAccess.objects.filter(profile=profile).first() if site_access else None
+        if details is not None:
+            for name in SITE_ACCESS_FIELDS:
+                initial[name] = getattr(details, name.removeprefix("site_access_"))
         for index, item in enumerate((profile.languages or [])[:LANGUAGE_ROWS]):
             initial[f"language_{index}"] = item.get("code", "")
             initial[f"level_{index}"] = item.get("level", "")
@@ -206,11 +233,62 @@ class VisitorProfileForm(forms.Form):
         data["languages"] = languages
         return data
 
+    def site_access_fields(self) -> dict | None:
+        """The site-access details as ``site_access_save`` takes them, when the visit asks."""
+        if not self.site_access:
+            return None
+        return {
+            name.removeprefix("site_access_"): self.cleaned_data[name]
+            for name in SITE_ACCESS_FIELDS
+        }
+
     def profile_fields(self) -> dict:
         data = self.cleaned_data
         fields = {name: data[name] for name in PROFILE_FIELDS}
         fields["languages"] = data["languages"]
         return fields
+
+
+SITE_ACCESS_FIELDS = (
+    "site_access_name_on_document",
+    "site_access_nationality",
+    "site_access_date_of_birth",
+    "site_access_document_type",
+    "site_access_document_number",
+)
+
+
+def _validate_born(value) -> None:
+    if value >= timezone.localdate():
+        raise forms.ValidationError(_("Enter your date of birth."))
+
+
+def _site_access_fields() -> dict[str, forms.Field]:
+    """The fields the gate asks for; only on the form of a visit that asks for them."""
+    return {
+        "site_access_name_on_document": forms.CharField(
+            label=_("Name as on the identity document"),
+            max_length=150,
+            validators=[validate_single_line_text],
+        ),
+        "site_access_nationality": forms.ChoiceField(
+            label=_("Nationality"), choices=[("", "---------"), *countries]
+        ),
+        "site_access_date_of_birth": forms.DateField(
+            label=_("Date of birth"),
+            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            validators=[_validate_born],
+        ),
+        "site_access_document_type": forms.ChoiceField(
+            label=_("Identity document"),
+            choices=[("", "---------"), *SiteAccess.DocumentType.choices],
+        ),
+        "site_access_document_number": forms.CharField(
+            label=_("Document number"),
+            max_length=40,
+            validators=[validate_single_line_text],
+        ),
+    }
 
 
 class VisitMessageForm(forms.ModelForm):

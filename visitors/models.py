@@ -5,6 +5,7 @@ from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
 
 from tweetup.vocabulary import Background, MailLanguage, language_name
 from visits.models import Visit
@@ -139,6 +140,46 @@ class VisitorProfile(models.Model):
     def emergency_contact(self) -> str:
         parts = (self.emergency_contact_name, self.emergency_contact_phone)
         return " · ".join(part for part in parts if part)
+
+
+class SiteAccess(models.Model):
+    """What the gate of the visit's site asks of a visitor, kept apart from the profile.
+
+    The most sensitive data the site holds: asked only when the visit says so
+    (``Visit.collects_site_access``), seen and exported only with the
+    permission ``visitors.view_siteaccess`` (organizers, who send them to
+    security), in no other page, export or mail, and deleted first, some days
+    after the visit (``visitors.services.site_access``).
+    """
+
+    class DocumentType(models.TextChoices):
+        PASSPORT = "passport", _("Passport")
+        IDENTITY_CARD = "identity_card", _("National identity card")
+        RESIDENCE_PERMIT = "residence_permit", _("Residence permit")
+
+    profile = models.OneToOneField(
+        VisitorProfile,
+        verbose_name=_("visitor profile"),
+        on_delete=models.CASCADE,
+        related_name="site_access",
+    )
+    name_on_document = models.CharField(_("name as on the identity document"), max_length=150)
+    nationality = CountryField(_("nationality"))
+    date_of_birth = models.DateField(_("date of birth"))
+    document_type = models.CharField(
+        _("document type"), max_length=20, choices=DocumentType.choices
+    )
+    document_number = models.CharField(_("document number"), max_length=40)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("site-access details")
+        verbose_name_plural = _("site-access details")
+        # Only seeing them is a permission: they change through the visitor's link alone.
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"#{self.profile_id}"
 
 
 class VisitMessage(models.Model):

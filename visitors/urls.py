@@ -7,7 +7,7 @@ URLconf includes these before both apps' own.
 
 from django.urls import path
 
-from .views import places, staff, visitor
+from .views import places, staff, visitor, withdraw
 
 app_name = "visitors"
 
@@ -15,6 +15,10 @@ urlpatterns = [
     # The winner's answer to an offer, through the signed link of their mail.
     path("contests/place/<str:token>/accept/", places.place_accept_page, name="place_accept"),
     path("contests/place/<str:token>/decline/", places.place_decline_page, name="place_decline"),
+    # An entrant withdraws their entry through the signed link of their mail.
+    path(
+        "contests/entry/<str:token>/withdraw/", withdraw.entry_withdraw_page, name="entry_withdraw"
+    ),
     # A visitor's own pages, through the signed link of their mail.
     path("visits/profile/<str:token>/", visitor.profile_edit, name="profile"),
     path(
@@ -38,4 +42,9 @@ urlpatterns = [
     path("visits/<slug:slug>/group/", staff.group_summary, name="group"),
     path("visits/<slug:slug>/check-in/", staff.check_in_list, name="check_in"),
     path("visits/<slug:slug>/message/", staff.message_visitors, name="message"),
+    path(
+        "visits/<slug:slug>/site-access.csv",
+        staff.site_access_export,
+        name="site_access_export",
+    ),
 ]

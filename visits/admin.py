@@ -108,6 +108,7 @@ class VisitAdmin(AuditedAdmin, TranslationAdmin):
                 "fields": [
                     ("meeting_point_en", "meeting_point_fr"),
                     ("practical_notes_en", "practical_notes_fr"),
+                    "collects_site_access",
                 ]
             },
         ),

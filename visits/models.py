@@ -23,6 +23,17 @@ class Visit(models.Model):
     )
     meeting_point = models.CharField(_("meeting point"), max_length=300)
     practical_notes = models.TextField(_("practical notes"), blank=True)
+    collects_site_access = models.BooleanField(
+        _("asks for site-access details"),
+        # In the database too, so the release before it still adds visits (rolling deploy).
+        default=False,
+        db_default=False,
+        help_text=_(
+            "Visitors give the details the site's gate asks for (name as on the identity "
+            "document, nationality, date of birth, document type and number). Only "
+            "organizers see them, and they are deleted a few days after the visit."
+        ),
+    )
 
     class Meta:
         verbose_name = _("visit")

@@ -31,7 +31,7 @@ from tweetup.audit import Verb, log_action
 from .. import draw_algorithm
 from ..errors import AlreadyDrawn, ContestError
 from ..models import Contest, Draw, Entry, Selection, SelectionEvent
-from .selections import Action, draw_offers_send
+from .selections import Action, draw_offers_send, draw_withdrawn_decline
 
 logger = logging.getLogger(__name__)
 
@@ -361,6 +361,8 @@ def draw_run(
                 drawn_by=actor if actor is not None and actor.is_authenticated else None,
             )
             _create_selections(contest, draw, result, actor=actor, now=now)
+            # Entrants who withdrew after the freeze keep their ticket, not a place.
+            draw_withdrawn_decline(draw=draw, now=now)
             log_action(
                 actor=actor,
                 action=Verb.DRAW,

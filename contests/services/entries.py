@@ -19,6 +19,7 @@ from .. import draw_algorithm
 from ..errors import AlreadyEntered, ContestError
 from ..models import Contest, Entry
 from ..normalize import normalize_email
+from .privacy import entry_withdraw_url
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ def _queue_confirmation(
             "entry": {"name": entry.name, "confirmed_at": bool(entry.confirmed_at)},
             "contest": {"title": title},
             "confirm_url": entry_confirm_url(entry, base_url=base_url),
+            "withdraw_url": entry_withdraw_url(entry, base_url=base_url),
             "valid_days": settings.ENTRY_CONFIRM_MAX_AGE.days,
         },
         contest_id=entry.contest_id,

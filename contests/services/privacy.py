@@ -1,21 +1,36 @@
-"""The privacy purge of the entries: the entrants no place holds or can still reach are forgotten.
+"""The entrants' privacy: the purge that forgets those no place holds, and withdrawal.
 
-``tweetup.privacy.personal_data_remove`` runs it with the visitors' purge and
-the outbox's, in that order.
+``tweetup.privacy.personal_data_remove`` runs the purge with the visitors' purge
+and the outbox's, in that order. An entrant withdraws through the signed link of
+their confirmation mail (``entry_withdraw``); the visitors app's
+``entrant_withdraw`` adds the visitor profile, if any.
 """
 
+import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Cast, Concat
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from notifications.services.outbox import outbox_personal_data_remove
+from tweetup.links import absolute_url, signed_link_data, signed_link_token
 from visits.selectors import visits_over
 
 from ..errors import ContestError
-from ..models import Entry, Selection, SelectionEvent
+from ..models import Contest, Entry, Selection, SelectionEvent
+from .selections import selection_withdrawn
+
+logger = logging.getLogger(__name__)
+
+WITHDRAW_SALT = "contests.entry-withdraw"
+# The places a withdrawal declines: held, offered, or an alternate's rank still waiting.
+WITHDRAWABLE = (Selection.Status.WAITING, Selection.Status.PENDING, Selection.Status.ACCEPTED)
 
 
 def entry_retention_days(days: int | None = None) -> int:
@@ -119,3 +134,107 @@ def _entry_cleared_fields(now: datetime) -> dict:
         "publish_handle": False,
         "personal_data_removed_at": now,
     }
+
+
+# Withdrawal ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """What withdrawing an entry did, for the page that says so."""
+
+    entry: Entry
+    # Withdrawn before this request: nothing changed now.
+    already: bool
+    # The ticket stays in the frozen draw (its digest holds it), without a name.
+    ticket_kept: bool
+    # A place (or an alternate's rank) the entry held was declined.
+    place_declined: bool
+
+
+def entry_withdraw_token(entry: Entry) -> str:
+    """A signed token naming the entry, for its entrant's withdrawal link; it does not expire.
+
+    An entrant may withdraw at any time; once the purge has forgotten the
+    entry there is nothing left for the link to remove.
+    """
+    return signed_link_token(salt=WITHDRAW_SALT, w=entry.pk)
+
+
+def entry_withdraw_url(entry: Entry, *, base_url: str | None = None) -> str:
+    # The page is the visitors app's: withdrawing also clears a visitor's profile.
+    path = reverse("visitors:entry_withdraw", kwargs={"token": entry_withdraw_token(entry)})
+    return absolute_url(path, base_url=base_url)
+
+
+def entry_from_withdraw_token(*, token: str) -> Entry:
+    """The entry a genuine withdrawal link names; raises ContestError otherwise."""
+    data = signed_link_data(
+        token,
+        salt=WITHDRAW_SALT,
+        key="w",
+        max_age=None,
+        error=ContestError,
+        invalid=_("This withdrawal link is not valid. Open it exactly as it appears in your mail."),
+    )
+    entry = Entry.objects.select_related("contest").filter(pk=data["w"]).first()
+    if entry is None:
+        raise ContestError(_("This entry no longer exists."))
+    return entry
+
+
+def entry_withdrawal_effect(entry: Entry) -> Withdrawal:
+    """What withdrawing the entry would do now, or did: the page asks before and says after."""
+    selections = Selection.objects.filter(entry=entry)
+    if entry.withdrawn_at is None:
+        declined = selections.filter(status__in=WITHDRAWABLE)
+    else:
+        declined = selections.filter(status=Selection.Status.DECLINED)
+    return Withdrawal(
+        entry=entry,
+        already=entry.withdrawn_at is not None,
+        ticket_kept=entry.contest.frozen_at is not None and entry.in_draw,
+        place_declined=declined.exists(),
+    )
+
+
+def entry_withdraw(
+    *, entry: Entry, base_url: str | None = None, now: datetime | None = None
+) -> Withdrawal:
+    """Withdraw an entry at its entrant's request: their personal data goes at once.
+
+    Before the freeze the entry leaves the draw (``EntryQuerySet.eligible``).
+    After it the ticket stays among the frozen tickets, so the published
+    digest and draw still verify, but the entry's name, email, handle and
+    motivation go (``entries_forget``) and a place it holds or may still be
+    offered is declined, offering it on to an alternate
+    (``selection_withdrawn``; a draw made later declines it likewise). The
+    mail about the entry is cleared from the outbox. The contest row is
+    locked, so a withdrawal and a freeze never overlap. Withdrawing twice
+    changes nothing the second time. Logged without personal data.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        contest = Contest.objects.select_for_update().get(pk=entry.contest_id)
+        entry = Entry.objects.select_for_update().get(pk=entry.pk)
+        entry.contest = contest
+        if entry.withdrawn_at is not None:
+            return entry_withdrawal_effect(entry)
+        entry.withdrawn_at = now
+        entry.save(update_fields=["withdrawn_at"])
+        entries_forget(entries=Entry.objects.filter(pk=entry.pk), now=now)
+        declined = False
+        for selection in Selection.objects.filter(entry=entry):
+            declined = selection_withdrawn(selection=selection, base_url=base_url, now=now)
+        outbox_personal_data_remove(forgotten=[Entry.objects.filter(pk=entry.pk)])
+        entry.refresh_from_db()
+    ticket_kept = contest.frozen_at is not None and entry.in_draw
+    logger.info(
+        "Entry %s of contest %s withdrawn by its entrant (ticket kept in the frozen draw: %s, "
+        "place declined: %s).",
+        entry.pk,
+        contest.slug,
+        ticket_kept,
+        declined,
+    )
+    return Withdrawal(entry=entry, already=False, ticket_kept=ticket_kept, place_declined=declined)

@@ -340,6 +340,54 @@ def selection_disqualify(
     return selection
 
 
+def selection_withdrawn(
+    *, selection: Selection, base_url: str | None = None, now: datetime | None = None
+) -> bool:
+    """Decline the place of an entry its entrant withdrew; the place goes on to an alternate.
+
+    A place held or offered, or an alternate's rank still waiting, is
+    declined with no mail (the entrant's address is gone) and logged as the
+    entrant's own answer. Returns whether anything was declined. Called by
+    ``entry_withdraw`` inside its transaction.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        draw, selection = _lock(selection.pk)
+        if not _withdrawn_decline(selection, now):
+            return False
+        _fill_free_places(draw, actor=None, base_url=base_url, now=now)
+    return True
+
+
+def draw_withdrawn_decline(*, draw: Draw, now: datetime) -> int:
+    """Decline, at the draw, the places of entries withdrawn after the freeze.
+
+    Their tickets stayed in the frozen draw (its digest holds them), so the
+    draw may choose them; each is handled as declined and its place offered
+    on to the next alternate. The caller (``draw_run``) holds the lock on
+    the draw and sends the offers. Returns how many were declined.
+    """
+    withdrawn = list(
+        Selection.objects.filter(draw=draw, entry__withdrawn_at__isnull=False).select_related(
+            "entry"
+        )
+    )
+    declined = sum(_withdrawn_decline(selection, now) for selection in withdrawn)
+    if declined:
+        _fill_free_places(draw, actor=None, base_url=None, now=now, notify=False)
+    return declined
+
+
+def _withdrawn_decline(selection: Selection, now: datetime) -> bool:
+    if selection.status not in (Status.WAITING, Status.PENDING, Status.ACCEPTED):
+        return False
+    selection.status = Status.DECLINED
+    selection.answered_at = now
+    selection.save(update_fields=["status", "answered_at"])
+    _log(selection, Action.DECLINED, note=_("The entrant withdrew the entry."), at=now)
+    return True
+
+
 def selection_promote(
     *,
     draw: Draw,

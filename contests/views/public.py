@@ -17,6 +17,7 @@ from .. import selectors
 from ..errors import AlreadyEntered, ContestError
 from ..forms import ConfirmAgainForm, EntryForm
 from ..services import entries as entry_services
+from ..services.privacy import entry_withdraw_url
 
 
 def _entry_rate(group, request) -> str:
@@ -121,7 +122,11 @@ def entry_confirm(request, token: str):
     return render(
         request,
         "contests/entry_confirmed.html",
-        {"entry": entry, "contest": entry.contest},
+        {
+            "entry": entry,
+            "contest": entry.contest,
+            "withdraw_url": entry_withdraw_url(entry, base_url=request_base_url(request)),
+        },
     )
 
 

@@ -14,9 +14,11 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import CharField, Q, QuerySet, Value
 from django.db.models.functions import Cast, Concat
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from tweetup.audit import Verb, log_action
+from tweetup.links import absolute_url
 from tweetup.publish import task_after_commit
 
 from ..models import OutboxMessage
@@ -53,12 +55,24 @@ class Mail:
     concerns: models.Model | None = None
 
 
+def _with_footer_links(context: dict) -> dict:
+    """The context with what every mail's footer links to: the privacy notice."""
+    return {"privacy_url": absolute_url(reverse("privacy")), **context}
+
+
+def _bodies(template: str, context: dict) -> tuple[str, str]:
+    """The text (with the footer every mail has) and HTML of a mail, in the active language."""
+    body_text = render_to_string(f"{template}.txt", context)
+    body_text += render_to_string("notifications/mail_footer.txt", context)
+    return body_text, render_to_string(f"{template}.html", context)
+
+
 def _render(template: str, language: str, context: dict) -> tuple[str, str, str]:
     """The subject, text and HTML of a mail, in ``language``."""
+    context = _with_footer_links(context)
     with translation.override(language):
         subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
-        body_text = render_to_string(f"{template}.txt", context)
-        body_html = render_to_string(f"{template}.html", context)
+        body_text, body_html = _bodies(template, context)
     return subject, body_text, body_html
 
 
@@ -90,15 +104,14 @@ def mail_enqueue(
         existing = OutboxMessage.objects.filter(key=key).first()
         if existing is not None:
             return existing
-    with translation.override(language):
-        subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
-        if bodies_in_worker:
-            bodies = {"template": template, "context": context, "body_text": ""}
-        else:
-            bodies = {
-                "body_text": render_to_string(f"{template}.txt", context),
-                "body_html": render_to_string(f"{template}.html", context),
-            }
+    context = _with_footer_links(context)
+    if bodies_in_worker:
+        with translation.override(language):
+            subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
+        bodies = {"template": template, "context": context, "body_text": ""}
+    else:
+        subject, body_text, body_html = _render(template, language, context)
+        bodies = {"body_text": body_text, "body_html": body_html}
     return outbox_write(
         key=key,
         kind=kind,
@@ -119,8 +132,9 @@ def outbox_render(message: OutboxMessage) -> list[str]:
     if not message.template:
         return []
     with translation.override(message.language):
-        message.body_text = render_to_string(f"{message.template}.txt", message.context)
-        message.body_html = render_to_string(f"{message.template}.html", message.context)
+        message.body_text, message.body_html = _bodies(
+            message.template, _with_footer_links(message.context)
+        )
     # The context has done its work; it holds what the bodies say (a signed link too).
     message.template = ""
     message.context = None

@@ -162,13 +162,18 @@ def test_staff_groups_have_the_permissions_of_their_role(client):
         "contests.view_entry",
         "notifications.view_outboxmessage",
         "notifications.change_outboxmessage",
+        "visitors.view_siteaccess",
     ):
         assert organizer.has_perm(permission), permission
     assert not organizer.has_perm("contests.delete_contest")
     assert not organizer.has_perm("visits.change_tourstop")
     assert tour_admin.has_perm("visits.change_tourstop")
     assert tour_admin.has_perm("contests.view_contest")
-    for permission in ("contests.view_entry", "notifications.view_outboxmessage"):
+    for permission in (
+        "contests.view_entry",
+        "notifications.view_outboxmessage",
+        "visitors.view_siteaccess",
+    ):
         assert not tour_admin.has_perm(permission), permission
 
     client.force_login(tour_admin)

@@ -146,7 +146,7 @@ def test_purge_clears_the_mail_written_to_entries_not_chosen(draw, visit):
     )
     assert personal_data_remove(now=draw.drawn_at + timedelta(days=29))["entries"] == 0
     removed = personal_data_remove(now=draw.drawn_at + timedelta(days=31))
-    assert removed == {"entries": 1, "visitors": 0, "mails": 2, "exports": 0}
+    assert removed == {"site_access": 0, "entries": 1, "visitors": 0, "mails": 2, "exports": 0}
     for row in (sent, waiting):
         row.refresh_from_db()
         assert (row.to_email, row.body_text, row.body_html) == ("", "", "")
@@ -218,7 +218,7 @@ def test_purge_forgets_the_winners_who_gave_up_or_lost_their_place_and_their_mai
     # The visit, 39 days after the draw, is still to come.
     now = drawn_at + timedelta(days=34)
     removed = personal_data_remove(now=now, entry_days=30, visitor_days=30)
-    assert removed == {"entries": 4, "visitors": 0, "mails": 4, "exports": 0}
+    assert removed == {"site_access": 0, "entries": 4, "visitors": 0, "mails": 4, "exports": 0}
     assert all(_forgotten(selection) for selection in gone)
     assert not any(_forgotten(selection) for selection in held)
 
@@ -368,7 +368,7 @@ def test_a_mail_written_while_the_purge_ran_goes_at_the_next(draw, visit):
     assert personal_data_remove(now=now)["entries"] == 1
     late = _outbox_row("not_chosen:late", to=address, contest_id=draw.contest_id, concerns=other)
     removed = personal_data_remove(now=now + timedelta(hours=6))
-    assert removed == {"entries": 0, "visitors": 0, "mails": 1, "exports": 0}
+    assert removed == {"site_access": 0, "entries": 0, "visitors": 0, "mails": 1, "exports": 0}
     late.refresh_from_db()
     assert (late.to_email, late.status) == ("", OutboxMessage.Status.FAILED)
 

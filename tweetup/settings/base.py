@@ -13,6 +13,7 @@ from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 from tweetup import logs
+from tweetup.checks import EXAMPLE_LEGAL
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -419,6 +420,25 @@ PRIVACY_ENTRY_RETENTION_DAYS = env.int("PRIVACY_ENTRY_RETENTION_DAYS", default=3
 PRIVACY_VISITOR_RETENTION_DAYS = env.int("PRIVACY_VISITOR_RETENTION_DAYS", default=30)
 # The exports' files (entries with their personal data) are deleted this long after they were made.
 PRIVACY_EXPORT_RETENTION_DAYS = env.int("PRIVACY_EXPORT_RETENTION_DAYS", default=7)
+
+# Visitors' site-access details (identity document) go this many days after the visit.
+SITE_ACCESS_RETENTION_DAYS = env.int("SITE_ACCESS_RETENTION_DAYS", default=7)
+# Who holds the data and whom to write to, for the privacy notice and the imprint
+# (/privacy/, /imprint/). The defaults are examples for `make run`; `check --deploy`
+# warns while production keeps any of them (tweetup.W003).
+PRIVACY_CONTROLLER_NAME = env(
+    "PRIVACY_CONTROLLER_NAME", default=EXAMPLE_LEGAL["PRIVACY_CONTROLLER_NAME"]
+)
+PRIVACY_CONTROLLER_ADDRESS = env(
+    "PRIVACY_CONTROLLER_ADDRESS", default=EXAMPLE_LEGAL["PRIVACY_CONTROLLER_ADDRESS"]
+)
+PRIVACY_CONTACT_EMAIL = env("PRIVACY_CONTACT_EMAIL", default=EXAMPLE_LEGAL["PRIVACY_CONTACT_EMAIL"])
+IMPRINT_PUBLISHER = env("IMPRINT_PUBLISHER", default=EXAMPLE_LEGAL["IMPRINT_PUBLISHER"])
+IMPRINT_ADDRESS = env("IMPRINT_ADDRESS", default=EXAMPLE_LEGAL["IMPRINT_ADDRESS"])
+IMPRINT_EMAIL = env("IMPRINT_EMAIL", default=EXAMPLE_LEGAL["IMPRINT_EMAIL"])
+IMPRINT_RESPONSIBLE = env("IMPRINT_RESPONSIBLE", default=EXAMPLE_LEGAL["IMPRINT_RESPONSIBLE"])
+# Optional: a phone number for the imprint; empty shows none.
+IMPRINT_PHONE = env("IMPRINT_PHONE", default="")
 # Visitors' signed profile and check-in links stop working after this long.
 VISITOR_LINK_MAX_AGE = timedelta(days=env.int("VISITOR_LINK_DAYS", default=180))
 

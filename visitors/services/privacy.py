@@ -13,10 +13,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contests.models import Entry, Selection
-from contests.services.privacy import entries_forget
+from contests.services.privacy import Withdrawal, entries_forget, entry_withdraw
+from notifications.services.outbox import outbox_personal_data_remove
 
 from ..errors import VisitorError
-from ..models import VisitorProfile
+from ..models import SiteAccess, VisitorProfile
 
 
 def visitor_retention_days(days: int | None = None) -> int:
@@ -76,6 +77,7 @@ def visitors_private_data_remove(*, now: datetime | None = None, days: int | Non
                 entries=Entry.objects.filter(pk__in=profiles.values("selection__entry_id")),
                 now=now,
             )
+            SiteAccess.objects.filter(profile__in=private_ids).delete()
             profiles.update(
                 email="",
                 dietary_needs="",
@@ -94,3 +96,39 @@ def visitors_private_data_remove(*, now: datetime | None = None, days: int | Non
 def visitors_forgotten() -> QuerySet[VisitorProfile]:
     """Every visitor profile whose private data was removed, so far."""
     return VisitorProfile.objects.filter(private_data_removed_at__isnull=False)
+
+
+def entrant_withdraw(
+    *, entry: Entry, base_url: str | None = None, now: datetime | None = None
+) -> Withdrawal:
+    """Withdraw an entry at its entrant's request, with the visitor profile it led to.
+
+    The contests app's ``entry_withdraw`` forgets the entry and declines its
+    place; a visitor profile made from it loses, at once, everything its
+    visitor told the site (private and public fields, site-access details),
+    and the mail about it is cleared from the outbox. One transaction.
+    Withdrawing twice changes nothing the second time.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        withdrawal = entry_withdraw(entry=entry, base_url=base_url, now=now)
+        if withdrawal.already:
+            return withdrawal
+        profiles = VisitorProfile.objects.filter(selection__entry=withdrawal.entry)
+        SiteAccess.objects.filter(profile__in=profiles).delete()
+        profiles.update(
+            email="",
+            dietary_needs="",
+            accessibility_needs="",
+            emergency_contact_name="",
+            emergency_contact_phone="",
+            display_name="",
+            handle="",
+            bio="",
+            background_other="",
+            public_consent=False,
+            photo_consent=False,
+            private_data_removed_at=now,
+        )
+        outbox_personal_data_remove(forgotten=[profiles])
+    return withdrawal

@@ -12,6 +12,7 @@ from tweetup.vocabulary import language_choices
 from ..errors import VisitorError
 from ..models import LanguageLevel, VisitorProfile
 from .mail import itinerary_mail_send, welcome_mail_send
+from .site_access import site_access_save
 
 
 def visitor_profile_create(
@@ -82,15 +83,18 @@ def visitor_profile_update(
     *,
     profile: VisitorProfile,
     confirm_attendance: bool = False,
+    site_access: dict | None = None,
     base_url: str | None = None,
     now: datetime | None = None,
     **fields,
 ) -> VisitorProfile:
     """Save what the visitor wrote in their profile; confirm attendance when asked.
 
-    The profile can change until the visit's day begins. The first
-    confirmation sends the itinerary by mail (once). Raises VisitorError when
-    the profile can no longer change or a field is unknown.
+    ``site_access`` holds the site-access details, for a visit that asks for
+    them (``site_access_save``), saved in the same transaction. The profile
+    can change until the visit's day begins. The first confirmation sends
+    the itinerary by mail (once). Raises VisitorError when the profile can no
+    longer change or a field is unknown.
     """
     now = now or timezone.now()
     unknown = set(fields) - set(PROFILE_FIELDS)
@@ -121,6 +125,8 @@ def visitor_profile_update(
         except ValidationError as exc:
             raise VisitorError(" ".join(exc.messages)) from exc
         profile.save()
+        if site_access is not None:
+            site_access_save(profile=profile, **site_access)
         if confirming:
             itinerary_mail_send(profile=profile, base_url=base_url)
     return profile

@@ -2,8 +2,10 @@
 
 from django.contrib import messages
 from django.db.models import Count, Q
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 
 from tweetup import audit
 from tweetup.errors import errors_shown
@@ -16,6 +18,7 @@ from ..errors import VisitorError
 from ..forms import VisitMessageForm
 from ..models import VisitorProfile
 from ..selectors import visit_group_summary, visitor_profiles
+from ..services import site_access as site_access_services
 from ..services.check_in import visitor_check_in
 from ..services.links import visitor_from_check_in_token
 from ..services.messages import visit_message_job_start
@@ -33,11 +36,33 @@ def _staff_actions(visit: Visit) -> dict:
 def group_summary(request, slug: str):
     visit = get_object_or_404(Visit, slug=slug)
     summary = visit_group_summary(visit=visit)
+    site_access = None
+    if visit.collects_site_access and request.user.has_perm(site_access_services.PERMISSION):
+        site_access = site_access_services.site_access_given(visit=visit)
     return render(
         request,
         "visitors/group.html",
-        {"visit": visit, "summary": summary, **_staff_actions(visit)},
+        {"visit": visit, "summary": summary, "site_access": site_access, **_staff_actions(visit)},
     )
+
+
+@never_cache
+@permission_required(site_access_services.PERMISSION)
+def site_access_export(request, slug: str):
+    """The visitors' site-access details as one CSV file, for security; on the record."""
+    visit = get_object_or_404(Visit, slug=slug)
+    if not visit.collects_site_access:
+        return error_page(
+            request,
+            _("No site-access details"),
+            _("This visit does not ask its visitors for site-access details."),
+            404,
+        )
+    text, _count = site_access_services.site_access_export(visit=visit, actor=request.user)
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{visit.slug}-site-access.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @permission_required("visitors.check_in_visitorprofile")

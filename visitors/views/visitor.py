@@ -20,6 +20,7 @@ from ..models import VisitorProfile
 from ..selectors import visitors_public
 from ..services.links import visitor_check_in_url, visitor_profile_from_token
 from ..services.profiles import visitor_profile_update
+from ..services.site_access import site_access_asked
 
 
 def _visitor(request, token: str) -> VisitorProfile:
@@ -34,10 +35,13 @@ def _visitor(request, token: str) -> VisitorProfile:
 @require_form_methods
 def profile_edit(request, token: str):
     profile = _visitor(request, token)
+    # The gate's questions appear only on the form of a visit that asks them.
+    asked = site_access_asked(profile)
     form = VisitorProfileForm(
         request.POST if request.method == "POST" else None,
         profile=profile,
-        initial=VisitorProfileForm.initial_for(profile),
+        site_access=asked,
+        initial=VisitorProfileForm.initial_for(profile, site_access=asked),
     )
     if request.method == "POST":
         if form.is_valid():
@@ -45,6 +49,7 @@ def profile_edit(request, token: str):
                 visitor_profile_update(
                     profile=profile,
                     confirm_attendance=form.cleaned_data["confirm_attendance"],
+                    site_access=form.site_access_fields(),
                     base_url=request_base_url(request),
                     **form.profile_fields(),
                 )

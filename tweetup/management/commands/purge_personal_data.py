@@ -35,6 +35,7 @@ class Command(BaseCommand):
         except ApplicationError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(
+            f"Site-access details of {removed['site_access']} visitors deleted. "
             f"Personal data removed from {removed['entries']} entries that hold no place "
             f"and {removed['visitors']} visitor profiles "
             f"({removed['mails']} mails about them cleared)."

@@ -1,0 +1,35 @@
+"""An entrant withdraws their entry through the signed link of their mail.
+
+A GET says what withdrawing does and asks; the withdrawal is a POST, after which
+the same link says what was done. The page is the visitors app's because a
+winner who became a visitor withdraws their profile with their entry.
+"""
+
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+
+from contests.errors import ContestError
+from contests.services.privacy import entry_from_withdraw_token, entry_withdrawal_effect
+from tweetup.http import require_form_methods
+from tweetup.links import request_base_url
+from tweetup.permissions import addressee_only
+
+from ..services.privacy import entrant_withdraw
+
+
+@never_cache
+@addressee_only
+@require_form_methods
+def entry_withdraw_page(request, token: str):
+    try:
+        entry = entry_from_withdraw_token(token=token)
+    except ContestError as exc:
+        return render(request, "visitors/places/link_failed.html", {"error": str(exc)}, status=400)
+    if request.method == "POST":
+        entrant_withdraw(entry=entry, base_url=request_base_url(request))
+        return redirect("visitors:entry_withdraw", token=token)
+    return render(
+        request,
+        "visitors/withdraw.html",
+        {"withdrawal": entry_withdrawal_effect(entry), "contest": entry.contest},
+    )
