@@ -18,5 +18,8 @@ contest_urls = (
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", views.home, name="home"),
+    # The site's footer links to these; the baseline never serves them in a run.
+    path("privacy/", views.entry_sent, {"slug": "privacy"}, name="privacy"),
+    path("imprint/", views.entry_sent, {"slug": "imprint"}, name="imprint"),
     path("contests/", include(contest_urls)),
 ]

@@ -198,12 +198,17 @@ def entry_withdrawal_effect(entry: Entry) -> Withdrawal:
     )
 
 
+# Why an entry withdrawn before the freeze is out of the draw (the entrant asked).
+WITHDRAWN_REASON = "Withdrawn by the entrant."
+
+
 def entry_withdraw(
     *, entry: Entry, base_url: str | None = None, now: datetime | None = None
 ) -> Withdrawal:
     """Withdraw an entry at its entrant's request: their personal data goes at once.
 
-    Before the freeze the entry leaves the draw (``EntryQuerySet.eligible``).
+    Before the freeze the entry leaves the draw: it is invalidated, with the
+    reason WITHDRAWN_REASON, as an organizer would (``EntryQuerySet.in_draw``).
     After it the ticket stays among the frozen tickets, so the published
     digest and draw still verify, but the entry's name, email, handle and
     motivation go (``entries_forget``) and a place it holds or may still be
@@ -221,7 +226,14 @@ def entry_withdraw(
         if entry.withdrawn_at is not None:
             return entry_withdrawal_effect(entry)
         entry.withdrawn_at = now
-        entry.save(update_fields=["withdrawn_at"])
+        fields = ["withdrawn_at"]
+        if contest.frozen_at is None and entry.invalidated_at is None:
+            # Out of the draw the way any entry leaves it before the freeze, so
+            # that "in the draw" (``EntryQuerySet.in_draw``) needs no other column.
+            entry.invalidated_at = now
+            entry.invalid_reason = WITHDRAWN_REASON
+            fields += ["invalidated_at", "invalid_reason"]
+        entry.save(update_fields=fields)
         entries_forget(entries=Entry.objects.filter(pk=entry.pk), now=now)
         declined = False
         for selection in Selection.objects.filter(entry=entry):
