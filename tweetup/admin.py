@@ -144,8 +144,21 @@ class AuditedAdmin(admin.ModelAdmin):
 admin.site.unregister(AuditEntry)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record staff read and nobody edits: no add, change or delete, whoever asks."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
     """The staff actions, newest first: read only, for everyone, superusers included."""
 
     list_display = ["timestamp", "who", "verb", "object_repr", "reason_short", "contest", "visit"]
@@ -169,15 +182,6 @@ class AuditEntryAdmin(admin.ModelAdmin):
         "visit",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("who"), ordering="actor__username")
     def who(self, entry: AuditEntry) -> str:
@@ -240,7 +244,7 @@ __all__ = ["AuditedAdmin", "AuditEntryAdmin", "HIDDEN_VALUE", "REASON_FIELD"]
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(ReadOnlyAdmin):
     """The background jobs, newest first: read only; each links its own page."""
 
     list_display = ["requested_at", "kind", "state", "rows_done", "rows_total", "page", "contest"]
@@ -250,15 +254,6 @@ class JobAdmin(admin.ModelAdmin):
     list_per_page = 50
     actions = None
     readonly_fields = [field.name for field in Job._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("page"))
     def page(self, job: Job) -> str:

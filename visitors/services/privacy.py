@@ -19,6 +19,15 @@ from notifications.services.outbox import outbox_personal_data_remove
 from ..errors import VisitorError
 from ..models import SiteAccess, VisitorProfile
 
+# What a visitor's private data is, emptied by the purge and by a withdrawal.
+PRIVATE_FIELDS_CLEARED = {
+    "email": "",
+    "dietary_needs": "",
+    "accessibility_needs": "",
+    "emergency_contact_name": "",
+    "emergency_contact_phone": "",
+}
+
 
 def visitor_retention_days(days: int | None = None) -> int:
     """Days after the visit the visitors' data is kept: ``days``, else the setting.
@@ -78,14 +87,7 @@ def visitors_private_data_remove(*, now: datetime | None = None, days: int | Non
                 now=now,
             )
             SiteAccess.objects.filter(profile__in=private_ids).delete()
-            profiles.update(
-                email="",
-                dietary_needs="",
-                accessibility_needs="",
-                emergency_contact_name="",
-                emergency_contact_phone="",
-                private_data_removed_at=now,
-            )
+            profiles.update(**PRIVATE_FIELDS_CLEARED, private_data_removed_at=now)
         if hidden_ids:
             VisitorProfile.objects.filter(pk__in=hidden_ids).update(
                 display_name="", handle="", bio="", background_other=""
@@ -117,11 +119,7 @@ def entrant_withdraw(
         profiles = VisitorProfile.objects.filter(selection__entry=withdrawal.entry)
         SiteAccess.objects.filter(profile__in=profiles).delete()
         profiles.update(
-            email="",
-            dietary_needs="",
-            accessibility_needs="",
-            emergency_contact_name="",
-            emergency_contact_phone="",
+            **PRIVATE_FIELDS_CLEARED,
             display_name="",
             handle="",
             bio="",
