@@ -640,6 +640,19 @@ def post_form(visitor: HttpVisitor, path: str, form_id: str, filled=None, submit
     return visitor.post(path, form.data(filled or {}, submitter=submitter))
 
 
+def job_finished(session: HttpVisitor, job_page: str) -> None:
+    """Wait for the background job whose page the press led to, as its page does."""
+    assert job_page.startswith("/jobs/"), job_page
+
+    def state() -> str:
+        answer = session.get(f"{job_page}status.json")
+        assert answer.status == 200, answer.text[:500]
+        return json.loads(answer.text)["state"]
+
+    wait_until(lambda: state() in ("done", "failed"), timeout=120, what=f"the job {job_page}")
+    assert state() == "done", session.get(f"{job_page}status.json").text
+
+
 def contest_with_offers(stack, worker) -> MailedLinks:
     """An organizer runs a contest over HTTP to its draw; its people answer from their mail."""
     zone = ZoneInfo(stack.setting("TIME_ZONE"))
@@ -717,8 +730,10 @@ def contest_with_offers(stack, worker) -> MailedLinks:
     assert answer.status == 302, answer.text[:2000]
     answer = post_form(organizer, f"{path}freeze/", "freeze-form", {"confirm": True}, "freeze")
     assert answer.status == 302, answer.text[:2000]
+    job_finished(organizer, answer.location)
     answer = post_form(organizer, f"{path}draw/", "draw-form", {}, "draw")
     assert answer.status == 302, answer.text[:2000]
+    job_finished(organizer, answer.location)
 
     winners = [
         email
