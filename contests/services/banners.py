@@ -100,12 +100,16 @@ def banner_prepare(*, contest: Contest) -> None:
     refused. The files a new banner replaces are deleted once the contest is
     saved.
     """
+    new = bool(contest.banner) and not contest.banner._committed
+    if contest.banner and not new:
+        return  # The banner stored already, its card with it.
+    # Only a new banner, or one cleared, leaves files behind: read their names then.
     old = (
         Contest.objects.filter(pk=contest.pk).values("banner", "banner_card").first()
-        if contest.pk
+        if contest.pk and (new or contest.banner_card)
         else None
     )
-    if contest.banner and not contest.banner._committed:
+    if new:
         upload = contest.banner.file
         image = banner_open(upload)
         card = banner_card(image)
