@@ -3,16 +3,18 @@
 Real files, in a MEDIA_ROOT of the test's own.
 """
 
+import importlib
 import io
 from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import reverse
+from django.urls import clear_url_caches, reverse
 from django.utils import timezone, translation
 from PIL import Image
 
+import tweetup.urls
 from contests.errors import ContestError
 from contests.models import Contest
 from contests.services import banners
@@ -217,3 +219,29 @@ def test_a_new_banner_replaces_the_old_files_and_clearing_it_clears_the_card(
         contest_save(contest=contest)
     contest.refresh_from_db()
     assert not contest.banner and not contest.banner_card
+
+
+@pytest.fixture
+def urls_with_debug(settings):
+    """The site's URLs as `make run` builds them (DEBUG), then as before."""
+    settings.DEBUG = True
+    importlib.reload(tweetup.urls)
+    clear_url_caches()
+    yield
+    settings.DEBUG = False
+    importlib.reload(tweetup.urls)
+    clear_url_caches()
+
+
+def test_without_debug_django_leaves_the_uploads_to_nginx(client, media_root):
+    contest = contest_save(contest=ContestFactory.build(banner=photo()))
+    address = "/media/" + contest.banner_card.name
+    assert client.get(address).status_code == 404
+
+
+def test_make_run_serves_the_banner_card(client, media_root, urls_with_debug):
+    contest = contest_save(contest=ContestFactory.build(banner=photo()))
+    response = client.get("/media/" + contest.banner_card.name)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(b"".join(response.streaming_content))).size == (1200, 630)
