@@ -66,6 +66,10 @@ def banner_open(file) -> Image.Image:
 def banner_card(image: Image.Image) -> bytes:
     """The share card of an image: 1200 × 630, upright, RGB JPEG, no metadata."""
     try:
+        # A JPEG decodes at 1/2, 1/4 or 1/8 of its size straight from its DCT
+        # data, so a camera's 24 MP costs what a few need: the largest that
+        # still covers the card whichever way the photo turns.
+        image.draft("RGB", (CARD_SIZE[0], CARD_SIZE[0]))
         image = ImageOps.exif_transpose(image)
         if image.mode in ("RGBA", "LA") or "transparency" in image.info:
             # Transparent parts on white, not on whatever colour they hide.
