@@ -122,7 +122,10 @@ def banner_prepare(*, contest: Contest) -> None:
         # Unguessable names: the original (with its metadata) is linked from no page.
         contest.banner.save(f"{uuid.uuid4().hex}.{extension}", upload, save=False)
         digest = hashlib.sha256(card).hexdigest()[:16]
-        contest.banner_card.save(f"{contest.slug}-{digest}.jpg", ContentFile(card), save=False)
+        # A new name for each card, so no cache keeps an old one; it fits the
+        # column's 100 characters whatever the slug's length (80 at most).
+        name = f"{contest.slug[:40]}-{digest}.jpg"
+        contest.banner_card.save(name, ContentFile(card), save=False)
     elif not contest.banner:
         contest.banner = ""
         contest.banner_card = ""

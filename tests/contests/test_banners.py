@@ -5,6 +5,7 @@ Real files, in a MEDIA_ROOT of the test's own.
 
 import importlib
 import io
+import re
 from datetime import timedelta
 from html.parser import HTMLParser
 
@@ -75,6 +76,14 @@ def test_an_uploaded_photo_becomes_a_1200_by_630_card_without_its_metadata(media
     assert (media_root / contest.banner_card.name).is_file()
     assert contest.banner.name.startswith("contests/banners/")
     assert contest.banner_card.name.startswith("contests/cards/with-banner-")
+
+
+def test_the_card_of_a_contest_with_the_longest_slug_keeps_its_digest_in_its_name():
+    slug = "s" * Contest._meta.get_field("slug").max_length
+    contest = contest_save(contest=ContestFactory.build(slug=slug, banner=photo((1300, 700))))
+    contest.refresh_from_db()
+    assert re.fullmatch(r"contests/cards/s{40}-[0-9a-f]{16}\.jpg", contest.banner_card.name)
+    assert card_of(contest).size == (1200, 630)
 
 
 def test_a_photo_turned_by_its_exif_orientation_comes_out_upright():
