@@ -17,7 +17,7 @@ from tweetup.vocabulary import language_choices, language_name
 
 from . import selectors
 from .errors import ContestError
-from .forms import EntryAdminForm, InvalidateForm
+from .forms import ContestAdminForm, EntryAdminForm, InvalidateForm
 from .models import Contest, Entry, Selection, SelectionEvent
 from .services import draws as draw_services
 from .services import entries as entry_services
@@ -43,6 +43,7 @@ ENTRY_FIELDS_FIXED_AT_FREEZE = list(CAP_FIELDS)
 # side; the contest is still saved through the service.
 @admin.register(Contest)
 class ContestAdmin(AuditedAdmin, TranslationAdmin):
+    form = ContestAdminForm
     # Few columns, so that the dashboard link fits a 1280 px screen; the slug,
     # the opening time and the number of winners are on the contest's own page.
     list_display = [
@@ -78,6 +79,7 @@ class ContestAdmin(AuditedAdmin, TranslationAdmin):
                     ("hashtag_en", "hashtag_fr"),
                     ("description_en", "description_fr"),
                     ("rules_en", "rules_fr"),
+                    "banner",
                     "published",
                 ]
             },

@@ -5,6 +5,7 @@ import re
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Field, Layout, Submit
 from django import forms
+from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
@@ -13,8 +14,10 @@ from tweetup.forms import ChoicesPerLanguage, HandleField
 from tweetup.validators import validate_single_line_text
 from tweetup.vocabulary import Background, MailLanguage, language_choices_grouped
 
-from .models import Draw, Entry
+from .errors import ContestError
+from .models import Contest, Draw, Entry
 from .normalize import is_disposable_email, normalize_email
+from .services.banners import banner_check
 from .services.entries import entry_identity_conflicts
 
 
@@ -300,3 +303,21 @@ class InvalidateForm(forms.Form):
         help_text=_("Kept on record, e.g. “duplicate person (same as K7F3-9QXD)” or “ineligible”."),
         widget=forms.TextInput(attrs={"size": 80}),
     )
+
+
+class ContestAdminForm(forms.ModelForm):
+    """A contest in the admin, saved by ``contest_save``; a refused banner shows on its field."""
+
+    class Meta:
+        model = Contest
+        # The admin gives the fields of its fieldsets.
+        fields = ["banner"]
+
+    def clean_banner(self):
+        banner = self.cleaned_data.get("banner")
+        if isinstance(banner, UploadedFile):
+            try:
+                banner_check(banner)
+            except ContestError as exc:
+                raise forms.ValidationError(exc.message) from None
+        return banner

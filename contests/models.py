@@ -55,6 +55,28 @@ class Contest(models.Model):
     max_winners_per_background = models.PositiveSmallIntegerField(
         _("at most winners per background"), null=True, blank=True
     )
+    # The organizer's photo as uploaded, and the card made from it (1200 x 630)
+    # that its page and the links to it show when shared (contests.services.banners).
+    banner = models.ImageField(
+        _("banner"),
+        upload_to="contests/banners/",
+        blank=True,
+        # The previous release inserts contests without it (manage.py lintmigrations).
+        default="",
+        db_default="",
+        help_text=_(
+            "A JPEG, PNG or WebP photo, at most 10 MB: shown at the top of the contest's "
+            "page, and cropped to 1200 × 630 for the card its links show when shared."
+        ),
+    )
+    banner_card = models.ImageField(
+        _("share card"),
+        upload_to="contests/cards/",
+        blank=True,
+        editable=False,
+        default="",
+        db_default="",
+    )
     visit = models.ForeignKey(
         "visits.Visit",
         verbose_name=_("visit"),

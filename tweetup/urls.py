@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
@@ -35,6 +36,9 @@ urlpatterns = [
     path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
 ]
+# Uploads (MEDIA_ROOT) in development only: static() adds nothing unless DEBUG;
+# nginx serves them in production (deploy/nginx.conf).
+urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 admin.site.site_header = "TweetUp"
 admin.site.site_title = "TweetUp"

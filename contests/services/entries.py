@@ -19,6 +19,7 @@ from .. import draw_algorithm
 from ..errors import AlreadyEntered, ContestError
 from ..models import Contest, Entry
 from ..normalize import normalize_email
+from .banners import banner_prepare
 from .privacy import entry_withdraw_url
 
 logger = logging.getLogger(__name__)
@@ -42,10 +43,12 @@ def contest_save(*, contest: Contest) -> Contest:
     """Save a contest as an organizer wrote it; a new one gets its secret seed now.
 
     The seed is made here and nowhere else: its commitment (sha256) is public
-    from the contest's creation, and the draw rests on it.
+    from the contest's creation, and the draw rests on it. A new banner gets
+    its share card (``banners.banner_prepare``); ContestError when it is refused.
     """
     if contest.pk is None:
         contest.seed = draw_algorithm.new_seed()
+    banner_prepare(contest=contest)
     contest.save()
     return contest
 

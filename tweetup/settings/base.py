@@ -171,6 +171,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BUILD_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# What organizers upload (contest banners and their share cards,
+# contests.services.banners): the default storage. Served by nginx's
+# /media/ location in production (deploy/nginx.conf), by Django with DEBUG.
+MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
+MEDIA_URL = "/media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
