@@ -155,6 +155,17 @@ def test_group_page_counts_one_visitor_in_the_singular_and_in_neutral_french(
     assert "2 visitors · 0 confirmed" in page
 
 
+def test_group_page_says_so_when_no_visitor_has_joined_yet(client, visit, organizer):
+    """Before the draw, the private table showed its headings over nothing."""
+    client.force_login(organizer)
+    url = reverse("visitors:group", args=[visit.slug])
+    with translation.override("fr"):
+        page = client.get(url, headers={"accept-language": "fr"}).content.decode()
+    assert '<td colspan="5" class="text-muted" id="group-no-visitor">Aucun visiteur' in page
+    visitor(visit)
+    assert 'id="group-no-visitor"' not in client.get(url).content.decode()
+
+
 def test_check_in_by_hand_and_by_qr_link(client, visit, tour_admin, organizer):
     first, second = visitor(visit), visitor(visit)
     on_the_day(visit)
