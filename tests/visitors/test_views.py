@@ -211,3 +211,18 @@ def test_organizer_writes_to_the_visitors(
     assert len(mailoutbox) == 1
     html = mailoutbox[0].alternatives[0].content
     assert SCRIPT not in html
+
+
+def test_the_french_check_in_page_speaks_of_arrivals_not_of_arrived_men(client, visit, tour_admin):
+    """French said "arrivé", "pas arrivé", "Marquer comme arrivé" of every visitor."""
+    first, _second = visitor(visit), visitor(visit)
+    on_the_day(visit)
+    client.force_login(tour_admin)
+    url = reverse("visitors:check_in", args=[visit.slug])
+    client.post(url, {"visitor": first.pk})
+    with translation.override("fr"):
+        page = client.get(url, headers={"accept-language": "fr"}).content.decode()
+    assert "1 arrivée enregistrée sur 2" in page
+    assert "arrivée enregistrée à " in page
+    assert "pas encore là" in page and "Enregistrer l'arrivée" in page
+    assert "arrivé " not in page and "arrivé<" not in page
