@@ -223,6 +223,6 @@ def test_the_french_check_in_page_speaks_of_arrivals_not_of_arrived_men(client, 
     with translation.override("fr"):
         page = client.get(url, headers={"accept-language": "fr"}).content.decode()
     assert "1 arrivée enregistrée sur 2" in page
-    assert "arrivée enregistrée à " in page
+    assert "là depuis " in page
     assert "pas encore là" in page and "Enregistrer l'arrivée" in page
     assert "arrivé " not in page and "arrivé<" not in page
