@@ -375,6 +375,22 @@ def test_the_dashboard_lists_the_contests_staff_actions_newest_first(client):
     assert f"?contest__id__exact={contest.pk}" in section
 
 
+def test_the_dashboard_lists_staff_actions_in_french_with_the_time_zone_named(client):
+    contest, draw = drawn_contest(winners=1, alternates=1)
+    user = organizer()
+    selection_disqualify(selection=winner(draw), actor=user, reason="Faux compte")
+    client.force_login(user)
+    response = client.get(
+        reverse("contests:dashboard", args=[contest.slug]), headers={"accept-language": "fr"}
+    )
+    page = response.content.decode()
+    section = page[page.index('id="staff-actions"') :]
+    # French puts a space before the colon, and the column names its time zone.
+    assert "A disqualifié une place : " in section
+    zone = response.context["time_zone"]
+    assert zone and f'Quand <span class="fw-normal text-muted">({zone})</span>' in section
+
+
 def test_the_visits_staff_pages_list_its_staff_actions(client):
     visit = VisitFactory()
     profile = visitor(visit)

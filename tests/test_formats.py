@@ -29,6 +29,8 @@ MACHINE = {r"Y-m-d\TH:i:sO"}
         ("en", "DATE_FORMAT", "Wednesday 13 January 2027"),
         ("fr", "DATE_FORMAT", "mercredi 13 janvier 2027"),
         ("en", "SHORT_DATETIME_FORMAT", "13 Jan 2027, 14:30"),
+        ("fr", "SHORT_DATETIME_FORMAT", "13 jan. 2027, 14:30"),
+        ("fr", "SHORT_DATE_FORMAT", "13 jan. 2027"),
         ("en", "TIME_FORMAT", "14:30"),
         ("fr", "TIME_FORMAT", "14:30"),
     ],
@@ -42,6 +44,19 @@ def test_each_language_has_one_format_with_the_24_hour_clock(language, name, exp
             else formats.time_format(MOMENT, name)
         )
     assert shown == expected
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        (datetime(2012, 7, 14, 11, 59), "14 juil. 2012, 11:59"),
+        (datetime(2012, 6, 14, 9, 5), "14 juin 2012, 09:05"),
+    ],
+)
+def test_french_short_dates_use_the_month_abbreviations_french_readers_know(moment, expected):
+    """Django's three-letter French months showed "14 Jul 2012" on French dashboards."""
+    with translation.override("fr"):
+        assert formats.date_format(moment, "SHORT_DATETIME_FORMAT") == expected
 
 
 def test_a_datetime_shown_without_a_format_uses_the_24_hour_clock():

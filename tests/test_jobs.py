@@ -1,7 +1,7 @@
 """Background jobs: a press starts one and shows its page; progress, outcome, files, crashes."""
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
@@ -102,6 +102,21 @@ def test_the_database_allows_one_active_job_per_kind_and_target():
 
 
 # The job's page ----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_job_page_names_the_time_zone_of_its_request_time(client, settings):
+    settings.TIME_ZONE = "Europe/Zurich"
+    contest = closed_contest()
+    client.force_login(organizer())
+    job = Job.objects.create(
+        kind=Job.Kind.EXPORT_ENTRIES,
+        task="contests.tasks.run_export_job",
+        contest=contest,
+        requested_at=datetime(2027, 1, 13, 13, 30, tzinfo=UTC),
+    )
+    page = client.get(job.get_absolute_url(), headers={"accept-language": "fr"}).content.decode()
+    assert "le mercredi 13 janvier 2027, 14:30 (Europe/Zurich)." in page
 
 
 @pytest.mark.django_db

@@ -119,6 +119,12 @@ def test_a_second_press_on_freeze_shows_the_same_job(organizer_client):
     assert 'id="job-under-way"' in page and first["Location"] in page
 
 
+def test_the_freeze_page_names_the_time_zone_of_the_freeze(organizer_client):
+    contest = frozen_contest(3, time_zone="America/New_York")
+    content = organizer_client.get(url("freeze", contest)).content.decode()
+    assert "(America/New_York)." in content and "Frozen on " in content
+
+
 @pytest.mark.parametrize("page", ["freeze", "draw"])
 def test_freeze_and_draw_pages_warn_when_the_contest_leads_to_no_visit(organizer_client, page):
     contest = frozen_contest(3) if page == "draw" else closed_contest()

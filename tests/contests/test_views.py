@@ -322,3 +322,11 @@ def test_links_in_the_description_and_rules_are_clickable_and_the_rest_stays_tex
     assert '<a href="https://example.org/rules" rel="nofollow">' in page
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
     assert "<b>bold</b>" not in page and "&lt;b&gt;bold&lt;/b&gt;" in page
+
+
+def test_the_french_entry_form_asks_its_question_without_a_gender():
+    """The French "Pourquoi devriez-vous être présent ?" spoke to men only; it is
+    worded so that it needs no agreement."""
+    with translation.override("fr"):
+        label = str(EntryForm().fields["motivation"].label)
+    assert label == "Pourquoi devriez-vous faire partie de la visite ?"

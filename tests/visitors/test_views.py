@@ -155,6 +155,17 @@ def test_group_page_counts_one_visitor_in_the_singular_and_in_neutral_french(
     assert "2 visitors · 0 confirmed" in page
 
 
+def test_group_page_says_so_when_no_visitor_has_joined_yet(client, visit, organizer):
+    """Before the draw, the private table showed its headings over nothing."""
+    client.force_login(organizer)
+    url = reverse("visitors:group", args=[visit.slug])
+    with translation.override("fr"):
+        page = client.get(url, headers={"accept-language": "fr"}).content.decode()
+    assert '<td colspan="5" class="text-muted" id="group-no-visitor">Aucun visiteur' in page
+    visitor(visit)
+    assert 'id="group-no-visitor"' not in client.get(url).content.decode()
+
+
 def test_check_in_by_hand_and_by_qr_link(client, visit, tour_admin, organizer):
     first, second = visitor(visit), visitor(visit)
     on_the_day(visit)
@@ -200,3 +211,18 @@ def test_organizer_writes_to_the_visitors(
     assert len(mailoutbox) == 1
     html = mailoutbox[0].alternatives[0].content
     assert SCRIPT not in html
+
+
+def test_the_french_check_in_page_speaks_of_arrivals_not_of_arrived_men(client, visit, tour_admin):
+    """French said "arrivé", "pas arrivé", "Marquer comme arrivé" of every visitor."""
+    first, _second = visitor(visit), visitor(visit)
+    on_the_day(visit)
+    client.force_login(tour_admin)
+    url = reverse("visitors:check_in", args=[visit.slug])
+    client.post(url, {"visitor": first.pk})
+    with translation.override("fr"):
+        page = client.get(url, headers={"accept-language": "fr"}).content.decode()
+    assert "1 arrivée enregistrée sur 2" in page
+    assert "là depuis " in page
+    assert "pas encore là" in page and "Enregistrer l'arrivée" in page
+    assert "arrivé " not in page and "arrivé<" not in page
