@@ -92,3 +92,26 @@ def staff_user(username: str, group_name: str) -> User:
     user = User.objects.create_user(username, f"{username}@example.org", "pw", is_staff=True)
     user.groups.add(Group.objects.get(name=group_name))
     return user
+
+
+def contest_admin_post(**overrides) -> dict:
+    """What an organizer posts to the contest admin's add form: open tomorrow for three days."""
+    now = timezone.localtime()
+    data = {
+        "title_en": "Banner day",
+        "description_en": "A day behind the scenes.",
+        "rules_en": "One entry per person.",
+        "hashtag_en": "BannerDay",
+        "slug": "banner-day",
+        "published": "on",
+        "time_zone": "Europe/Zurich",
+        "opens_at_0": now.date().isoformat(),
+        "opens_at_1": "09:00",
+        "closes_at_0": (now + timedelta(days=3)).date().isoformat(),
+        "closes_at_1": "09:00",
+        "winners_count": "5",
+        "alternates_count": "5",
+        "acceptance_hours": "72",
+    }
+    data.update(overrides)
+    return data

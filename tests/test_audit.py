@@ -22,7 +22,7 @@ from notifications.models import OutboxMessage
 from tests.builders import drawn_contest, winner
 from tests.contests.drawing import add_entries, closed_contest, frozen_contest, organizer
 from tests.contests.test_draw_views import _admin_form_data
-from tests.factories import EntryFactory, VisitFactory, staff_user
+from tests.factories import EntryFactory, VisitFactory, contest_admin_post, staff_user
 from tests.visits.factories import QuestionFactory, TourStopFactory, at, on_the_day, visitor
 from tweetup.audit import HIDDEN_VALUE, Verb, log_action
 from tweetup.models import AuditEntry
@@ -200,25 +200,11 @@ def test_a_contest_changed_in_the_admin_is_on_the_record_with_its_reason(client)
 
 def test_a_contest_added_in_the_admin_keeps_its_seed_out_of_the_log(client):
     client.force_login(User.objects.create_superuser("root", "root@example.org", "pw"))
-    now = timezone.localtime()
     response = client.post(
         reverse("admin:contests_contest_add"),
-        {
-            "title_en": "New",
-            "slug": "new",
-            "hashtag_en": "New",
-            "description_en": "d",
-            "rules_en": "r",
-            "published": "on",
-            "time_zone": "Europe/Zurich",
-            "opens_at_0": now.date().isoformat(),
-            "opens_at_1": "09:00",
-            "closes_at_0": (now + timedelta(days=3)).date().isoformat(),
-            "closes_at_1": "09:00",
-            "winners_count": "5",
-            "alternates_count": "5",
-            "acceptance_hours": "72",
-        },
+        contest_admin_post(
+            title_en="New", slug="new", hashtag_en="New", description_en="d", rules_en="r"
+        ),
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     entry = only(Verb.ADMIN_ADD)

@@ -6,13 +6,12 @@ Real files, in a MEDIA_ROOT of the test's own.
 import importlib
 import io
 import re
-from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import clear_url_caches, reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from PIL import Image
 
 import tweetup.urls
@@ -21,7 +20,7 @@ from contests.models import Contest
 from contests.services import banners
 from contests.services.entries import contest_save
 from tests.contests.drawing import organizer
-from tests.factories import ContestFactory
+from tests.factories import ContestFactory, contest_admin_post
 
 pytestmark = pytest.mark.django_db
 
@@ -168,23 +167,7 @@ def test_a_contest_without_a_banner_shares_the_generic_card(client):
 
 
 def admin_fields(slug: str) -> dict:
-    now = timezone.localtime()
-    return {
-        "title_en": "Banner day",
-        "description_en": "A day behind the scenes.",
-        "rules_en": "One entry per person.",
-        "hashtag_en": "BannerDay",
-        "slug": slug,
-        "published": "on",
-        "time_zone": "Europe/Zurich",
-        "opens_at_0": now.date().isoformat(),
-        "opens_at_1": "09:00",
-        "closes_at_0": (now + timedelta(days=3)).date().isoformat(),
-        "closes_at_1": "09:00",
-        "winners_count": "5",
-        "alternates_count": "5",
-        "acceptance_hours": "72",
-    }
+    return contest_admin_post(slug=slug)
 
 
 def test_an_organizer_uploads_a_banner_in_the_contest_admin(client, media_root):

@@ -20,7 +20,7 @@ from contests.services.selections import draw_offers_send
 from notifications.models import OutboxMessage
 from tests.builders import drawn_contest
 from tests.contests.drawing import organizer
-from tests.factories import ContestFactory
+from tests.factories import ContestFactory, contest_admin_post
 
 pytestmark = pytest.mark.django_db
 
@@ -134,22 +134,9 @@ def test_the_contest_admin_shows_each_text_in_both_languages_and_saves_through_t
         for language in ("en", "fr"):
             assert f'name="{field}_{language}"' in page, (field, language)
         assert f'name="{field}"' not in page
-    now = timezone.localtime()
     response = client.post(
         reverse("admin:contests_contest_add"),
-        {
-            **BILINGUAL,
-            "slug": "ux-test-day",
-            "published": "on",
-            "time_zone": "Europe/Zurich",
-            "opens_at_0": now.date().isoformat(),
-            "opens_at_1": "09:00",
-            "closes_at_0": (now + timedelta(days=3)).date().isoformat(),
-            "closes_at_1": "09:00",
-            "winners_count": "5",
-            "alternates_count": "5",
-            "acceptance_hours": "72",
-        },
+        contest_admin_post(**BILINGUAL, slug="ux-test-day"),
     )
     assert response.status_code == 302, response.content.decode()[:3000]
     contest = Contest.objects.get(slug="ux-test-day")
