@@ -128,7 +128,12 @@ def start_gunicorn(
         stderr=subprocess.STDOUT,
     )
     server_log.close()
-    wait_for_server(port, process)
+    try:
+        wait_for_server(port, process)
+    except BaseException:
+        # Never leave a server behind that the caller does not know of.
+        stop(process)
+        raise
     return process
 
 
