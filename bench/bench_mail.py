@@ -37,6 +37,7 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+from harness import ensure_database  # noqa: E402
 
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/tweetup_mail"
 BROKER = "redis://127.0.0.1:6379/7"
@@ -128,15 +129,6 @@ def site_environment(database_url: str, sink: Sink) -> dict:
         "DEFAULT_FROM_EMAIL": FROM,
         "PYTHONUNBUFFERED": "1",
     }
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def setup_django(environment: dict) -> None:

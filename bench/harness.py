@@ -413,3 +413,25 @@ def git(*args: str) -> str:
     return subprocess.run(
         ["git", *args], cwd=BASE_DIR, capture_output=True, text=True, check=False
     ).stdout.strip()
+
+
+def ensure_database(url: str) -> None:
+    """Create the PostgreSQL database ``url`` names, unless it exists already."""
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def setup_django(url: str) -> None:
+    """Django on the test settings and the database ``url``, migrated, in this process."""
+    os.environ["DATABASE_URL"] = url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "tweetup.settings.test"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
