@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import TestCase
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from contests.models import Contest, Draw
 from contests.services.draws import contest_freeze
@@ -160,6 +160,57 @@ def test_a_failed_job_says_so_and_why(client):
     assert "This job failed." in page and "This contest is already frozen." in page
     assert "alert-danger" in page and "job.js" not in page
     assert AuditEntry.objects.filter(verb=AuditEntry.Verb.CONTEST_FREEZE).count() == 1
+
+
+def run_in_the_worker_language(job: Job) -> Job:
+    """Run the job's task as a worker does: in the site's default language, English."""
+    with translation.override("en"), TestCase.captureOnCommitCallbacks(execute=True):
+        task_after_commit(job.task, job.pk)
+    job.refresh_from_db()
+    return job
+
+
+@pytest.mark.django_db
+def test_a_job_asked_from_a_french_page_tells_its_outcome_in_french(client):
+    contest = closed_contest()
+    add_entries(contest, 3)
+    client.force_login(organizer())
+    url = reverse("contests:freeze", kwargs={"slug": contest.slug})
+    response = client.post(url, {"confirm": "on"}, headers={"accept-language": "fr"})
+    job = run_in_the_worker_language(Job.objects.get())
+    assert (job.language, job.state) == ("fr", Job.State.DONE)
+    assert job.outcome.startswith("Le concours est figé : 3 tickets participent au tirage")
+    page = client.get(response["Location"], headers={"accept-language": "fr"}).content.decode()
+    assert "Le concours est figé" in page and "The contest is frozen" not in page
+    status = client.get(reverse("job_status", kwargs={"pk": job.pk})).json()
+    assert status["outcome"] == job.outcome
+
+
+@pytest.mark.django_db
+def test_a_job_asked_from_a_french_page_says_in_french_why_it_failed(client):
+    contest = closed_contest()
+    add_entries(contest, 3)
+    client.force_login(organizer())
+    url = reverse("contests:freeze", kwargs={"slug": contest.slug})
+    client.post(url, {"confirm": "on"}, headers={"accept-language": "fr"})
+    contest_freeze(contest=contest, actor=None)
+    job = run_in_the_worker_language(Job.objects.get())
+    assert (job.state, job.outcome) == (Job.State.FAILED, "Ce concours est déjà figé.")
+
+
+@pytest.mark.django_db
+def test_a_job_asked_from_an_english_page_tells_its_outcome_in_english(client):
+    contest = closed_contest()
+    add_entries(contest, 3)
+    client.force_login(organizer())
+    url = reverse("contests:freeze", kwargs={"slug": contest.slug})
+    client.post(url, {"confirm": "on"}, headers={"accept-language": "en"})
+    # A French worker (or a French request before it on the same thread) changes nothing.
+    with translation.override("fr"), TestCase.captureOnCommitCallbacks(execute=True):
+        task_after_commit(Job.objects.get().task, Job.objects.get().pk)
+    job = Job.objects.get()
+    assert job.language == "en"
+    assert job.outcome.startswith("The contest is frozen: 3 tickets are in the draw")
 
 
 @pytest.mark.django_db

@@ -32,7 +32,7 @@ from django.conf import settings
 from django.core.files.storage import storages
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from .audit import Verb, log_action
@@ -107,7 +107,8 @@ def job_start(
     once: the database allows one). A new job is on the record (who asked)
     and its Celery task ``task`` is queued with its primary key once the
     transaction commits; should the broker refuse it, ``jobs_resume`` queues
-    it later.
+    it later. The job keeps the active language (the one of the page it was
+    asked from), in which its outcome is written.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -124,6 +125,7 @@ def job_start(
                     params=params or {},
                     requested_by=actor if actor is not None and actor.is_authenticated else None,
                     requested_at=now,
+                    language=translation.get_language() or "",
                 )
         except IntegrityError:
             # Another press made it between the look and the insert.
@@ -239,13 +241,21 @@ def job_run(
 
     ``work`` returns the outcome to show; an ApplicationError it raises fails
     the job with its message, any other error with a general one (and is
-    logged). With ``atomic``, the work and the outcome are committed together,
-    and rolled back if the job was meanwhile started again elsewhere. Returns
-    the job as it ended, or None when there was nothing to run.
+    logged). It runs in the job's language, so that whoever asked reads the
+    outcome in the language they asked in. With ``atomic``, the work and the
+    outcome are committed together, and rolled back if the job was meanwhile
+    started again elsewhere. Returns the job as it ended, or None when there
+    was nothing to run.
     """
     job = job_claim(job_id=job_id)
     if job is None:
         return None
+    # The worker's own language is the site's default, not the asker's.
+    with translation.override(job.language or settings.LANGUAGE_CODE):
+        return _run_claimed(job, work, atomic=atomic)
+
+
+def _run_claimed(job: Job, work: Callable[[Job, Progress], str], *, atomic: bool) -> Job | None:
     beat = _Heartbeat(job)
     beat.start()
     try:

@@ -164,6 +164,9 @@ class Job(models.Model):
         related_name="+",
     )
     requested_at = models.DateTimeField(_("asked at"))
+    # The language of the page the job was asked from: the worker writes the
+    # job's outcome in it ("" for the site's default).
+    language = models.CharField(_("language"), max_length=10, blank=True, default="", db_default="")
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     rows_done = models.PositiveBigIntegerField(_("rows done"), default=0)

@@ -115,10 +115,15 @@ def new_visitor(acceptance_browser, stack) -> Iterator[Callable]:
 
 @pytest.fixture
 def staff_page(new_visitor) -> Callable:
-    """``staff_page(username, password="tweetup-demo")``: a page logged in at /admin/login/."""
+    """``staff_page(username, password="tweetup-demo", locale="en-GB")``: a page logged in.
 
-    def log_in(username: str, password: str = DEMO_PASSWORD):
-        page = new_visitor().new_page()
+    It logs in at /admin/login/ from a browser context of its own, whose
+    ``locale`` is as ``new_visitor``'s: the admin and the staff pages speak its
+    language.
+    """
+
+    def log_in(username: str, password: str = DEMO_PASSWORD, *, locale: str = "en-GB"):
+        page = new_visitor(locale).new_page()
         page.goto("/admin/login/")
         page.locator("#id_username").fill(username)
         page.locator("#id_password").fill(password)

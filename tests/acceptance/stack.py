@@ -71,7 +71,7 @@ person)`` (and ``fill_entry_form_async``), and ``HttpVisitor`` (a visitor withou
 browser: ``get``, ``post`` and ``enter``, which posts every field of the entry
 form as a browser does). Fixtures (tests/acceptance/conftest.py): ``stack``, ``browser`` (also
 named ``acceptance_browser``), ``new_visitor(locale="en-GB")`` and
-``staff_page(username)``.
+``staff_page(username, locale="en-GB")``.
 """
 
 import asyncio
