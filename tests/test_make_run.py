@@ -4,6 +4,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -91,8 +92,23 @@ def terminate_the_launcher_only(launcher: subprocess.Popen) -> None:
     launcher.terminate()
 
 
+@pytest.fixture(scope="module")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """A SQLite database migrated once for the module's launches, which each copy it."""
+    path = tmp_path_factory.mktemp("make-run-db") / "db.sqlite3"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{path}",
+        "DJANGO_SETTINGS_MODULE": "tweetup.settings.local",
+    }
+    subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "migrate", "-v0"], cwd=BASE_DIR, env=env, check=True
+    )
+    return path
+
+
 @contextlib.contextmanager
-def make_run_launcher(launcher_env, tmp_path):
+def make_run_launcher(launcher_env, tmp_path, migrated_sqlite):
     """`python -m tweetup.run` on a migrated database, once the site answers; killed at the end.
 
     Yields the launcher, its log's path and the pids of the Procfile's three
@@ -107,9 +123,7 @@ def make_run_launcher(launcher_env, tmp_path):
         "CELERY_BROKER_URL": f"redis://127.0.0.1:{free_port()}/0",
         "TWEETUP_VAR_DIR": str(launcher_env),
     }
-    subprocess.run(  # noqa: S603
-        [sys.executable, "manage.py", "migrate", "-v0"], cwd=BASE_DIR, env=env, check=True
-    )
+    shutil.copyfile(migrated_sqlite, tmp_path / "db.sqlite3")
     log_path = tmp_path / "run.log"
     log = log_path.open("wb")
     launcher = subprocess.Popen(  # noqa: S603
@@ -157,8 +171,10 @@ def make_run_launcher(launcher_env, tmp_path):
 
 @pytest.mark.integration
 @pytest.mark.parametrize("stop", [interrupt_like_a_terminal, terminate_the_launcher_only])
-def test_stopping_make_run_stops_the_server_the_worker_and_beat(launcher_env, tmp_path, stop):
-    with make_run_launcher(launcher_env, tmp_path) as (launcher, log_path, _):
+def test_stopping_make_run_stops_the_server_the_worker_and_beat(
+    launcher_env, tmp_path, migrated_sqlite, stop
+):
+    with make_run_launcher(launcher_env, tmp_path, migrated_sqlite) as (launcher, log_path, _):
         everything = descendants(launcher.pid)
         stop(launcher)
         assert launcher.wait(timeout=30) == 0
@@ -177,9 +193,13 @@ def test_stopping_make_run_stops_the_server_the_worker_and_beat(launcher_env, tm
 
 
 @pytest.mark.integration
-def test_a_process_that_dies_stops_make_run_loudly(launcher_env, tmp_path):
+def test_a_process_that_dies_stops_make_run_loudly(launcher_env, tmp_path, migrated_sqlite):
     """Nothing keeps running half-dead: the others stop, and the output names the dead one."""
-    with make_run_launcher(launcher_env, tmp_path) as (launcher, log_path, programs):
+    with make_run_launcher(launcher_env, tmp_path, migrated_sqlite) as (
+        launcher,
+        log_path,
+        programs,
+    ):
         everything = descendants(launcher.pid)
         os.kill(programs["worker"], signal.SIGKILL)
         assert launcher.wait(timeout=30) == 1
