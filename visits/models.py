@@ -139,10 +139,29 @@ class StopChange(models.Model):
     stop_title = models.CharField(_("stop"), max_length=200)
     old_starts_at = models.DateTimeField(_("old start"), null=True, blank=True)
     old_ends_at = models.DateTimeField(_("old end"), null=True, blank=True)
+    # The places' names as they were written when the stop changed, for when a
+    # place is gone since; the mail names a place that still exists in the
+    # visitor's language.
     old_location = models.CharField(_("old place"), max_length=150, blank=True)
+    from_location = models.ForeignKey(
+        Location,
+        verbose_name=_("moved from"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     new_starts_at = models.DateTimeField(_("new start"), null=True, blank=True)
     new_ends_at = models.DateTimeField(_("new end"), null=True, blank=True)
     new_location = models.CharField(_("new place"), max_length=150, blank=True)
+    to_location = models.ForeignKey(
+        Location,
+        verbose_name=_("moved to"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
