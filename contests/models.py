@@ -475,7 +475,12 @@ class Selection(models.Model):
 
 
 class SelectionEvent(models.Model):
-    """Who changed a selection, when, and why: the selection's log."""
+    """Who changed a selection, when, and why: the selection's log.
+
+    Why the site itself changed it is kept as a ``cause`` (a code), read in
+    the reader's language; what a person wrote (a disqualification's reason)
+    is kept as written, in ``note``.
+    """
 
     class Action(models.TextChoices):
         DRAWN = "drawn", _("drawn")
@@ -485,6 +490,11 @@ class SelectionEvent(models.Model):
         DECLINED = "declined", _("declined")
         EXPIRED = "expired", _("expired")
         DISQUALIFIED = "disqualified", _("disqualified")
+
+    class Cause(models.TextChoices):
+        NO_ANSWER = "no_answer", _("No answer before the deadline.")
+        ENTRY_WITHDRAWN = "entry_withdrawn", _("The entrant withdrew the entry.")
+        DECLINED_BY_LINK = "declined_by_link", _("Declined through the link in the mail.")
 
     selection = models.ForeignKey(
         Selection, verbose_name=_("selection"), on_delete=models.CASCADE, related_name="events"
@@ -499,6 +509,15 @@ class SelectionEvent(models.Model):
         related_name="+",
     )
     action = models.CharField(_("action"), max_length=30, choices=Action.choices)
+    cause = models.CharField(
+        _("cause"),
+        max_length=30,
+        choices=Cause.choices,
+        blank=True,
+        # The release before writes events without it (rolling deploy).
+        default="",
+        db_default="",
+    )
     note = models.CharField(_("note"), max_length=300, blank=True)
 
     class Meta:
@@ -513,3 +532,8 @@ class SelectionEvent(models.Model):
     def action_label(self) -> str:
         """The action as a person reads it, in the active language."""
         return self.get_action_display()
+
+    @property
+    def cause_label(self) -> str:
+        """Why the site changed the selection, in the active language; "" for none."""
+        return choice_label(self.Cause, self.cause) if self.cause else ""
