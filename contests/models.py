@@ -120,6 +120,9 @@ class Contest(models.Model):
             ),
         ]
 
+    # The audit log names a contest by its title in the reader's language.
+    audit_translated = "title"
+
     def __str__(self) -> str:
         return self.title
 
@@ -405,6 +408,8 @@ class Draw(models.Model):
         verbose_name = _("draw")
         verbose_name_plural = _("draws")
 
+    audit_translated = "contest.title"
+
     def __str__(self) -> str:
         return str(self.contest)
 
@@ -455,7 +460,17 @@ class Selection(models.Model):
         indexes = [models.Index(fields=["status", "deadline"], name="selection_status_deadline")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.position}: {self.entry.ticket}"
+        return self.audit_name(self.audit_facts)
+
+    @property
+    def audit_facts(self) -> dict:
+        """What the audit log names the place from: its kind, rank and ticket."""
+        return {"kind": self.kind, "position": self.position, "ticket": self.entry.ticket}
+
+    @classmethod
+    def audit_name(cls, facts: dict) -> str:
+        """A place named from its facts, in the active language: "Winner 2: 7KQX-M2PA"."""
+        return f"{choice_label(cls.Kind, facts['kind'])} {facts['position']}: {facts['ticket']}"
 
     @property
     def kind_label(self) -> str:

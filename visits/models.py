@@ -40,6 +40,9 @@ class Visit(models.Model):
         verbose_name_plural = _("visits")
         ordering = ["-date"]
 
+    # The audit log names it by its title in the reader's language.
+    audit_translated = "title"
+
     def __str__(self) -> str:
         return self.title
 
@@ -72,6 +75,8 @@ class Location(models.Model):
         verbose_name = _("location")
         verbose_name_plural = _("locations")
         ordering = ["name"]
+
+    audit_translated = "name"
 
     def __str__(self) -> str:
         return self.name
@@ -110,6 +115,8 @@ class TourStop(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["visit", "starts_at"], name="tourstop_visit_start")]
+
+    audit_translated = "title"
 
     def __str__(self) -> str:
         return self.title
@@ -289,6 +296,8 @@ class LiveUpdate(models.Model):
         verbose_name = _("live update")
         verbose_name_plural = _("live updates")
         ordering = ["-posted_at", "-pk"]
+
+    audit_translated = "text"
 
     def __str__(self) -> str:
         return self.text[:60]
