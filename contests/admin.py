@@ -398,7 +398,7 @@ class SelectionEventInline(admin.TabularInline):
     model = SelectionEvent
     extra = 0
     can_delete = False
-    fields = ["at", "action", "actor", "note"]
+    fields = ["at", "action", "cause", "actor", "note"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):

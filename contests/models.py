@@ -120,6 +120,9 @@ class Contest(models.Model):
             ),
         ]
 
+    # The audit log names a contest by its title in the reader's language.
+    audit_translated = "title"
+
     def __str__(self) -> str:
         return self.title
 
@@ -405,6 +408,8 @@ class Draw(models.Model):
         verbose_name = _("draw")
         verbose_name_plural = _("draws")
 
+    audit_translated = "contest.title"
+
     def __str__(self) -> str:
         return str(self.contest)
 
@@ -455,7 +460,17 @@ class Selection(models.Model):
         indexes = [models.Index(fields=["status", "deadline"], name="selection_status_deadline")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.position}: {self.entry.ticket}"
+        return self.audit_name(self.audit_facts)
+
+    @property
+    def audit_facts(self) -> dict:
+        """What the audit log names the place from: its kind, rank and ticket."""
+        return {"kind": self.kind, "position": self.position, "ticket": self.entry.ticket}
+
+    @classmethod
+    def audit_name(cls, facts: dict) -> str:
+        """A place named from its facts, in the active language: "Winner 2: 7KQX-M2PA"."""
+        return f"{choice_label(cls.Kind, facts['kind'])} {facts['position']}: {facts['ticket']}"
 
     @property
     def kind_label(self) -> str:
@@ -475,7 +490,12 @@ class Selection(models.Model):
 
 
 class SelectionEvent(models.Model):
-    """Who changed a selection, when, and why: the selection's log."""
+    """Who changed a selection, when, and why: the selection's log.
+
+    Why the site itself changed it is kept as a ``cause`` (a code), read in
+    the reader's language; what a person wrote (a disqualification's reason)
+    is kept as written, in ``note``.
+    """
 
     class Action(models.TextChoices):
         DRAWN = "drawn", _("drawn")
@@ -485,6 +505,11 @@ class SelectionEvent(models.Model):
         DECLINED = "declined", _("declined")
         EXPIRED = "expired", _("expired")
         DISQUALIFIED = "disqualified", _("disqualified")
+
+    class Cause(models.TextChoices):
+        NO_ANSWER = "no_answer", _("No answer before the deadline.")
+        ENTRY_WITHDRAWN = "entry_withdrawn", _("The entrant withdrew the entry.")
+        DECLINED_BY_LINK = "declined_by_link", _("Declined through the link in the mail.")
 
     selection = models.ForeignKey(
         Selection, verbose_name=_("selection"), on_delete=models.CASCADE, related_name="events"
@@ -499,6 +524,15 @@ class SelectionEvent(models.Model):
         related_name="+",
     )
     action = models.CharField(_("action"), max_length=30, choices=Action.choices)
+    cause = models.CharField(
+        _("cause"),
+        max_length=30,
+        choices=Cause.choices,
+        blank=True,
+        # The release before writes events without it (rolling deploy).
+        default="",
+        db_default="",
+    )
     note = models.CharField(_("note"), max_length=300, blank=True)
 
     class Meta:
@@ -513,3 +547,8 @@ class SelectionEvent(models.Model):
     def action_label(self) -> str:
         """The action as a person reads it, in the active language."""
         return self.get_action_display()
+
+    @property
+    def cause_label(self) -> str:
+        """Why the site changed the selection, in the active language; "" for none."""
+        return choice_label(self.Cause, self.cause) if self.cause else ""

@@ -143,6 +143,20 @@ class OutboxMessage(models.Model):
         return f"{self.kind} → {self.to_email}"
 
     @property
+    def audit_repr(self) -> str:
+        """How the audit log names the mail: no address, which it would outlive."""
+        return f"#{self.pk}"
+
+    @property
+    def audit_facts(self) -> dict:
+        return {"kind": self.kind, "message": self.pk}
+
+    @classmethod
+    def audit_name(cls, facts: dict) -> str:
+        """A mail named by its kind, in the active language, and its number."""
+        return f"{choice_label(cls.Kind, facts['kind'])} #{facts['message']}"
+
+    @property
     def kind_label(self) -> str:
         return choice_label(self.Kind, self.kind)
 

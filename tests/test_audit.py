@@ -7,19 +7,25 @@ when, what changed and why. Organizers and tour admins read it on their pages
 and in the admin, where nobody can add, change or delete an entry.
 """
 
+import importlib
+import json
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from contests.models import Selection, SelectionEvent
+from contests.models import Contest, Selection, SelectionEvent
 from contests.services.draws import contest_freeze, draw_run, entry_invalidate
 from contests.services.notices import contest_notify_not_chosen
 from contests.services.selections import selection_decline, selection_disqualify, selection_notify
 from notifications.models import OutboxMessage
-from tests.builders import drawn_contest, winner
+from notifications.services.outbox import messages_resend
+from tests.builders import alternate, drawn_contest, winner
 from tests.contests.drawing import add_entries, closed_contest, frozen_contest, organizer
 from tests.contests.test_draw_views import _admin_form_data
 from tests.factories import EntryFactory, VisitFactory, contest_admin_post, staff_user
@@ -28,7 +34,7 @@ from tweetup.audit import HIDDEN_VALUE, Verb, log_action
 from tweetup.models import AuditEntry
 from tweetup.roles import TOUR_ADMINS
 from visitors.services.check_in import visitor_check_in
-from visitors.services.messages import visit_message_send
+from visitors.services.messages import visit_message_job_start, visit_message_send
 from visitors.services.places import place_accept
 from visits.models import Question
 from visits.services.questions import question_answer, question_moderate
@@ -438,3 +444,129 @@ def test_a_press_that_queued_nothing_leaves_no_resend_on_record():
     assert messages_resend(message_ids=[message.pk], seen=seen, actor=user) == 1
     assert messages_resend(message_ids=[message.pk], seen=seen, actor=user) == 0
     assert AuditEntry.objects.filter(verb=Verb.MAIL_RESEND).count() == 1
+
+
+# The log in the reader's language ---------------------------------------------
+
+
+def _staff_actions_section(client, path: str, language: str) -> str:
+    response = client.get(path, headers={"accept-language": language})
+    assert response.status_code == 200
+    page = unescape(response.content.decode())
+    return page[page.index('id="staff-actions"') :]
+
+
+def test_the_dashboard_names_each_object_in_its_readers_language_whoever_acted(client):
+    """What staff did in French reads in English on an English page, and back."""
+    contest, draw = drawn_contest(winners=1, alternates=1)
+    Contest.objects.filter(pk=contest.pk).update(
+        title_en="Open day", title_fr="Journée portes ouvertes"
+    )
+    contest.refresh_from_db()
+    user = organizer()
+    with translation.override("fr"):
+        selection_disqualify(selection=winner(draw), actor=user, reason="Faux compte")
+        log_action(actor=user, action=Verb.NOT_CHOSEN_NOTIFY, target=contest)
+        offer = selection_notify(selection=alternate(draw))
+        OutboxMessage.objects.filter(pk=offer.pk).update(status=OutboxMessage.Status.FAILED)
+        messages_resend(message_ids=[offer.pk], actor=user)
+    ticket = winner(draw).entry.ticket
+    client.force_login(user)
+    path = reverse("contests:dashboard", args=[contest.slug])
+    english = _staff_actions_section(client, path, "en")
+    assert f"Winner 1: {ticket}" in english and "Gagnant" not in english
+    assert "Alternate 1: " in english and "Suppléant" not in english
+    assert "Open day" in english and "Journée portes ouvertes" not in english
+    assert f"Alternate's offer #{offer.pk}" in english
+    french = _staff_actions_section(client, path, "fr")
+    assert f"Gagnant 1: {ticket}" in french and "Winner" not in french
+    assert "Journée portes ouvertes" in french and "Open day" not in french
+    assert f"Proposition au suppléant #{offer.pk}" in french
+    # What staff wrote reads as written.
+    assert "Faux compte" in english and "Faux compte" in french
+
+
+def test_a_resent_mail_is_named_by_its_kind_and_number_never_by_its_address():
+    _contest, draw = drawn_contest(winners=1, alternates=0)
+    message = selection_notify(selection=winner(draw))
+    OutboxMessage.objects.filter(pk=message.pk).update(status=OutboxMessage.Status.FAILED)
+    messages_resend(message_ids=[message.pk], actor=organizer())
+    resent = only(Verb.MAIL_RESEND)
+    assert resent.object_repr == f"#{message.pk}"
+    assert message.to_email not in json.dumps([resent.object_repr, resent.object_facts])
+
+
+def test_the_visits_staff_pages_name_its_stops_and_jobs_in_their_readers_language(client):
+    visit = VisitFactory()
+    stop = TourStopFactory(visit=visit, title_en="Control room", title_fr="Salle de contrôle")
+    user = tour_admin()
+    with translation.override("fr"):
+        log_action(actor=user, action=Verb.ADMIN_CHANGE, target=stop, reason="Nouvelle salle")
+        job, _created = visit_message_job_start(
+            visit=visit, audience="all", subject_en="Jackets", body_en="Bring one.", actor=user
+        )
+        visit_message_send(
+            visit=visit,
+            audience="all",
+            subject_en="Bring a jacket",
+            body_en="It is cold.",
+            subject_fr="Prenez une veste",
+            body_fr="Il fait froid.",
+            actor=user,
+        )
+    client.force_login(user)
+    path = reverse("visitors:group", args=[visit.slug])
+    english = _staff_actions_section(client, path, "en")
+    assert "Control room" in english and "Salle de contrôle" not in english
+    assert f"write to the visitors #{job.pk}" in english
+    assert "Bring a jacket" in english and "Prenez une veste" not in english
+    french = _staff_actions_section(client, path, "fr")
+    assert "Salle de contrôle" in french and "Control room" not in french
+    assert f"écrire aux visiteurs #{job.pk}" in french
+    assert "Prenez une veste" in french and "Bring a jacket" not in french
+    assert "Nouvelle salle" in english and "Nouvelle salle" in french
+
+
+def test_an_entry_with_no_facts_or_facts_it_cannot_read_shows_its_name_as_kept():
+    contest = closed_contest()
+    entry = log_action(actor=None, action=Verb.CONTEST_FREEZE, target=contest)
+    AuditEntry.objects.filter(pk=entry.pk).update(object_facts=None, object_repr="As written")
+    assert AuditEntry.objects.get(pk=entry.pk).object_name == "As written"
+    AuditEntry.objects.filter(pk=entry.pk).update(object_facts={"title": "an older shape"})
+    assert AuditEntry.objects.get(pk=entry.pk).object_name == "As written"
+
+
+def test_the_migration_gives_earlier_entries_their_facts_and_drops_mail_addresses():
+    """tweetup 0010: facts where the object still tells them, a mail by its number."""
+    contest, draw = drawn_contest(winners=1, alternates=1)
+    Contest.objects.filter(pk=contest.pk).update(title_en="Open day", title_fr="Journée")
+    contest.refresh_from_db()
+    message = selection_notify(selection=winner(draw))
+    renamed = closed_contest()
+    as_before = {
+        log_action(actor=None, action=Verb.SELECTION_PROMOTE, target=winner(draw)): "Gagnant 1 : x",
+        log_action(actor=None, action=Verb.CONTEST_FREEZE, target=contest): "Journée",
+        log_action(actor=None, action=Verb.CONTEST_FREEZE, target=renamed): "An old title",
+        log_action(actor=None, action=Verb.MAIL_RESEND, target=message): (
+            f"selection_offer → {message.to_email}"
+        ),
+    }
+    for entry, written in as_before.items():
+        AuditEntry.objects.filter(pk=entry.pk).update(object_facts=None, object_repr=written)
+    name = "0010_audit_object_facts"
+    state = MigrationLoader(connection).project_state(("tweetup", name))
+    importlib.import_module(f"tweetup.migrations.{name}").facts_for_earlier_entries(
+        state.apps, None
+    )
+    promote, freeze, freeze_renamed, resend = (
+        AuditEntry.objects.get(pk=entry.pk) for entry in as_before
+    )
+    ticket = winner(draw).entry.ticket
+    assert promote.object_facts == {"kind": "winner", "position": 1, "ticket": ticket}
+    assert promote.object_name == f"Winner 1: {ticket}"
+    assert freeze.object_facts == {"names": {"en": "Open day", "fr": "Journée"}}
+    # A title changed since would name it as it was not: the name stays as written.
+    assert freeze_renamed.object_facts is None and freeze_renamed.object_name == "An old title"
+    assert resend.object_repr == f"#{message.pk}" and message.to_email not in resend.object_name
+    with translation.override("fr"):
+        assert resend.object_name == f"Proposition au gagnant #{message.pk}"

@@ -16,7 +16,7 @@ from tweetup.demo import DESCRIPTION_BEFORE, visit_date_after
 from tweetup.demo.visits import STOPS_UPCOMING
 from tweetup.roles import ORGANIZERS
 from visitors.models import VisitorProfile
-from visits.models import LiveUpdate, Question, TourStop, Visit
+from visits.models import LiveUpdate, Location, Question, TourStop, Visit
 
 OPEN_SLUG = "cern-tweetup"
 DRAWN_SLUG = "first-cern-tweetup-2012"
@@ -182,6 +182,9 @@ def test_the_demo_reads_in_french_with_the_english_hashtag_where_none_was_writte
     assert "#CERNTweetup" in contest
     day = read(visit_url(VISIT_2012_SLUG))
     assert "Accueil et badges" in day and "Welcome and badges" not in day
+    # The places too: their names and addresses.
+    assert "Centre de calcul du CERN, bâtiment 513" in day and "Site de Meyrin" in day
+    assert "Building 513" not in day and "Meyrin site" not in day
     assert "Les faisceaux sont de retour" in read(visit_url(VISIT_2012_SLUG) + "live/")
     assert "Welcome and badges" in read(visit_url(VISIT_2012_SLUG), "en")
 
@@ -191,6 +194,7 @@ def test_a_demo_loaded_before_it_had_french_gets_it_on_the_next_run(demo, client
     Visit.objects.update(title_fr=None, meeting_point_fr=None)
     TourStop.objects.update(title_fr=None, notes_fr=None)
     LiveUpdate.objects.update(text_fr=None)
+    Location.objects.update(name_fr=None, address_fr=None, description_fr=None)
     call_command("loaddemo", yes_on_a_production_database=True, stdout=io.StringIO())
     contest = Contest.objects.get(slug=OPEN_SLUG)
     assert contest.title_fr == "TweetUp du CERN : une journée dans les coulisses"
@@ -199,6 +203,8 @@ def test_a_demo_loaded_before_it_had_french_gets_it_on_the_next_run(demo, client
     assert not Visit.objects.filter(title_fr__isnull=True).exists()
     assert not TourStop.objects.filter(title_fr__isnull=True).exists()
     assert not LiveUpdate.objects.filter(text_fr__isnull=True).exists()
+    assert not Location.objects.filter(name_fr__isnull=True).exists()
+    assert Location.objects.filter(description_fr__startswith="Les serveurs").exists()
     assert (
         "Accueil et badges"
         in client.get(

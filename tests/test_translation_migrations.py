@@ -1,7 +1,9 @@
 """The migrations that gave the organizers' text a column per language keep every row's text.
 
-contests 0008 and visits 0005 add the ``_en`` and ``_fr`` columns
-(django-modeltranslation) and copy what each row said into the English one.
+contests 0008, visits 0005 and visits 0007 (the places) add the ``_en`` and
+``_fr`` columns (django-modeltranslation) and copy what each row said into
+the English one; visits 0008 links the stop changes recorded before to the
+places they named.
 """
 
 import importlib
@@ -12,8 +14,8 @@ from django.db.migrations.loader import MigrationLoader
 
 from contests.models import Contest
 from tests.factories import ContestFactory, VisitFactory
-from tests.visits.factories import LiveUpdateFactory, TourStopFactory
-from visits.models import LiveUpdate, TourStop, Visit
+from tests.visits.factories import LiveUpdateFactory, LocationFactory, TourStopFactory
+from visits.models import LiveUpdate, Location, StopChange, TourStop, Visit
 
 pytestmark = pytest.mark.django_db
 
@@ -23,11 +25,15 @@ MIGRATIONS = {
 }
 
 
-def _migrate_text_into_english(app_label: str) -> None:
-    name = MIGRATIONS[app_label]
+def _run(app_label: str, name: str, function: str) -> None:
+    """Run a migration's function on the models as they are once it has run."""
     module = importlib.import_module(f"{app_label}.migrations.{name}")
     state = MigrationLoader(connection).project_state((app_label, name))
-    module.copy_into_english(state.apps, None)
+    getattr(module, function)(state.apps, None)
+
+
+def _migrate_text_into_english(app_label: str) -> None:
+    _run(app_label, MIGRATIONS[app_label], "copy_into_english")
 
 
 def _as_before(model, pk: int, fields: dict[str, str]) -> None:
@@ -79,3 +85,46 @@ def test_each_visit_stop_and_live_updates_text_becomes_its_english_text():
         None,
     )
     assert LiveUpdate.objects.values_list("text_en", flat=True).get() == "Beams are back"
+
+
+def test_each_places_name_address_and_description_become_its_english_text():
+    place = LocationFactory()
+    before = {"name": "Building 513", "address": "Meyrin site", "description": "The servers."}
+    _as_before(Location, place.pk, before)
+    _run("visits", "0007_location_translations", "copy_into_english")
+    row = Location.objects.values("name_en", "address_en", "description_en", "name_fr").get()
+    assert row == {
+        "name_en": "Building 513",
+        "address_en": "Meyrin site",
+        "description_en": "The servers.",
+        "name_fr": None,
+    }
+    # Going back leaves the English in the one column the release before reads.
+    Location.objects.filter(pk=place.pk).update(name_en="Building 513, renamed")
+    _run("visits", "0007_location_translations", "copy_english_back")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM visits_location WHERE id = %s", [place.pk])
+        assert cursor.fetchone() == ("Building 513, renamed",)
+
+
+def test_the_stop_changes_recorded_before_are_linked_to_the_places_they_named():
+    stop = TourStopFactory()
+    old = LocationFactory(name_en="Building 33", name_fr="Bâtiment 33")
+    new = LocationFactory(name_en="Building 513")
+    changes = [
+        StopChange.objects.create(
+            visit=stop.visit, stop=stop, stop_title="Stop", old_location=old_name,
+            new_location=new_name,
+        )
+        for old_name, new_name in (
+            ("Building 33", "Building 513"),
+            # Written by an admin reading French; a place gone since links nowhere.
+            ("Bâtiment 33", "A hut removed since"),
+        )
+    ]  # fmt: skip
+    _run("visits", "0008_stop_change_locations", "link_places")
+    linked = [
+        StopChange.objects.values_list("from_location", "to_location").get(pk=change.pk)
+        for change in changes
+    ]
+    assert linked == [(old.pk, new.pk), (old.pk, None)]

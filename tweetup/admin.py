@@ -161,9 +161,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class AuditEntryAdmin(ReadOnlyAdmin):
     """The staff actions, newest first: read only, for everyone, superusers included."""
 
-    list_display = ["timestamp", "who", "verb", "object_repr", "reason_short", "contest", "visit"]
+    list_display = ["timestamp", "who", "verb", "object_name", "reason_short", "contest", "visit"]
     list_filter = ["verb", "contest", "visit"]
-    list_select_related = ["actor", "contest", "visit"]
+    list_select_related = ["actor", "content_type", "contest", "visit"]
     search_fields = ["object_repr", "reason", "actor__username", "actor_email"]
     date_hierarchy = "timestamp"
     ordering = ["-timestamp", "-pk"]
@@ -193,7 +193,11 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("on"))
     def target(self, entry: AuditEntry) -> str:
-        return f"{entry.content_type.name}: {entry.object_repr}"
+        return f"{entry.content_type.name}: {entry.object_name}"
+
+    @admin.display(description=_("object"), ordering="object_repr")
+    def object_name(self, entry: AuditEntry) -> str:
+        return entry.object_name
 
     @admin.display(description=_("why"))
     def reason_short(self, entry: AuditEntry) -> str:

@@ -6,17 +6,33 @@ made in the admin is written here, in the transaction of the change itself,
 with who, when, which object, what changed and why (pretix's ``log_action``).
 The rows are django-auditlog log entries (``tweetup.models.AuditEntry``);
 nothing edits or deletes them, in the admin or elsewhere.
+
+A staff page shows each entry in its reader's language: the action is a code
+(``AuditEntry.Verb``), and the object is named, when the page is shown, from
+the facts kept about it (``object_facts``), not from a name written in the
+language of whoever acted. A model says what those facts are:
+
+- ``audit_translated``: the path to a text kept in each language (``"title"``,
+  ``"contest.title"``), read as ``<path>_<language>``; the object is named by
+  the reader's, or the first written one in the fallback order;
+- or ``audit_facts`` (a property: JSON facts) and ``audit_name(facts)`` (a
+  class method: the name, in the active language).
+
+``object_repr`` keeps its name in the site's default language, for the
+admin's search and for the entries written before the facts were kept.
 """
 
 import json
 from collections.abc import Iterable
 from datetime import datetime
+from operator import attrgetter
 
 from auditlog.diff import get_field_value
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from modeltranslation.fields import TranslationField
 
 from .models import AuditEntry
@@ -47,6 +63,26 @@ def _plain(value):
     if value is None:
         return None
     return json.loads(json.dumps(value, cls=_Encoder))
+
+
+# A translated name is kept at most this long (a live update names itself by its text).
+NAME_LENGTH = 200
+
+
+def object_facts(target: models.Model) -> dict | None:
+    """The facts the log names ``target`` from in each reader's language; None for none.
+
+    ``AuditEntry.object_name`` reads them back.
+    """
+    path = getattr(type(target), "audit_translated", None)
+    if path:
+        names = {}
+        for language, _name in settings.LANGUAGES:
+            name = attrgetter(f"{path}_{language}")(target)
+            names[language] = str(name)[:NAME_LENGTH] if name else ""
+        return {"names": names}
+    facts = getattr(target, "audit_facts", None)
+    return _plain(facts) if facts is not None else None
 
 
 def _scope(target: models.Model) -> tuple[int | None, int | None]:
@@ -90,6 +126,9 @@ def log_action(
         contest_id = contest.pk if isinstance(contest, models.Model) else contest
         visit_id = visit.pk if isinstance(visit, models.Model) else visit
     user = actor if actor is not None and actor.is_authenticated else None
+    # The name kept as text is the default language's, whoever acted.
+    with translation.override(settings.LANGUAGE_CODE):
+        name = str(getattr(target, "audit_repr", None) or target)
     return AuditEntry.objects.log_create(
         target,
         force_log=True,
@@ -102,7 +141,8 @@ def log_action(
         reason=(reason or "").strip()[:2000],
         # A model whose name holds personal data names itself otherwise for the
         # log, which outlives the privacy purge.
-        object_repr=str(getattr(target, "audit_repr", None) or target),
+        object_repr=name,
+        object_facts=object_facts(target),
         contest_id=contest_id,
         visit_id=visit_id,
         timestamp=at or timezone.now(),

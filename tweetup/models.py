@@ -10,6 +10,9 @@ from auditlog.models import AbstractLogEntry
 from django.db import models
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
+from modeltranslation.utils import get_language, resolution_order
+
+from .vocabulary import choice_label
 
 
 class AuditEntry(AbstractLogEntry):
@@ -38,6 +41,8 @@ class AuditEntry(AbstractLogEntry):
 
     verb = models.CharField(_("what"), max_length=30, choices=Verb.choices)
     reason = models.TextField(_("why"), blank=True)
+    # What the object is named from in each reader's language (tweetup.audit).
+    object_facts = models.JSONField(_("facts naming the object"), null=True, blank=True)
     contest = models.ForeignKey(
         "contests.Contest",
         verbose_name=_("contest"),
@@ -67,7 +72,30 @@ class AuditEntry(AbstractLogEntry):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_verb_display()} · {self.object_repr}"
+        return f"{self.get_verb_display()} · {self.object_name}"
+
+    @property
+    def object_name(self) -> str:
+        """The object acted on, named in the active language from its facts (``tweetup.audit``).
+
+        Its name as kept in text when there are no facts, or facts of a shape
+        its model no longer reads.
+        """
+        model = self.content_type.model_class() if self.content_type_id else None
+        facts = self.object_facts
+        if model is None or not facts:
+            return self.object_repr
+        try:
+            if getattr(model, "audit_translated", None):
+                names = facts["names"]
+                for language in resolution_order(get_language()):
+                    if names.get(language):
+                        return names[language]
+            elif hasattr(model, "audit_name"):
+                return model.audit_name(facts)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            pass
+        return self.object_repr
 
     @property
     def changed_fields(self) -> list[str]:
@@ -206,6 +234,15 @@ class Job(models.Model):
         from django.urls import reverse
 
         return reverse("job", kwargs={"pk": self.pk})
+
+    @property
+    def audit_facts(self) -> dict:
+        return {"kind": self.kind, "job": self.pk}
+
+    @classmethod
+    def audit_name(cls, facts: dict) -> str:
+        """A job named by its kind, in the active language, and its number."""
+        return f"{choice_label(cls.Kind, facts['kind'])} #{facts['job']}"
 
     @property
     def is_active(self) -> bool:

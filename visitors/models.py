@@ -219,5 +219,8 @@ class VisitMessage(models.Model):
         # The table it had in the visits app, before the visitors app had it.
         db_table = "visits_visitmessage"
 
+    # The audit log names it by its subject in the reader's language.
+    audit_translated = "subject"
+
     def __str__(self) -> str:
         return self.subject_en

@@ -208,7 +208,7 @@ class TourStopAdmin(AuditedAdmin, TranslationAdmin):
     list_display = ["title", "visit", "starts_at", "ends_at", "location", "guide", "language"]
     list_filter = ["visit"]
     list_select_related = ["visit", "location"]
-    search_fields = ["title_en", "title_fr", "guide", "location__name"]
+    search_fields = ["title_en", "title_fr", "guide", "location__name_en", "location__name_fr"]
     autocomplete_fields = ["location"]
 
     def save_object(self, request, obj, form, change):
@@ -216,9 +216,24 @@ class TourStopAdmin(AuditedAdmin, TranslationAdmin):
 
 
 @admin.register(Location)
-class LocationAdmin(AuditedAdmin):
+class LocationAdmin(AuditedAdmin, TranslationAdmin):
     list_display = ["name", "address"]
-    search_fields = ["name", "address"]
+    search_fields = ["name_en", "name_fr", "address_en", "address_fr"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    ("name_en", "name_fr"),
+                    ("address_en", "address_fr"),
+                    ("description_en", "description_fr"),
+                ]
+            },
+        ),
+    ]
+
+    class Media:
+        css = {"all": ["css/admin-languages.css"]}
 
 
 class QuestionAnswerForm(forms.ModelForm):
@@ -378,14 +393,24 @@ class StopChangeAdmin(AuditedAdmin):
         "visit",
         "old_starts_at",
         "new_starts_at",
-        "old_location",
-        "new_location",
+        "moved_from",
+        "moved_to",
         "changed_at",
         "changed_by",
         "notified_at",
     ]
     list_filter = ["visit", "notified_at"]
-    list_select_related = ["visit", "changed_by"]
+    list_select_related = ["visit", "changed_by", "from_location", "to_location"]
+
+    # A place that still exists is named in the reader's language; one removed
+    # since, as it was written when the stop changed.
+    @admin.display(description=_("old place"))
+    def moved_from(self, change: StopChange) -> str:
+        return change.from_location.name if change.from_location else change.old_location
+
+    @admin.display(description=_("new place"))
+    def moved_to(self, change: StopChange) -> str:
+        return change.to_location.name if change.to_location else change.new_location
 
     def has_add_permission(self, request):
         return False

@@ -40,6 +40,9 @@ class Visit(models.Model):
         verbose_name_plural = _("visits")
         ordering = ["-date"]
 
+    # The audit log names it by its title in the reader's language.
+    audit_translated = "title"
+
     def __str__(self) -> str:
         return self.title
 
@@ -72,6 +75,8 @@ class Location(models.Model):
         verbose_name = _("location")
         verbose_name_plural = _("locations")
         ordering = ["name"]
+
+    audit_translated = "name"
 
     def __str__(self) -> str:
         return self.name
@@ -111,6 +116,8 @@ class TourStop(models.Model):
         ]
         indexes = [models.Index(fields=["visit", "starts_at"], name="tourstop_visit_start")]
 
+    audit_translated = "title"
+
     def __str__(self) -> str:
         return self.title
 
@@ -139,10 +146,29 @@ class StopChange(models.Model):
     stop_title = models.CharField(_("stop"), max_length=200)
     old_starts_at = models.DateTimeField(_("old start"), null=True, blank=True)
     old_ends_at = models.DateTimeField(_("old end"), null=True, blank=True)
+    # The places' names as they were written when the stop changed, for when a
+    # place is gone since; the mail names a place that still exists in the
+    # visitor's language.
     old_location = models.CharField(_("old place"), max_length=150, blank=True)
+    from_location = models.ForeignKey(
+        Location,
+        verbose_name=_("moved from"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     new_starts_at = models.DateTimeField(_("new start"), null=True, blank=True)
     new_ends_at = models.DateTimeField(_("new end"), null=True, blank=True)
     new_location = models.CharField(_("new place"), max_length=150, blank=True)
+    to_location = models.ForeignKey(
+        Location,
+        verbose_name=_("moved to"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -270,6 +296,8 @@ class LiveUpdate(models.Model):
         verbose_name = _("live update")
         verbose_name_plural = _("live updates")
         ordering = ["-posted_at", "-pk"]
+
+    audit_translated = "text"
 
     def __str__(self) -> str:
         return self.text[:60]

@@ -2,8 +2,10 @@
 
 The card (Open Graph and X/Twitter share image) is made once, when the contest
 is saved: cropped to 1200 × 630 around the centre, upright as the camera held
-it (EXIF orientation), in RGB JPEG, with none of the original's metadata
-(location, camera) since Pillow writes only what it is given.
+it (EXIF orientation), in RGB JPEG. The photo itself is kept as uploaded but
+written again, upright, in its own format: neither file keeps the original's
+metadata (EXIF with its GPS position and camera, XMP, comments, text chunks),
+since Pillow writes only what it is given. Only the colour profile stays.
 """
 
 import hashlib
@@ -15,7 +17,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
 from ..errors import ContestError
 from ..models import Contest
@@ -82,8 +84,48 @@ def banner_card(image: Image.Image) -> bytes:
     except (OSError, ValueError, SyntaxError):
         # Truncated or corrupt past its header.
         raise _refuse(_("The banner is not an image: upload a JPEG, PNG or WebP photo.")) from None
+    # What the photo carried along (a JPEG's comment, which Pillow writes
+    # back by itself) stays out of the card.
+    card.info = {}
     out = io.BytesIO()
     card.save(out, "JPEG", quality=85, optimize=True, progressive=True)
+    return out.getvalue()
+
+
+def banner_without_metadata(image: Image.Image) -> bytes:
+    """The photo written again in its own format, upright, with no metadata but its colours.
+
+    A JPEG keeps its quantization tables and subsampling, so it loses no
+    more than the one more pass of the encoder costs; a PNG loses nothing.
+    Raises ContestError for an image that fails to decode.
+    """
+    kind = image.format
+    try:
+        image.load()
+        # The colour profile, and a palette's transparent colour, are part of
+        # the picture; everything else in ``info`` tells where and how it was taken.
+        keep = {
+            key: image.info[key] for key in ("icc_profile", "transparency") if key in image.info
+        }
+        options: dict = {}
+        if kind == "JPEG" and image.mode == "CMYK":
+            # An Adobe CMYK JPEG written back by Pillow reads inverted elsewhere;
+            # its colour profile is a printer's, not the RGB copy's.
+            upright, options = ImageOps.exif_transpose(image).convert("RGB"), {"quality": 95}
+            keep.pop("icc_profile", None)
+        else:
+            if kind == "JPEG":
+                options["qtables"] = image.quantization
+                if (sampling := JpegImagePlugin.get_sampling(image)) != -1:
+                    options["subsampling"] = sampling
+            elif kind == "WEBP":
+                options["quality"] = 90
+            upright = ImageOps.exif_transpose(image)
+        upright.info = {}
+        out = io.BytesIO()
+        upright.save(out, kind, **keep, **options)
+    except (OSError, ValueError, SyntaxError):
+        raise _refuse(_("The banner is not an image: upload a JPEG, PNG or WebP photo.")) from None
     return out.getvalue()
 
 
@@ -116,11 +158,12 @@ def banner_prepare(*, contest: Contest) -> None:
     if new:
         upload = contest.banner.file
         image = banner_open(upload)
-        card = banner_card(image)
         extension = FORMATS[image.format]
+        photo = banner_without_metadata(image)
         upload.seek(0)
-        # Unguessable names: the original (with its metadata) is linked from no page.
-        contest.banner.save(f"{uuid.uuid4().hex}.{extension}", upload, save=False)
+        card = banner_card(banner_open(upload))
+        # An unguessable name: the photo is linked from no page.
+        contest.banner.save(f"{uuid.uuid4().hex}.{extension}", ContentFile(photo), save=False)
         digest = hashlib.sha256(card).hexdigest()[:16]
         # A new name for each card, so no cache keeps an old one; it fits the
         # column's 100 characters whatever the slug's length (80 at most).

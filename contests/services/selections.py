@@ -45,8 +45,9 @@ DISQUALIFIED_KIND = OutboxMessage.Kind.SELECTION_DISQUALIFIED
 Status = Selection.Status
 
 
-# The actions written in a selection's log.
+# The actions written in a selection's log, and the site's own reasons for them.
 Action = SelectionEvent.Action
+Cause = SelectionEvent.Cause
 
 
 @dataclass(frozen=True)
@@ -195,11 +196,16 @@ def _mail_outcome(selection: Selection, *, kind: str, template: str, **extra) ->
 # State changes -------------------------------------------------------------
 
 
-def _log(selection: Selection, action: str, *, actor=None, note: str = "", at=None) -> None:
+def _log(
+    selection: Selection, action: str, *, actor=None, cause: str = "", note: str = "", at=None
+) -> None:
+    # The site's own reason is a code (``SelectionEvent.Cause``), read in the
+    # reader's language; a person's note is kept as written.
     SelectionEvent.objects.create(
         selection=selection,
         action=action,
         actor=actor if actor is not None and actor.is_authenticated else None,
+        cause=SelectionEvent.Cause(cause) if cause else "",
         note=note[:300],
         at=at or timezone.now(),
     )
@@ -267,14 +273,17 @@ def selection_decline(
     *,
     selection: Selection,
     actor=None,
+    cause: str = "",
     note: str = "",
     base_url: str | None = None,
     now: datetime | None = None,
 ) -> Selection:
     """Decline a pending place; confirm it by mail and offer the place to an alternate.
 
-    Raises ContestError when the place was already answered or taken back, or
-    the deadline has passed.
+    ``cause`` (a ``SelectionEvent.Cause``) says how it was declined, ``note``
+    what a staff member declining in the winner's stead wrote; both go to
+    the selection's log. Raises ContestError when the place was already
+    answered or taken back, or the deadline has passed.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -283,7 +292,7 @@ def selection_decline(
         selection.status = Status.DECLINED
         selection.answered_at = now
         selection.save(update_fields=["status", "answered_at"])
-        _log(selection, Action.DECLINED, actor=actor, note=note, at=now)
+        _log(selection, Action.DECLINED, actor=actor, cause=cause, note=note, at=now)
         _mail_outcome(selection, kind=DECLINED_KIND, template="contests/mail/selection_declined")
         _fill_free_places(draw, actor=None, base_url=base_url, now=now)
     return selection
@@ -384,7 +393,7 @@ def _withdrawn_decline(selection: Selection, now: datetime) -> bool:
     selection.status = Status.DECLINED
     selection.answered_at = now
     selection.save(update_fields=["status", "answered_at"])
-    _log(selection, Action.DECLINED, note=_("The entrant withdrew the entry."), at=now)
+    _log(selection, Action.DECLINED, cause=Cause.ENTRY_WITHDRAWN, at=now)
     return True
 
 
@@ -513,7 +522,7 @@ def selections_expire_overdue(*, now: datetime | None = None) -> int:
                 continue
             selection.status = Status.EXPIRED
             selection.save(update_fields=["status"])
-            _log(selection, Action.EXPIRED, note=_("No answer before the deadline."), at=now)
+            _log(selection, Action.EXPIRED, cause=Cause.NO_ANSWER, at=now)
             _mail_outcome(selection, kind=EXPIRED_KIND, template="contests/mail/selection_expired")
             _fill_free_places(draw, actor=None, base_url=None, now=now)
             expired += 1

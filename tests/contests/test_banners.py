@@ -10,15 +10,18 @@ from html.parser import HTMLParser
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 from django.urls import clear_url_caches, reverse
 from django.utils import translation
-from PIL import Image
+from PIL import ExifTags, Image, PngImagePlugin
 
 import tweetup.urls
 from contests.errors import ContestError
 from contests.models import Contest
 from contests.services import banners
 from contests.services.entries import contest_save
+from tests.builders import drawn_contest
 from tests.contests.drawing import organizer
 from tests.factories import ContestFactory, contest_admin_post
 
@@ -96,6 +99,93 @@ def test_a_photo_turned_by_its_exif_orientation_comes_out_upright():
     assert near(card.getpixel((1100, 315)), RED), card.getpixel((1100, 315))
 
 
+# Where the photo was taken, by what, and what its owner wrote in it.
+GPS = {1: "N", 2: (46.0, 14.0, 2.4), 3: "E", 4: (6.0, 3.0, 18.0)}
+XMP = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/">'
+    b"<exif:GPSLatitude>46,14.04N</exif:GPSLatitude></x:xmpmeta>"
+)
+COMMENT = b"Taken in the garden at home"
+
+
+def photo_with_position(size=(3000, 2000), *, orientation: int | None = None) -> bytes:
+    """A JPEG whose EXIF holds a GPS position and a camera, with XMP and a comment."""
+    image = Image.new("RGB", size, RED)
+    image.paste(BLUE, (0, size[1] // 2, size[0], size[1]))
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "Camera maker"
+    exif[ExifTags.IFD.GPSInfo] = GPS
+    if orientation:
+        exif[ExifTags.Base.Orientation] = orientation
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90, exif=exif.tobytes(), xmp=XMP, comment=COMMENT)
+    data = out.getvalue()
+    # The test's premise: the upload does carry all of it.
+    sent = Image.open(io.BytesIO(data))
+    assert sent.getexif().get_ifd(ExifTags.IFD.GPSInfo) == GPS
+    assert {"xmp", "comment"} <= set(sent.info)
+    return data
+
+
+def assert_no_metadata(path) -> Image.Image:
+    data = path.read_bytes()
+    for trace in (b"Exif\x00\x00", b"Camera maker", b"GPSLatitude", b"xmpmeta", COMMENT):
+        assert trace not in data, (path.name, trace)
+    with Image.open(path) as image:
+        image.load()
+    assert not image.getexif(), path.name
+    assert not {"exif", "xmp", "comment"} & set(image.info), (path.name, image.info.keys())
+    return image
+
+
+def test_no_stored_file_keeps_the_uploaded_photos_position_or_camera(client, media_root):
+    client.force_login(organizer())
+    upload = SimpleUploadedFile("photo.jpg", photo_with_position(), content_type="image/jpeg")
+    response = client.post(
+        reverse("admin:contests_contest_add"), {**admin_fields("private-banner"), "banner": upload}
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    contest = Contest.objects.get(slug="private-banner")
+    stored = sorted(path for path in media_root.rglob("*") if path.is_file())
+    assert [path.relative_to(media_root).as_posix() for path in stored] == sorted(
+        [contest.banner.name, contest.banner_card.name]
+    )
+    images = {path.relative_to(media_root).as_posix(): assert_no_metadata(path) for path in stored}
+    # The photo is still the photo: its size, its format, its picture.
+    original = images[contest.banner.name]
+    assert (original.format, original.size) == ("JPEG", (3000, 2000))
+    assert near(original.getpixel((100, 100)), RED) and near(original.getpixel((100, 1900)), BLUE)
+    assert images[contest.banner_card.name].size == (1200, 630)
+
+
+def test_the_stored_photo_is_turned_upright_as_its_orientation_said(media_root):
+    upload = SimpleUploadedFile("photo.jpg", photo_with_position((2000, 1200), orientation=6))
+    contest = contest_save(contest=ContestFactory.build(banner=upload))
+    original = assert_no_metadata(media_root / contest.banner.name)
+    # Turned a quarter clockwise: the stored top (red) now on the right.
+    assert original.size == (1200, 2000)
+    assert near(original.getpixel((1100, 1000)), RED) and near(original.getpixel((100, 1000)), BLUE)
+
+
+def test_a_png_loses_its_text_and_exif_and_keeps_every_pixel(media_root):
+    image = Image.new("RGBA", (1300, 700), (*RED, 255))
+    image.paste((*BLUE, 128), (0, 350, 1300, 700))
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Location", "46.2340 N, 6.0550 E")
+    exif = Image.Exif()
+    exif[ExifTags.IFD.GPSInfo] = GPS
+    out = io.BytesIO()
+    image.save(out, "PNG", pnginfo=text, exif=exif.tobytes())
+    contest = contest_save(
+        contest=ContestFactory.build(banner=SimpleUploadedFile("photo.png", out.getvalue()))
+    )
+    stored = media_root / contest.banner.name
+    assert stored.suffix == ".png" and b"46.2340" not in stored.read_bytes()
+    original = assert_no_metadata(stored)
+    assert "Location" not in original.info
+    assert original.tobytes() == image.tobytes() and original.mode == image.mode
+
+
 def test_a_text_file_named_png_is_refused_with_a_clear_message_in_english_and_french(media_root):
     text = b"Not a picture at all.\n"
     contest = ContestFactory.build(
@@ -157,6 +247,20 @@ def test_the_contest_page_shares_its_banner_card_and_shows_it_sized(client, medi
     assert banner["src"] == "/media/" + contest.banner_card.name
     assert (banner["width"], banner["height"], banner["alt"]) == ("1200", "630", "Open day")
     assert (media_root / contest.banner_card.name).is_file()
+
+
+def test_the_results_and_the_live_draw_share_the_contests_banner_card(client, media_root):
+    contest, _draw = drawn_contest(winners=1, alternates=0, title="Open day")
+    contest.banner = photo()
+    contest = contest_save(contest=contest)
+    card = "http://testserver/media/" + contest.banner_card.name
+    for name in ("contests:results", "contests:live_draw"):
+        response = client.get(reverse(name, args=[contest.slug]))
+        assert response.status_code == 200, name
+        parsed = _Meta()
+        parsed.feed(response.content.decode())
+        assert parsed.meta["og:image"] == parsed.meta["twitter:image"] == card, name
+        assert parsed.meta["og:image:alt"] == parsed.meta["twitter:image:alt"] == "Open day"
 
 
 def test_a_contest_without_a_banner_shares_the_generic_card(client):
@@ -237,3 +341,18 @@ def test_make_run_serves_the_banner_card(client, media_root, urls_with_debug):
     assert response.status_code == 200
     assert response["Content-Type"] == "image/jpeg"
     assert Image.open(io.BytesIO(b"".join(response.streaming_content))).size == (1200, 630)
+
+
+def test_the_migration_writes_the_banners_stored_before_without_their_metadata(media_root):
+    """contests 0012: a photo stored as uploaded, as before, loses its metadata."""
+    contest = contest_save(contest=ContestFactory.build(banner=photo()))
+    for name in (contest.banner.name, contest.banner_card.name):
+        (media_root / name).write_bytes(photo_with_position())
+    # A file gone from the storage is passed over.
+    ContestFactory(slug="gone-banner", banner="contests/banners/gone.jpg")
+    migration = "0012_banners_without_metadata"
+    state = MigrationLoader(connection).project_state(("contests", migration))
+    module = importlib.import_module(f"contests.migrations.{migration}")
+    module.banners_without_metadata(state.apps, None)
+    for name in (contest.banner.name, contest.banner_card.name):
+        assert assert_no_metadata(media_root / name).size == (3000, 2000), name

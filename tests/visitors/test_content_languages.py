@@ -1,9 +1,10 @@
 """The day's own text in English and French: the visitors' mail, the itinerary, live updates.
 
 What tour admins write (visit and stop titles, meeting point, notes, live
-updates) has a column per language (django-modeltranslation,
-visits.translation); each reader reads their language, or the other one
-where it was not written, and each visitor's mail is in theirs.
+updates, the places' names, addresses and descriptions) has a column per
+language (django-modeltranslation, visits.translation); each reader reads
+their language, or the other one where it was not written, and each
+visitor's mail is in theirs.
 """
 
 from datetime import timedelta
@@ -11,12 +12,14 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from icalendar import Calendar
 
 from notifications.models import OutboxMessage
 from tests.factories import VisitFactory
 from tests.visits.factories import LocationFactory, TourStopFactory, at, visitor
+from visitors.services.links import visitor_profile_token
 from visitors.services.mail import ITINERARY_KIND, itinerary_mail_send, stop_changes_notify
-from visits.models import LiveUpdate, TourStop
+from visits.models import LiveUpdate, Location, StopChange, TourStop
 from visits.services.stops import stop_change_record
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +32,14 @@ VISIT = {
     "practical_notes_en": "Wear closed shoes.",
     "practical_notes_fr": "Portez des chaussures fermées.",
 }
+PLACE = {
+    "name_en": "CERN Computing Centre, Building 513",
+    "name_fr": "Centre de calcul du CERN, bâtiment 513",
+    "address_en": "Meyrin site",
+    "address_fr": "Site de Meyrin",
+    "description_en": "The servers of the LHC grid.",
+    "description_fr": "Les serveurs de la grille du LHC.",
+}
 STOP = {
     "title_en": "The Computing Centre",
     "title_fr": "Le Centre de calcul",
@@ -40,7 +51,8 @@ STOP = {
 @pytest.fixture
 def day():
     visit = VisitFactory(**VISIT)
-    stop = TourStopFactory(visit=visit, starts_at=at(visit, 10), **STOP)
+    place = Location.objects.create(**PLACE)
+    stop = TourStopFactory(visit=visit, location=place, starts_at=at(visit, 10), **STOP)
     return visit, stop
 
 
@@ -139,3 +151,109 @@ def test_the_visit_admin_shows_the_days_texts_in_both_languages(client, day, tou
         for language in ("en", "fr"):
             assert f'name="stops-0-{field}_{language}"' in page, (field, language)
     assert VISIT["meeting_point_fr"] in page and STOP["title_fr"] in page
+
+
+# The places -------------------------------------------------------------------
+
+
+def _in(language: str, fields: tuple[str, ...] = ("name", "address")) -> list[str]:
+    return [PLACE[f"{field}_{language}"] for field in fields]
+
+
+def _none_of(texts: list[str], page: str) -> bool:
+    return not any(text in page for text in texts)
+
+
+def test_the_itinerary_and_the_stops_page_name_the_place_in_the_readers_language(client, day):
+    visit, stop = day
+    for path in (visit.get_absolute_url(), stop.get_absolute_url()):
+        french = _page(client, path, "fr")
+        english = _page(client, path, "en")
+        assert all(text in french for text in _in("fr")), path
+        assert _none_of(_in("en"), french), path
+        assert all(text in english for text in _in("en")), path
+        assert _none_of(_in("fr"), english), path
+    stop_page = _page(client, stop.get_absolute_url(), "fr")
+    assert PLACE["description_fr"] in stop_page and PLACE["description_en"] not in stop_page
+
+
+def test_the_calendar_names_the_place_in_the_readers_language(client, day):
+    visit, _stop = day
+    for language in ("fr", "en"):
+        response = client.get(
+            reverse("visits:calendar", args=[visit.slug]), headers={"accept-language": language}
+        )
+        [event] = Calendar.from_ical(response.content).walk("VEVENT")
+        assert str(event["location"]) == ", ".join(_in(language)), language
+        assert PLACE[f"description_{language}"] in str(event["description"]), language
+
+
+def test_a_place_without_french_shows_its_english_to_french_readers(client, day):
+    visit, _stop = day
+    Location.objects.update(name_fr=None, address_fr="")
+    french = _page(client, visit.get_absolute_url(), "fr")
+    assert all(text in french for text in _in("en"))
+
+
+def test_the_location_admin_shows_each_text_in_both_languages_side_by_side(client, tour_admin):
+    client.force_login(tour_admin)
+    page = client.get(reverse("admin:visits_location_add")).content.decode()
+    for field in ("name", "address", "description"):
+        english = page.index(f'name="{field}_en"')
+        french = page.index(f'name="{field}_fr"')
+        # One line (a fieldset row) per text, English then French.
+        row = page.rfind('class="form-row', 0, english)
+        assert row == page.rfind('class="form-row', 0, french) and english < french, field
+    response = client.post(
+        reverse("admin:visits_location_add"),
+        {**PLACE, "audit_reason": ""},
+        headers={"accept-language": "fr"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    place = Location.objects.get()
+    assert (place.name_en, place.name_fr) == (PLACE["name_en"], PLACE["name_fr"])
+    # Another place with no French name is not refused for sharing an empty one.
+    response = client.post(
+        reverse("admin:visits_location_add"),
+        {"name_en": "Building 33", "name_fr": "", "address_en": "", "description_en": ""},
+    )
+    assert response.status_code == 302 and Location.objects.count() == 2
+
+
+def test_the_admin_and_the_visitors_itinerary_name_the_place_in_the_readers_language(
+    client, day, tour_admin
+):
+    visit, stop = day
+    old = TourStop.objects.select_related("location").get(pk=stop.pk)
+    stop.location = Location.objects.create(name_en="Building 33", name_fr="Bâtiment 33")
+    stop.save()
+    stop_change_record(stop=stop, old=old)
+    profile = visitor(visit, confirmed=True)
+    itinerary = reverse("visitors:visitor_itinerary", args=[visitor_profile_token(profile)])
+    for language, new in (("fr", "Bâtiment 33"), ("en", "Building 33")):
+        # The link acts for its visitor alone: read it before staff log in.
+        assert new in _page(client, itinerary, language), language
+    client.force_login(tour_admin)
+    for language, new in (("fr", "Bâtiment 33"), ("en", "Building 33")):
+        stops = _page(client, reverse("admin:visits_tourstop_changelist"), language)
+        assert new in stops, language
+        changes = _page(client, reverse("admin:visits_stopchange_changelist"), language)
+        assert PLACE[f"name_{language}"] in changes and new in changes, language
+
+
+def test_the_changes_digest_names_the_places_in_the_visitors_language(day):
+    visit, stop = day
+    french = visitor(visit, confirmed=True, language="fr")
+    now = timezone.now() + timedelta(minutes=1)
+    old = TourStop.objects.select_related("location").get(pk=stop.pk)
+    stop.location = Location.objects.create(name_en="Building 33", name_fr="Bâtiment 33")
+    stop.save()
+    stop_change_record(stop=stop, old=old, now=now)
+    change = StopChange.objects.get()
+    # The record keeps the names in English, as they were, beside the places.
+    assert (change.old_location, change.new_location) == (PLACE["name_en"], "Building 33")
+    assert stop_changes_notify(now=now + timedelta(minutes=10), quiet=timedelta(minutes=5)) == 1
+    row = OutboxMessage.objects.get(kind=OutboxMessage.Kind.VISIT_CHANGES, to_email=french.email)
+    changed = row.body_text.split("\n\n")[2]
+    assert f"{PLACE['name_fr']} → désormais Bâtiment 33" in changed, row.body_text
+    assert "Bâtiment 33" in row.body_html and "Building 33" not in row.body_html

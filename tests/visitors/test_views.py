@@ -1,12 +1,17 @@
 """The visitors' pages, as visitors and staff see them."""
 
+import re
+from urllib.parse import urlsplit
+
 import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import translation
 
-from tests.visits.factories import on_the_day, visitor
+from tests.factories import VisitFactory
+from tests.visits.factories import at, on_the_day, visitor
 from visitors.models import VisitorProfile
+from visitors.services.check_in import visitor_check_in
 from visitors.services.links import visitor_check_in_url, visitor_profile_token
 from visitors.services.profiles import visitor_profile_update
 
@@ -226,3 +231,21 @@ def test_the_french_check_in_page_speaks_of_arrivals_not_of_arrived_men(client, 
     assert "là depuis " in page
     assert "pas encore là" in page and "Enregistrer l'arrivée" in page
     assert "arrivé " not in page and "arrivé<" not in page
+
+
+def test_the_check_in_times_are_in_the_visits_time_zone_and_name_it(client, tour_admin):
+    """ "là depuis 09:32" said no zone; a visit far from the site's own shows why it must."""
+    visit = VisitFactory(time_zone="Asia/Tokyo")
+    profile = visitor(visit)
+    visitor_check_in(profile=profile, actor=tour_admin, now=at(visit, 9, 32))
+    client.force_login(tour_admin)
+    url = reverse("visitors:check_in", args=[visit.slug])
+    for language, arrived, zone in (
+        ("fr", "là depuis 09:32", "Les heures sont indiquées dans le fuseau horaire Asia/Tokyo."),
+        ("en", "arrived at 09:32", "Times are in the Asia/Tokyo time zone."),
+    ):
+        page = client.get(url, headers={"accept-language": language}).content.decode()
+        assert arrived in page and zone in page, language
+    link = urlsplit(visitor_check_in_url(profile)).path
+    page = client.get(link, headers={"accept-language": "fr"}).content.decode()
+    assert re.search(r"Arrivée déjà enregistrée \([^()]* 09:32, Asia/Tokyo\)\.", page), page

@@ -21,7 +21,7 @@ from modeltranslation.translator import translator
 from contests.models import Contest
 from contests.services.entries import contest_create
 from tweetup.roles import ORGANIZERS, PRESS_OFFICERS, TOUR_ADMINS, groups_ensure
-from visits.models import LiveUpdate, TourStop, Visit
+from visits.models import LiveUpdate, Location, TourStop, Visit
 
 from . import draw
 from .draw import SLUG as DRAWN_SLUG
@@ -271,6 +271,7 @@ def _french_where_missing(visit_2012: Visit, upcoming: Visit) -> None:
         Visit.objects.filter(pk__in=visits),
         TourStop.objects.filter(visit__in=visits),
         LiveUpdate.objects.filter(visit__in=visits),
+        Location.objects.filter(stops__visit__in=visits).distinct(),
     ):
         fields = translator.get_options_for_model(rows.model).fields
         for row in rows:

@@ -195,9 +195,9 @@ def _settle(selection: Selection, status: str, at: datetime) -> None:
     if status in (Selection.Status.ACCEPTED, Selection.Status.DECLINED):
         selection.answered_at = at
     selection.save(update_fields=["status", "answered_at", "promoted_at", "deadline"])
-    note = "No answer before the deadline." if status == Selection.Status.EXPIRED else ""
-    _log(selection, status, at, note=note)
+    expired = status == Selection.Status.EXPIRED
+    _log(selection, status, at, cause=SelectionEvent.Cause.NO_ANSWER if expired else "")
 
 
-def _log(selection: Selection, action: str, at: datetime, *, note: str = "") -> None:
-    SelectionEvent.objects.create(selection=selection, action=action, at=at, note=note)
+def _log(selection: Selection, action: str, at: datetime, *, cause: str = "") -> None:
+    SelectionEvent.objects.create(selection=selection, action=action, at=at, cause=cause)

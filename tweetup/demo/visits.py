@@ -14,14 +14,44 @@ from visitors.services.profiles import visitor_profile_create
 from visits.models import LiveUpdate, Location, Question, TourStop, Visit
 from visits.services.stops import StopSlot, stops_validate
 
+# key: ((name, French name), (address, French address), (description, French description))
 LOCATIONS = {
-    "reception": ("Reception, Building 33", "Route de Meyrin 385, Meyrin"),
-    "computing": ("CERN Computing Centre, Building 513", "Meyrin site"),
-    "ccc": ("CERN Control Centre, Building 874", "Prévessin site"),
-    "restaurant": ("Restaurant 1, Building 501", "Meyrin site"),
-    "auditorium": ("Main Auditorium, Building 500", "Meyrin site"),
-    "globe": ("Globe of Science and Innovation", "Route de Meyrin, Meyrin"),
-}
+    "reception": (
+        ("Reception, Building 33", "Accueil, bâtiment 33"),
+        ("Route de Meyrin 385, Meyrin", "Route de Meyrin 385, Meyrin"),
+        ("Where visitors get their badges, at the main entrance of the Meyrin site.",
+         "Là où les visiteurs et visiteuses reçoivent leur badge, à l'entrée principale du "
+         "site de Meyrin."),
+    ),
+    "computing": (
+        ("CERN Computing Centre, Building 513", "Centre de calcul du CERN, bâtiment 513"),
+        ("Meyrin site", "Site de Meyrin"),
+        ("The servers and tape robots of the LHC grid's Tier-0.",
+         "Les serveurs et les robots à bandes du Tier-0 de la grille du LHC."),
+    ),
+    "ccc": (
+        ("CERN Control Centre, Building 874", "Centre de contrôle du CERN, bâtiment 874"),
+        ("Prévessin site", "Site de Prévessin"),
+        ("Where operators run the accelerators, day and night.",
+         "Là où les équipes d'exploitation pilotent les accélérateurs, jour et nuit."),
+    ),
+    "restaurant": (
+        ("Restaurant 1, Building 501", "Restaurant 1, bâtiment 501"),
+        ("Meyrin site", "Site de Meyrin"),
+        ("", ""),
+    ),
+    "auditorium": (
+        ("Main Auditorium, Building 500", "Grand amphithéâtre, bâtiment 500"),
+        ("Meyrin site", "Site de Meyrin"),
+        ("", ""),
+    ),
+    "globe": (
+        ("Globe of Science and Innovation", "Globe de la science et de l'innovation"),
+        ("Route de Meyrin, Meyrin", "Route de Meyrin, Meyrin"),
+        ("The wooden globe across the road from the main entrance.",
+         "Le globe de bois en face de l'entrée principale."),
+    ),
+}  # fmt: skip
 
 # (location, start, end, (title, French title), guide, language, capacity,
 #  (notes, French notes))
@@ -133,15 +163,19 @@ UPDATES = (
 )  # fmt: skip
 
 # The French of each English text of the days above.
-FRENCH_OF = {
-    english: french
-    for *_, (title, title_fr), _guide, _language, _capacity, (notes, notes_fr) in (
-        *STOPS_2012,
-        *STOPS_UPCOMING,
-    )
-    for english, french in ((title, title_fr), (notes, notes_fr))
-    if english
-} | {english: french for _time, (english, french), _stop in UPDATES}
+FRENCH_OF = (
+    {
+        english: french
+        for *_, (title, title_fr), _guide, _language, _capacity, (notes, notes_fr) in (
+            *STOPS_2012,
+            *STOPS_UPCOMING,
+        )
+        for english, french in ((title, title_fr), (notes, notes_fr))
+        if english
+    }
+    | {english: french for _time, (english, french), _stop in UPDATES}
+    | {english: french for texts in LOCATIONS.values() for english, french in texts if english}
+)
 
 VISITORS = (
     {"languages": [("en", "native"), ("fr", "conversational")], "dietary": "Vegetarian",
@@ -179,8 +213,17 @@ def _stops(visit: Visit, plan: tuple) -> list[TourStop]:
     if visit.stops.exists():
         return list(visit.stops.order_by("starts_at"))
     locations = {
-        key: Location.objects.get_or_create(name=name, defaults={"address": address})[0]
-        for key, (name, address) in LOCATIONS.items()
+        key: Location.objects.get_or_create(
+            name_en=name[0],
+            defaults={
+                "name_fr": name[1],
+                "address_en": address[0],
+                "address_fr": address[1],
+                "description_en": description[0],
+                "description_fr": description[1],
+            },
+        )[0]
+        for key, (name, address, description) in LOCATIONS.items()
     }
     stops = [
         TourStop(

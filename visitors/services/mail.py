@@ -164,6 +164,7 @@ def _changes_summary(changes: Sequence[StopChange], visit: Visit) -> list[dict]:
                 "old_starts_at": change.old_starts_at,
                 "old_ends_at": change.old_ends_at,
                 "old_location": change.old_location,
+                "from_location": change.from_location,
             },
         )
         item.update(
@@ -171,6 +172,7 @@ def _changes_summary(changes: Sequence[StopChange], visit: Visit) -> list[dict]:
             new_starts_at=change.new_starts_at,
             new_ends_at=change.new_ends_at,
             new_location=change.new_location,
+            to_location=change.to_location,
         )
     lines = []
     for item in by_stop.values():
@@ -178,7 +180,10 @@ def _changes_summary(changes: Sequence[StopChange], visit: Visit) -> list[dict]:
             item["new_starts_at"],
             item["new_ends_at"],
         )
-        place_changed = item["old_location"] != item["new_location"]
+        place_changed = (item["from_location"], item["old_location"]) != (
+            item["to_location"],
+            item["new_location"],
+        )
         if not (time_changed or place_changed):
             continue
         lines.append(
@@ -225,9 +230,9 @@ def stop_changes_notify(
             )
             if not changes or changes[-1].changed_at > now - quiet:
                 continue
-            # The mail names each stop by its title in the visitor's language
-            # (the change kept the title as it was written when it changed).
-            prefetch_related_objects(changes, "stop")
+            # The mail names each stop and place in the visitor's language
+            # (the change kept their names as written when it changed).
+            prefetch_related_objects(changes, "stop", "from_location", "to_location")
             batch = changes[-1].pk
             stops = _visit_stops(visit)
             mails = []

@@ -7,10 +7,9 @@ answered place links to the visitor's profile.
 """
 
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
 
 from contests.errors import ContestError
-from contests.models import Selection
+from contests.models import Selection, SelectionEvent
 from contests.services.answers import selection_answer_deadline, selection_from_token
 from contests.services.selections import selection_deadline_zone, selection_decline
 from tweetup.errors import errors_shown
@@ -109,7 +108,7 @@ def place_decline_page(request, token: str):
         with errors_shown(form) as outcome:
             selection_decline(
                 selection=selection,
-                note=_("Declined through the link in the mail."),
+                cause=SelectionEvent.Cause.DECLINED_BY_LINK,
                 base_url=request_base_url(request),
             )
         if outcome.ok:

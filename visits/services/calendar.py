@@ -41,7 +41,7 @@ def visit_calendar(*, visit: Visit, private: bool = False, base_url: str | None 
         if stop.location.address:
             place = f"{place}, {stop.location.address}"
         event.add("location", place)
-        lines = []
+        lines = [stop.location.description] if stop.location.description else []
         if stop.guide:
             lines.append(_("Guide: %(guide)s") % {"guide": stop.guide})
         lines.append(_("Language: %(language)s") % {"language": stop.language_name})
