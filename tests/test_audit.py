@@ -479,9 +479,9 @@ def test_the_dashboard_names_each_object_in_its_readers_language_whoever_acted(c
     assert "Open day" in english and "Journée portes ouvertes" not in english
     assert f"Alternate's offer #{offer.pk}" in english
     french = _staff_actions_section(client, path, "fr")
-    assert f"Gagnant 1: {ticket}" in french and "Winner" not in french
+    assert f"Personne gagnante 1: {ticket}" in french and "Winner" not in french
     assert "Journée portes ouvertes" in french and "Open day" not in french
-    assert f"Proposition au suppléant #{offer.pk}" in french
+    assert f"Proposition de place suppléante #{offer.pk}" in french
     # What staff wrote reads as written.
     assert "Faux compte" in english and "Faux compte" in french
 
@@ -537,7 +537,7 @@ def test_an_entry_with_no_facts_or_facts_it_cannot_read_shows_its_name_as_kept()
 
 
 def test_the_migration_gives_earlier_entries_their_facts_and_drops_mail_addresses():
-    """tweetup 0010: facts where the object still tells them, a mail by its number."""
+    """tweetup 0011: facts where the object still tells them, a mail by its number."""
     contest, draw = drawn_contest(winners=1, alternates=1)
     Contest.objects.filter(pk=contest.pk).update(title_en="Open day", title_fr="Journée")
     contest.refresh_from_db()
@@ -553,7 +553,7 @@ def test_the_migration_gives_earlier_entries_their_facts_and_drops_mail_addresse
     }
     for entry, written in as_before.items():
         AuditEntry.objects.filter(pk=entry.pk).update(object_facts=None, object_repr=written)
-    name = "0010_audit_object_facts"
+    name = "0011_audit_object_facts"
     state = MigrationLoader(connection).project_state(("tweetup", name))
     importlib.import_module(f"tweetup.migrations.{name}").facts_for_earlier_entries(
         state.apps, None
@@ -569,4 +569,4 @@ def test_the_migration_gives_earlier_entries_their_facts_and_drops_mail_addresse
     assert freeze_renamed.object_facts is None and freeze_renamed.object_name == "An old title"
     assert resend.object_repr == f"#{message.pk}" and message.to_email not in resend.object_name
     with translation.override("fr"):
-        assert resend.object_name == f"Proposition au gagnant #{message.pk}"
+        assert resend.object_name == f"Proposition de place gagnante #{message.pk}"

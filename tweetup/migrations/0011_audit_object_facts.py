@@ -161,7 +161,7 @@ class Migration(migrations.Migration):
         ("contenttypes", "0002_remove_content_type_name"),
         ("contests", "0011_selection_event_causes"),
         ("notifications", "0008_selection_alternate_and_disqualified_kinds"),
-        ("tweetup", "0009_audit_verbs_jobs_and_site_access"),
+        ("tweetup", "0010_job_language"),
         ("visitors", "0002_site_access"),
         ("visits", "0008_stop_change_locations"),
     ]
