@@ -175,9 +175,9 @@ def timed_page(client, url: str, loads: int) -> tuple[float, int, float]:
 
 
 def publish_only(contests) -> None:
-    from contests.models import Contest
-
     from django.core.cache import cache
+
+    from contests.models import Contest
 
     Contest.objects.update(published=False)
     Contest.objects.filter(pk__in=[c.pk for c in contests]).update(published=True)
