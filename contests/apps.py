@@ -7,4 +7,6 @@ class ContestsConfig(AppConfig):
     verbose_name = _("Contests")
 
     def ready(self) -> None:
-        from . import tasks  # noqa: F401 - registers the tasks the services queue by name
+        from . import home_page, tasks  # noqa: F401 - registers the tasks the services queue by name
+
+        home_page.connect_signals()

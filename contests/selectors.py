@@ -37,12 +37,33 @@ def contests_for_visit(visit) -> list[Contest]:
     )
 
 
-def contests_for_home() -> dict[str, list[Contest]]:
-    """Open and upcoming contests, and past ones (closed, frozen or drawn)."""
-    now = timezone.now()
-    contests = contests_with_counts()
+# What a contest's card (contests/_contest_card.html) reads: its state, times,
+# title and hashtag (every language's column), and the addresses it links to.
+CARD_FIELDS = (
+    "slug",
+    "title",
+    "hashtag",
+    "published",
+    "opens_at",
+    "closes_at",
+    "time_zone",
+    "frozen_at",
+    "visit__slug",
+    "draw__id",
+)
+
+
+def contests_for_cards(contests: QuerySet[Contest] | None = None) -> QuerySet[Contest]:
+    """Published contests (or these) with what their cards show, and no other column."""
+    return contests_with_counts(contests).only(*CARD_FIELDS)
+
+
+def contests_for_home(*, now: datetime | None = None) -> dict[str, list[Contest]]:
+    """Open and upcoming contests, and past ones (closed, frozen or drawn), for their cards."""
+    now = now or timezone.now()
+    contests = contests_for_cards()
     return {
-        "open": list(contests_with_counts(contests_open(now=now))),
+        "open": list(contests_for_cards(contests_open(now=now))),
         "upcoming": list(contests.filter(opens_at__gt=now).order_by("opens_at")),
         "past": list(contests.filter(closes_at__lte=now).order_by("-closes_at")[:20]),
     }

@@ -62,6 +62,16 @@ def _tasks_fail_loudly():
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache, as its database starts empty: the
+    home page's lists (contests.home_page) kept by an earlier test would name
+    contests its rolled-back transaction took away."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _english_by_default():
     """Each test starts in English: a French request made by an earlier test
     leaves its language active in this thread."""

@@ -6,10 +6,13 @@ configures it) on a Redis server of the test's own, which the test stops.
 
 import pytest
 from django.core.cache import caches
+from django.db import connection
 from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from contests.models import Entry
+from contests.services.entries import contest_save
 from tests.factories import ContestFactory, entry_form_data, staff_user
 from tweetup.roles import ORGANIZERS
 from tweetup.settings import base
@@ -60,3 +63,32 @@ def test_entries_and_the_admin_login_work_while_the_cache_redis_is_down(redis_ca
 
     assert Entry.objects.filter(contest=contest).count() == 4
     assert _enter(Client(enforce_csrf_checks=True), contest, 4).status_code == 302
+
+
+def _home(language: str = "en") -> str:
+    client = Client(raise_request_exception=False)
+    response = client.get("/", headers={"accept-language": language})
+    assert response.status_code == 200, response.content[:300]
+    return response.content.decode()
+
+
+def test_the_home_page_renders_its_lists_while_the_cache_redis_is_down(redis_cache):
+    contest = ContestFactory(title_en="Open one", title_fr="Concours ouvert")
+    assert "Open one" in _home()  # its lists kept in Redis
+
+    redis_cache.stop()
+    try:
+        for language, title in (("en", "Open one"), ("fr", "Concours ouvert"), ("en", "Open one")):
+            assert title in _home(language)
+        contest.title_en = "Renamed while the cache is down"
+        contest_save(contest=contest)
+        assert "Renamed while the cache is down" in _home()
+    finally:
+        redis_cache.start()
+
+    contest.title_en = "Renamed once it is back"
+    contest_save(contest=contest)
+    assert "Renamed once it is back" in _home()
+    with CaptureQueriesContext(connection) as queries:
+        assert "Renamed once it is back" in _home()
+    assert len(queries) == 0  # kept in the cache again

@@ -52,10 +52,12 @@ def live_updates(visit: Visit) -> QuerySet[LiveUpdate]:
 def visits_for_home(*, limit: int = 6) -> list[Visit]:
     """Visits to show on the home page: the upcoming ones soonest first, then the most recent."""
     today = timezone.localdate()
-    upcoming = list(Visit.objects.filter(date__gte=today).order_by("date", "pk")[:limit])
+    # What the home page shows of each: its title (every language's column), date and address.
+    visits = Visit.objects.only("slug", "title", "date")
+    upcoming = list(visits.filter(date__gte=today).order_by("date", "pk")[:limit])
     if len(upcoming) == limit:
         return upcoming
-    past = Visit.objects.filter(date__lt=today).order_by("-date", "pk")[: limit - len(upcoming)]
+    past = visits.filter(date__lt=today).order_by("-date", "pk")[: limit - len(upcoming)]
     return upcoming + list(past)
 
 

@@ -10,11 +10,14 @@ jobs that write a file (``contests.services.exports``).
 from datetime import datetime
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django_countries import countries
 
@@ -34,10 +37,14 @@ from ..services import jobs as job_services
 from ..services import notices as notice_services
 from ..services import selections as selection_services
 from ..services import statistics as statistics_services
+from ..services.statistics import EntryStatistics
 
 OUTBOX_PAGE_SIZE = 25
 # Failed mails listed by name in the dashboard's alert; the admin lists them all.
 FAILED_LISTED = 20
+# The dashboard's rendered figures are kept under the time they were counted;
+# counted again, they are found under a new key, and the old one lapses.
+FIGURES_KEPT_SECONDS = 15 * 60
 
 
 def _contest(slug: str) -> Contest:
@@ -72,6 +79,45 @@ def _with_share(rows: list[dict], total: int, label) -> list[dict]:
     ]
 
 
+def _figures(contest: Contest, statistics: EntryStatistics) -> SafeString:
+    """The dashboard's counts, chart and breakdowns, rendered once per count and language.
+
+    They change only when the figures are counted again (about once a minute),
+    and hold nothing of the organizer who looks (no form, no token): the HTML
+    is kept in the cache under the figures' time, so the other views of the
+    page until the next count render none of its hundreds of nodes.
+    """
+    key = ":".join(
+        [
+            "dashboard-figures",
+            str(contest.pk),
+            statistics.computed_at.isoformat(),
+            contest.time_zone,
+            "frozen" if contest.frozen_at else "open",
+            get_language(),
+        ]
+    )
+    html = cache.get(key)
+    if html is None:
+        total = statistics.counts["total"]
+        html = render_to_string(
+            "contests/organizer/_figures.html",
+            {
+                "contest": contest,
+                "counts": statistics.counts,
+                "statistics_at": statistics.computed_at,
+                "chart": _chart(statistics.per_day),
+                "by_country": _with_share(
+                    statistics.by_country, total, lambda code: countries.name(code) or code
+                ),
+                "by_background": _with_share(statistics.by_background, total, _background_label),
+                "by_language": _with_share(statistics.by_language, total, language_name),
+            },
+        )
+        cache.set(key, html, timeout=FIGURES_KEPT_SECONDS)
+    return mark_safe(html)  # noqa: S308 - rendered by Django's templates, escaped there
+
+
 def _background_label(value: str) -> str:
     try:
         return Background(value).label
@@ -83,8 +129,6 @@ def _background_label(value: str) -> str:
 def dashboard(request, slug: str):
     contest = _contest(slug)
     statistics = statistics_services.contest_statistics(contest=contest)
-    counts = statistics.counts
-    total = counts["total"]
     selections = selectors.contest_selections(contest)
     draw = getattr(contest, "draw", None) if contest.is_drawn else None
     places = selection_services.places_state(draw=draw, selections=selections) if draw else None
@@ -138,14 +182,8 @@ def dashboard(request, slug: str):
         {
             "contest": contest,
             "state": contest.state,
-            "counts": counts,
-            "statistics_at": statistics.computed_at,
-            "chart": _chart(statistics.per_day),
-            "by_country": _with_share(
-                statistics.by_country, total, lambda code: countries.name(code) or code
-            ),
-            "by_background": _with_share(statistics.by_background, total, _background_label),
-            "by_language": _with_share(statistics.by_language, total, language_name),
+            "counts": statistics.counts,
+            "figures": _figures(contest, statistics),
             "draw": draw,
             "selections": selections,
             "places": places,

@@ -13,7 +13,7 @@ from tweetup.http import require_form_methods
 from tweetup.links import request_base_url
 from tweetup.permissions import addressee_only
 
-from .. import selectors
+from .. import home_page, selectors
 from ..errors import AlreadyEntered, ContestError
 from ..forms import ConfirmAgainForm, EntryForm
 from ..services import entries as entry_services
@@ -25,7 +25,7 @@ def _entry_rate(group, request) -> str:
 
 
 def home(request):
-    return render(request, "contests/home.html", selectors.contests_for_home())
+    return render(request, "contests/home.html", {"lists": home_page.home_lists()})
 
 
 @require_form_methods
@@ -171,6 +171,6 @@ def confirm_again(request, slug: str):
 @require_safe
 def contest_list(request):
     """Every published contest, newest first, a page at a time."""
-    contests = selectors.contests_with_counts().order_by("-closes_at")
+    contests = selectors.contests_for_cards().order_by("-closes_at")
     page = Paginator(contests, 20).get_page(request.GET.get("page"))
     return render(request, "contests/contest_list.html", {"page": page})

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from contests.models import Entry, Selection
+from contests.services import statistics as statistics_services
 from contests.services.selections import (
     Action,
     draw_offers_send,
@@ -161,6 +162,37 @@ def test_dashboard_log_names_each_action_in_the_readers_language(client, organiz
     for event in events:
         assert event.action_label == labels[event.action]
         assert str(event.action_label) in response.content.decode()
+
+
+def test_dashboard_figures_are_rendered_once_per_count_and_language(client, organizer):
+    """The figures' part of the page is kept under the time they were counted:
+    the next views render it no more, a new count shows at once, and each
+    language has its own."""
+    contest = ContestFactory()
+    EntryFactory.create_batch(3, contest=contest, country="FR")
+    figures = "contests/organizer/_figures.html"
+
+    def view(language: str = "en"):
+        response = client.get(dashboard_url(contest), HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 200
+        rendered = [template.name for template in response.templates]
+        return response.content.decode(), figures in rendered
+
+    page, rendered = view()
+    assert rendered and 'id="count-total">3<' in page and "Entries per day" in page
+    page, rendered = view()
+    assert not rendered and 'id="count-total">3<' in page  # kept
+    french, rendered = view("fr")
+    assert rendered and "Participations par jour" in french and "Entries per day" not in french
+    english, rendered = view()
+    assert (
+        not rendered and "Entries per day" in english and "Participations par jour" not in english
+    )
+
+    EntryFactory.create_batch(2, contest=contest, country="DE")
+    statistics_services.contest_statistics_refresh(contest_id=contest.pk)  # as the task does
+    page, rendered = view()
+    assert rendered and 'id="count-total">5<' in page and "Germany" in page
 
 
 def dashboard_queries(client, contest) -> int:

@@ -406,6 +406,11 @@ ENTRY_HANDLE_HOLD = timedelta(minutes=env.int("ENTRY_HANDLE_HOLD_MINUTES", defau
 DASHBOARD_STATISTICS_MAX_AGE = timedelta(
     seconds=env.int("DASHBOARD_STATISTICS_MAX_AGE_SECONDS", default=60)
 )
+# The home page's lists of contests and visits are rendered once per language
+# and kept this long at most (README, "The public side"): a contest's number of
+# confirmed entries there is at most this old. Saving a contest, its draw or a
+# visit, and the time a contest opens or closes, renew them at once.
+HOME_PAGE_CACHE_SECONDS = env.int("HOME_PAGE_CACHE_SECONDS", default=60)
 RATELIMIT_VIEW = "tweetup.views.ratelimited"
 # Rate limits count per client address; behind N trusted proxies the address is
 # the Nth from the right of X-Forwarded-For (each proxy appends the one it saw).
