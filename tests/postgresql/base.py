@@ -31,8 +31,8 @@ class DatabaseOperations(operations.DatabaseOperations):
         return [
             "SET CONSTRAINTS ALL DEFERRED",
             *(
-                "%s %s;" % (style.SQL_KEYWORD("DELETE FROM"), style.SQL_FIELD(self.quote_name(t)))
-                for t in emptied
+                f"{style.SQL_KEYWORD('DELETE FROM')} {style.SQL_FIELD(self.quote_name(table))};"
+                for table in emptied
             ),
         ]
 
