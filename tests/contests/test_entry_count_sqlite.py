@@ -26,7 +26,8 @@ print("COUNT", row.confirmed if row else None)
 """
 COUNTS = """
 from contests.models import Contest, EntryCount
-print("ROWS", sorted(EntryCount.objects.values_list("confirmed", flat=True)), Contest.objects.count())
+counts = sorted(EntryCount.objects.values_list("confirmed", flat=True))
+print("ROWS", counts, Contest.objects.count())
 """
 
 
