@@ -1,0 +1,78 @@
+"""French speaks of a person neutrally: the reader, a winner, an alternate, the staff.
+
+The walk-through of issue 13 found the masculine on the home page ("si vous êtes
+tiré au sort"), the results ("au premier suppléant"), a stop without questions
+("soyez le premier") and the mails of the places ("au suppléant suivant").
+"""
+
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+from django.urls import reverse
+from django.utils import translation
+
+from tests.public_site import public_site
+from tests.support import rows_for_the_module
+from tests.visits.factories import TourStopFactory
+from visits.models import Visit
+
+CATALOGUE = Path(__file__).resolve().parent.parent / "locale/fr/LC_MESSAGES/django.po"
+# Masculine words about one person whose gender the site does not know.
+MASCULINE = (
+    "si vous êtes tiré",
+    "tiré au sort comme suppléant",
+    "au suppléant suivant",
+    "au premier suppléant",
+    "soyez le premier",
+    "un administrateur de visite",
+    "un gagnant",
+    "de leurs gagnants",
+    "Le participant a accepté",
+    "Soyez bref",
+)
+
+
+def test_the_french_catalogue_speaks_of_a_person_neutrally():
+    with CATALOGUE.open("rb") as handle:
+        catalogue = read_po(handle)
+    found = [
+        (str(message.id)[:60], text)
+        for message in catalogue
+        if message.id
+        for text in (message.string if isinstance(message.string, tuple) else (message.string,))
+        if any(word.lower() in text.lower() for word in MASCULINE)
+    ]
+    assert not found, found
+
+
+@pytest.fixture(scope="module")
+def _site(django_db_setup, django_db_blocker):
+    yield from rows_for_the_module(django_db_blocker, public_site)
+
+
+def french(client, url: str) -> str:
+    # The override puts the test's language back after.
+    with translation.override("fr"):
+        response = client.get(url, headers={"accept-language": "fr"})
+    assert response.status_code == 200, url
+    return response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_home_page_and_the_results_speak_neutrally_in_french(client, _site):
+    home = french(client, _site["home"])
+    assert "si le sort vous désigne, rejoignez la visite" in home
+    results = french(client, _site["results"])
+    assert "la place revient à la première personne suppléante" in results
+    assert ">Promotion</span>" in results
+    assert "Promu<" not in results
+
+
+@pytest.mark.django_db
+def test_a_stop_without_questions_invites_the_first_one_neutrally_in_french(client, _site):
+    visit = Visit.objects.get(slug=_site["visit"].strip("/").split("/")[-1])
+    stop = TourStopFactory(visit=visit)
+    page = french(client, reverse("visits:stop", kwargs={"slug": visit.slug, "pk": stop.pk}))
+    assert "Aucune question pour le moment : posez la première." in page
+    assert "équipe de la visite la lit avant qu" in page
