@@ -294,3 +294,16 @@ def test_voting_for_a_pending_question_is_a_400(client, visit):
 
 def test_home_page_links_the_visit(client, visit):
     assert visit.get_absolute_url() in client.get("/").content.decode()
+
+
+def test_the_live_page_and_a_stop_page_name_the_time_zone_of_their_times(client, visit):
+    visit.time_zone = "America/Chicago"
+    visit.save()
+    stop = TourStopFactory(visit=visit)
+    LiveUpdateFactory(visit=visit, text="Doors open")
+    live = client.get(reverse("visits:live", args=[visit.slug])).content.decode()
+    assert "Times are in the America/Chicago time zone." in live
+    french = client.get(stop.get_absolute_url(), headers={"accept-language": "fr"})
+    lead = re.search(r'<p class="lead">(.*?)</p>', french.content.decode(), re.S).group(1)
+    starts = timezone.localtime(stop.starts_at, visit.tzinfo).strftime("%H:%M")
+    assert f"{starts}–" in lead and "(America/Chicago)" in lead, lead
