@@ -46,6 +46,21 @@ def test_the_french_catalogue_speaks_of_a_person_neutrally():
     assert not found, found
 
 
+DEMO = Path(__file__).resolve().parent.parent / "tweetup/demo"
+# What the demo's French content said of its winners before it was worded neutrally.
+DEMO_MASCULINE = ("gagnants", "suppléants", "abonnés", "tous les autres", "chacun peut")
+
+
+def test_the_demo_s_french_content_speaks_of_its_winners_neutrally():
+    found = [
+        (path.name, number, line.strip())
+        for path in sorted(DEMO.glob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if any(word in line.lower() for word in DEMO_MASCULINE)
+    ]
+    assert not found, found
+
+
 @pytest.fixture(scope="module")
 def _site(django_db_setup, django_db_blocker):
     yield from rows_for_the_module(django_db_blocker, public_site)

@@ -64,11 +64,11 @@ DESCRIPTION = (
     "the day online and sends questions that the winners ask on the spot."
 )
 DESCRIPTION_FR = (
-    "Cinq abonnés passent une journée dans les coulisses du CERN : une visite guidée du "
+    "Cinq personnes abonnées passent une journée dans les coulisses du CERN : une visite guidée du "
     "Centre de calcul et du Centre de contrôle du CERN, une heure pour répondre aux questions "
-    "que le public envoie en ligne, et une conférence publique pour clore la journée. Tous "
-    "les autres suivent la journée en ligne et envoient des questions que les gagnants posent "
-    "sur place."
+    "que le public envoie en ligne, et une conférence publique pour clore la journée. Le "
+    "reste du public suit la journée en ligne et envoie des questions que les personnes "
+    "gagnantes posent sur place."
 )
 # What the open contest said when the demo still led it to the 2012 visit.
 DESCRIPTION_BEFORE = (
@@ -92,11 +92,12 @@ RULES_FR = (
     "2. Une participation par personne : une adresse e-mail et un compte Twitter/X.\n"
     "3. Confirmez votre participation avec le lien envoyé par e-mail ; les participations "
     "non confirmées ne sont pas tirées au sort.\n"
-    "4. Cinq gagnants et cinq suppléants sont tirés au sort selon la procédure publique et "
-    "vérifiable tweetup-draw-v1 ; chacun peut la refaire à partir du registre publié.\n"
-    "5. Les gagnants ont 72 heures pour accepter ; passé ce délai, la place revient au "
-    "suppléant suivant.\n"
-    "6. Le trajet jusqu'au point de rendez-vous est à la charge des gagnants."
+    "4. Cinq places gagnantes et cinq places suppléantes sont tirées au sort selon la "
+    "procédure publique et vérifiable tweetup-draw-v1 ; tout le monde peut la refaire à "
+    "partir du registre publié.\n"
+    "5. Les personnes gagnantes ont 72 heures pour accepter ; passé ce délai, la place "
+    "revient à la personne suppléante suivante.\n"
+    "6. Le trajet jusqu'au point de rendez-vous est à la charge des personnes gagnantes."
 )
 
 

@@ -24,8 +24,9 @@ DESCRIPTION = (
     "results, the live draw page and the audit record."
 )
 DESCRIPTION_FR = (
-    "Le concours du premier TweetUp du CERN : cinq abonnés tirés au sort parmi les "
-    "participants ont passé le 25 juillet 2012 dans les coulisses, du Centre de calcul "
+    "Le concours du premier TweetUp du CERN : cinq personnes abonnées, tirées au sort "
+    "parmi les participations, ont passé le 25 juillet 2012 dans les coulisses, du "
+    "Centre de calcul "
     "au Centre de contrôle du CERN, en relayant les questions du public. Le tirage est "
     "public : consultez les résultats, la page du tirage en direct et le registre "
     "d'audit."

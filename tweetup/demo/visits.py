@@ -113,7 +113,7 @@ STOPS_UPCOMING = (
      "", "fr", 20, ("", "")),
     ("globe", (14, 15), (15, 30),
      ("Your followers ask: questions from the public, live",
-      "Vos abonnés demandent : les questions du public, en direct"),
+      "Votre public demande : ses questions, en direct"),
      "CERN Press Office", "fr", 30,
      ("Questions sent online during the day go to the guides.",
       "Les questions envoyées en ligne pendant la journée sont transmises aux guides.")),
@@ -122,7 +122,7 @@ STOPS_UPCOMING = (
       "Conférence publique : le LHC à haute luminosité"),
      "CERN physicists", "en", 400,
      ("Open to all; the winners have seats in the first row.",
-      "Ouverte à tous et à toutes ; les gagnants ont des places au premier rang.")),
+      "Ouverte à tout le monde ; les personnes gagnantes ont des places au premier rang.")),
 )  # fmt: skip
 
 QUESTIONS = {
@@ -144,7 +144,7 @@ QUESTIONS = {
 # (time, (text, French text), index of the stop)
 UPDATES = (
     ((9, 35), ("Our five TweetUp winners have arrived at Reception. Badges on, let's go!",
-               "Nos cinq gagnants du TweetUp sont arrivés à l'accueil. Badges en place, "
+               "Les cinq personnes gagnantes du TweetUp sont à l'accueil. Badges en place, "
                "c'est parti !"), 0),
     ((10, 5), ("Inside the Computing Centre: thousands of servers and the tape robots that "
                "keep every LHC collision.",
@@ -159,7 +159,8 @@ UPDATES = (
                 "La conférence AMS avec les astronautes de STS-134 commence dans le grand "
                 "amphithéâtre."), 4),
     ((16, 20), ("Thank you for all your questions: the winners asked them on the spot.",
-                "Merci pour toutes vos questions : les gagnants les ont posées sur place."), 5),
+                "Merci pour toutes vos questions : les personnes gagnantes les ont posées "
+                "sur place."), 5),
 )  # fmt: skip
 
 # The French of each English text of the days above.
