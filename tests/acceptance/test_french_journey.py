@@ -34,7 +34,8 @@ from tests.support import html_part
 pytestmark = [pytest.mark.acceptance, pytest.mark.timeout(600)]
 
 FRENCH_BROWSER = "fr-CH"
-LOCATION = "CERN Computing Centre, Building 513"
+# The demo's place, as the French admin and the French itinerary name it.
+LOCATION = "Centre de calcul du CERN, bâtiment 513"
 # How the French admin shows and takes a date (Django's French DATE_INPUT_FORMATS).
 FRENCH_DATE = "%d/%m/%Y"
 
@@ -388,6 +389,7 @@ def test_a_contest_in_french_from_the_entry_to_the_itinerary(
     page.goto(visitor_links(itinerary_mail)["itinerary"])
     expect(page.locator("h1")).to_have_text(french.visit_title)
     expect(page.locator("#stops")).to_contain_text(french.stop_title)
+    expect(page.locator("#stops")).to_contain_text(LOCATION)
     assert_french(
         "the visitor's itinerary",
         main_text(page),
