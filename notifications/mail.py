@@ -1,8 +1,11 @@
 """How the outbox's mail is built and sent: Django's message and SMTP backend, made for bulk.
 
 ``OutboxEmail`` is Django's multipart message whose MIME is built by the
-standard library's classic email API; ``SmtpEmailBackend`` is Django's SMTP
-backend, patient with the answer to a mail.
+standard library's classic email API, with ``BulkPolicy`` folding its
+headers; ``SmtpEmailBackend`` is Django's SMTP backend, patient with the
+answer to a mail. A bulk mail's cost is building each message, so each
+saving here is checked against the code it replaces
+(``tests/notifications/test_mail.py``).
 """
 
 import email.policy
@@ -13,12 +16,17 @@ import smtplib
 from email import base64mime
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
-from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends import smtp
 from django.core.mail.utils import DNS_NAME
+from django.utils import timezone
+
+# RFC 2047 allows an encoded word 75 characters. compat32 writes one as long
+# as its line less the space that continues it: 77 at 78 characters.
+ENCODED_LINE = 76
 
 
 class BulkPolicy(email.policy.Compat32):
@@ -27,19 +35,20 @@ class BulkPolicy(email.policy.Compat32):
     ``compat32`` folds every header through ``email.header.Header``, even a
     short ASCII one that it gives back unchanged: most of the CPU of a bulk
     mail. Such a header (printable ASCII, its line within
-    ``max_line_length``) is written as it is here; any other is folded by
-    ``compat32`` once per process and remembered, since a bulk mail repeats
-    it (the subject, encoded as RFC 2047 asks, and the sender).
+    ``max_line_length``) is written as it is here, and so is one without a
+    space to fold at, up to RFC 5322's 998 characters (compat32 would begin
+    it on a line of its own, which reads back with a leading space). Any
+    other is folded by ``compat32`` within ENCODED_LINE characters, so that
+    each encoded word keeps to RFC 2047's 75, once per process and
+    remembered, since a bulk mail repeats it (the subject, the sender).
     """
 
     def _plain(self, name: str, value) -> str | None:
-        if (
-            isinstance(value, str)
-            and self.max_line_length
-            and len(name) + 2 + len(value) <= self.max_line_length
-            and value.isascii()
-            and value.isprintable()
-        ):
+        """The header on one line, when it is printable ASCII that fits or cannot be folded."""
+        if not (isinstance(value, str) and value.isascii() and value.isprintable()):
+            return None
+        length = len(name) + 2 + len(value)
+        if length <= (self.max_line_length or 0) or (length <= 998 and " " not in value):
             return f"{name}: {value}{self.linesep}"
         return None
 
@@ -48,7 +57,7 @@ class BulkPolicy(email.policy.Compat32):
         if plain is not None:
             return plain
         if isinstance(value, str):
-            return _folded(self, name, value, binary=False)
+            return _folded(self.linesep, name, value, binary=False)
         return super().fold(name, value)
 
     def fold_binary(self, name, value):
@@ -56,23 +65,19 @@ class BulkPolicy(email.policy.Compat32):
         if plain is not None:
             return plain.encode("ascii")
         if isinstance(value, str):
-            return _folded(self, name, value, binary=True)
+            return _folded(self.linesep, name, value, binary=True)
         return super().fold_binary(name, value)
 
 
 @functools.lru_cache(maxsize=512)
-def _folded(policy: BulkPolicy, name: str, value: str, *, binary: bool) -> str | bytes:
-    """A header as ``compat32`` folds it; the policies are the module's own, few and lasting."""
-    if binary:
-        return email.policy.Compat32.fold_binary(policy, name, value)
-    return email.policy.Compat32.fold(policy, name, value)
+def _folded(linesep: str, name: str, value: str, *, binary: bool) -> str | bytes:
+    """A header as ``compat32`` folds it within ENCODED_LINE characters."""
+    policy = email.policy.compat32.clone(linesep=linesep, max_line_length=ENCODED_LINE)
+    return policy.fold_binary(name, value) if binary else policy.fold(name, value)
 
 
-# One policy per line ending (SMTP's CRLF, or "\n" for files), kept so that
-# ``_folded`` remembers across mails.
-_POLICIES = {
-    linesep: BulkPolicy(linesep=linesep, max_line_length=78) for linesep in ("\r\n", "\n")
-}
+# One policy per line ending: SMTP's CRLF, or "\n" for files.
+_POLICIES = {linesep: BulkPolicy(linesep=linesep, max_line_length=78) for linesep in ("\r\n", "\n")}
 
 
 def text_part(content: str, subtype: str, *, policy: email.policy.Policy) -> MIMENonMultipart:
@@ -90,7 +95,7 @@ def text_part(content: str, subtype: str, *, policy: email.policy.Policy) -> MIM
 
 @functools.lru_cache(maxsize=64)
 def _sender(from_email: str) -> str:
-    """The From header of a sender, its name encoded as RFC 2047 asks when not ASCII."""
+    """The From header of a sender, its name quoted as RFC 5322 asks; the same on every mail."""
     return formataddr(parseaddr(from_email), charset="utf-8")
 
 
@@ -102,9 +107,10 @@ class OutboxEmail(EmailMultiAlternatives):
     three times the CPU of the classic API (``email.mime``) for the same
     message, the largest cost of sending a bulk mail. Such a mail is built
     here with the classic API (bodies in UTF-8, base64; a non-ASCII subject
-    encoded as RFC 2047 asks). Anything else (attachments, copies, addresses
-    that are not ASCII) goes through Django's own ``message()``. A header
-    that holds a line break is refused with ValueError, as Django refuses it.
+    encoded as RFC 2047 asks, see ``BulkPolicy``). Anything else
+    (attachments, copies, addresses that are not ASCII) goes through
+    Django's own ``message()``. A header that holds a line break is refused
+    with ValueError, as Django refuses it.
     """
 
     def _classic(self) -> bool:
@@ -143,7 +149,9 @@ class OutboxEmail(EmailMultiAlternatives):
         message["Subject"] = str(self.subject)
         message["From"] = _sender(str(self.from_email))
         message["To"] = ", ".join(self.to)
-        message["Date"] = formatdate(localtime=settings.EMAIL_USE_LOCALTIME)
+        # As Django dates its mail: its zone's offset, or +0000 (not "-0000", no zone known).
+        now = timezone.localtime() if settings.EMAIL_USE_LOCALTIME else timezone.now()
+        message["Date"] = format_datetime(now)
         message["Message-ID"] = make_msgid(domain=str(DNS_NAME))
         for name, value in self.extra_headers.items():
             message[name] = str(value)
