@@ -389,6 +389,7 @@ def main() -> None:
     sink = Sink()
     environment = site_environment(args.database, sink)
     setup_django(environment)
+    from django.conf import settings
     from django.db import connection
 
     from notifications.services import outbox
@@ -403,16 +404,20 @@ def main() -> None:
     rows = rendered_rows(args.mails, contest)
     prepared = mail_bytes(rows)
     size = statistics.mean(len(data) for _to, data in prepared)
+    # The commit of this checkout; "?" for a copy of another commit unpacked in it.
     git = subprocess.run(  # noqa: S603
-        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+        ["git", "rev-parse", "--show-toplevel", "--short", "HEAD"],  # noqa: S607
         cwd=BASE_DIR,
         capture_output=True,
         text=True,
         check=False,
-    ).stdout.strip()
+    ).stdout.split()
+    code = git[1] if len(git) == 2 and Path(git[0]) == BASE_DIR else "?"
+    processes = os.environ.get("CELERY_WORKER_CONCURRENCY") or os.cpu_count()
     print(
-        f"{args.mails} mails of {size:.0f} bytes, {args.repeat} repetitions, code {git or '?'}, "
-        f"worker: production settings, {os.cpu_count()} processes, PostgreSQL "
+        f"{args.mails} mails of {size:.0f} bytes, {args.repeat} repetitions, code {code}, "
+        f"worker: production settings, {processes} processes, "
+        f"{settings.OUTBOX_SEND_BATCH} rows a task, PostgreSQL "
         f"{connection.pg_version // 10000}"
     )
     raw, send, write = [], [], []
