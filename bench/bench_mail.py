@@ -20,9 +20,13 @@ it was sent through), alternating, ``--repeat`` times each, median and spread:
   clock starts before the rows are rendered and written (in this process, in
   batches, each queued as it commits) and stops when the sink has the last mail.
 
-Each figure prints its ratio to raw; the target is ≥ 0.5×. The database
+Each figure prints its ratio to raw; the target is ≥ 0.5×, and the CPU time
+each side spent per mail (this process for raw, the worker's processes and
+the database's backends for the outbox, the sink for both), which the
+machine's other work changes less than the rates. The database
 (``--database``, created when missing) keeps its tables between runs; the
-outbox's rows are deleted before each repetition.
+outbox is emptied (TRUNCATE) before each repetition, so that no repetition
+reads the dead rows of the ones before (autovacuum may be off).
 """
 
 import argparse
@@ -37,7 +41,7 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
-from harness import ensure_database  # noqa: E402
+from harness import CpuSampler, ensure_database, process_cpu  # noqa: E402
 
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/tweetup_mail"
 BROKER = "redis://127.0.0.1:6379/7"
@@ -105,6 +109,10 @@ class Sink:
                 raise SystemExit(f"timed out: the sink has {self.received.value} of {count} mails")
             time.sleep(0.005)
         return time.perf_counter()
+
+    def cpu(self) -> float:
+        found = process_cpu(self.process.pid)
+        return found[1] if found else 0.0
 
     def stop(self) -> None:
         self.process.terminate()
@@ -258,6 +266,47 @@ def mail_bytes(rows) -> list[tuple[str, bytes]]:
     return prepared
 
 
+def empty_outbox() -> None:
+    from django.db import connection
+
+    from notifications.models import OutboxMessage
+
+    with connection.cursor() as cursor:
+        cursor.execute(f'TRUNCATE "{OutboxMessage._meta.db_table}"')
+
+
+class Cpu:
+    """CPU seconds per mail of the worker (its main process and pool), the database and the sink."""
+
+    def __init__(self, worker: subprocess.Popen | None, database: str, sink: Sink) -> None:
+        self.worker, self.sink = worker, sink
+        self.sampler = (
+            CpuSampler(worker.pid, database.rsplit("/", 1)[1], children="pool") if worker else None
+        )
+
+    def __enter__(self):
+        self.start = {"sink": self.sink.cpu(), "client": sum(os.times()[:2])}
+        if self.sampler:
+            self.start["main"] = process_cpu(self.worker.pid)[1]
+            self.sampler.__enter__()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.seconds = {
+            "sink": self.sink.cpu() - self.start["sink"],
+            "client": sum(os.times()[:2]) - self.start["client"],
+        }
+        if self.sampler:
+            self.sampler.__exit__(*exc_info)
+            totals = self.sampler.totals()
+            main = process_cpu(self.worker.pid)[1] - self.start["main"]
+            self.seconds.update(worker=totals["pool"] + main, postgres=totals["postgres"])
+
+    def per_mail(self, count: int) -> dict[str, float]:
+        """Milliseconds per mail."""
+        return {name: seconds * 1000 / count for name, seconds in self.seconds.items()}
+
+
 def all_sent(count: int, timeout: float = 120) -> None:
     from notifications.models import OutboxMessage
 
@@ -271,37 +320,38 @@ def all_sent(count: int, timeout: float = 120) -> None:
 # The runs -------------------------------------------------------------------
 
 
-def run_raw(sink: Sink, prepared) -> float:
+def run_raw(sink: Sink, prepared, database: str) -> tuple[float, dict]:
     import smtplib
 
     sink.reset()
-    start = time.perf_counter()
-    with smtplib.SMTP("127.0.0.1", sink.port) as smtp:
-        for to, data in prepared:
-            smtp.sendmail(FROM, [to], data)
-    end = sink.wait_for(len(prepared), 60)
-    return len(prepared) / (end - start)
+    with Cpu(None, database, sink) as cpu:
+        start = time.perf_counter()
+        with smtplib.SMTP("127.0.0.1", sink.port) as smtp:
+            for to, data in prepared:
+                smtp.sendmail(FROM, [to], data)
+        end = sink.wait_for(len(prepared), 60)
+    return len(prepared) / (end - start), cpu.per_mail(len(prepared))
 
 
-def run_send(sink: Sink, rows) -> tuple[float, int]:
+def run_send(sink: Sink, rows, worker, database: str) -> tuple[float, int, dict]:
     from notifications.models import OutboxMessage
     from notifications.services import sending
 
-    OutboxMessage.objects.all().delete()
+    empty_outbox()
     OutboxMessage.objects.bulk_create(rows, batch_size=1000)
     sink.reset()
-    start = time.perf_counter()
-    sending.messages_due_queue()
-    end = sink.wait_for(len(rows), 600)
-    all_sent(len(rows))
-    return len(rows) / (end - start), sink.connections.value
+    with Cpu(worker, database, sink) as cpu:
+        start = time.perf_counter()
+        sending.messages_due_queue()
+        end = sink.wait_for(len(rows), 600)
+        all_sent(len(rows))
+    return len(rows) / (end - start), sink.connections.value, cpu.per_mail(len(rows))
 
 
 def run_write_send(sink: Sink, count: int, contest) -> tuple[float, int]:
-    from notifications.models import OutboxMessage
     from notifications.services import outbox
 
-    OutboxMessage.objects.all().delete()
+    empty_outbox()
     mails = notices(count, contest)
     sink.reset()
     start = time.perf_counter()
@@ -309,6 +359,14 @@ def run_write_send(sink: Sink, count: int, contest) -> tuple[float, int]:
     end = sink.wait_for(count, 600)
     all_sent(count)
     return count / (end - start), sink.connections.value
+
+
+def cpu_line(cpu: dict[str, float], names) -> str:
+    return " + ".join(f"{name} {cpu[name]:.2f}" for name in names)
+
+
+def median_cpu(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {name: statistics.median(run[name] for run in runs) for name in runs[0]}
 
 
 def summary(name: str, rates: list[float], raw: float | None, extra: str = "") -> None:
@@ -331,6 +389,7 @@ def main() -> None:
     sink = Sink()
     environment = site_environment(args.database, sink)
     setup_django(environment)
+    from django.conf import settings
     from django.db import connection
 
     from notifications.services import outbox
@@ -345,34 +404,45 @@ def main() -> None:
     rows = rendered_rows(args.mails, contest)
     prepared = mail_bytes(rows)
     size = statistics.mean(len(data) for _to, data in prepared)
+    # The commit of this checkout; "?" for a copy of another commit unpacked in it.
     git = subprocess.run(  # noqa: S603
-        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+        ["git", "rev-parse", "--show-toplevel", "--short", "HEAD"],  # noqa: S607
         cwd=BASE_DIR,
         capture_output=True,
         text=True,
         check=False,
-    ).stdout.strip()
+    ).stdout.split()
+    code = git[1] if len(git) == 2 and Path(git[0]) == BASE_DIR else "?"
+    processes = os.environ.get("CELERY_WORKER_CONCURRENCY") or os.cpu_count()
     print(
-        f"{args.mails} mails of {size:.0f} bytes, {args.repeat} repetitions, code {git or '?'}, "
-        f"worker: production settings, {os.cpu_count()} processes, PostgreSQL "
+        f"{args.mails} mails of {size:.0f} bytes, {args.repeat} repetitions, code {code}, "
+        f"worker: production settings, {processes} processes, "
+        f"{settings.OUTBOX_SEND_BATCH} rows a task, PostgreSQL "
         f"{connection.pg_version // 10000}"
     )
     raw, send, write = [], [], []
+    raw_cpu, send_cpu = [], []
     send_connections = write_connections = 0
     try:
         for repetition in range(args.repeat):
-            raw.append(run_raw(sink, prepared))
-            rate, send_connections = run_send(sink, [*rows])
+            rate, cpu = run_raw(sink, prepared, args.database)
+            raw.append(rate)
+            raw_cpu.append(cpu)
+            rate, send_connections, cpu = run_send(sink, [*rows], worker, args.database)
             for row in rows:
                 row.pk = None
             send.append(rate)
+            send_cpu.append(cpu)
             if hasattr(outbox, "mail_enqueue_many"):
                 rate, write_connections = run_write_send(sink, args.mails, contest)
                 write.append(rate)
             print(
                 f"  repetition {repetition + 1}: raw {raw[-1]:.0f}, send {send[-1]:.0f}"
                 + (f", write + send {write[-1]:.0f}" if write else "")
-                + " mails/s",
+                + " mails/s; CPU ms per mail: raw "
+                + cpu_line(raw_cpu[-1], ("client", "sink"))
+                + ", send "
+                + cpu_line(send_cpu[-1], ("worker", "postgres", "sink")),
                 flush=True,
             )
     finally:
@@ -386,6 +456,12 @@ def main() -> None:
         summary(
             "outbox, write + send", write, raw_median, f"({write_connections} SMTP connections)"
         )
+    print(
+        "CPU ms per mail (median): raw "
+        + cpu_line(median_cpu(raw_cpu), ("client", "sink"))
+        + "; outbox, send "
+        + cpu_line(median_cpu(send_cpu), ("worker", "postgres", "sink"))
+    )
     print("target: ≥ 0.50× raw")
 
 

@@ -160,13 +160,15 @@ class CpuSampler(threading.Thread):
 
     Samples twice a second, since backends come and go (CONN_MAX_AGE): a
     process's share is its last sample minus its first (or its whole time
-    when it started during the run).
+    when it started during the run). The workers are the children of
+    ``master``, counted as ``children`` (a Celery worker's pool too).
     """
 
-    def __init__(self, master: int, database: str):
+    def __init__(self, master: int, database: str, *, children: str = "gunicorn"):
         super().__init__(daemon=True)
         self.master = master
         self.database = database
+        self.children = children
         self.first: dict[tuple[str, int], float] = {}
         self.last: dict[tuple[str, int], float] = {}
         self.done = threading.Event()
@@ -203,7 +205,7 @@ class CpuSampler(threading.Thread):
         for stat in Path("/proc").glob("[0-9]*/stat"):
             found = process_cpu(int(stat.parent.name))
             if found and found[0] == self.master:
-                seen[("gunicorn", int(stat.parent.name))] = found
+                seen[(self.children, int(stat.parent.name))] = found
         for key, found in seen.items():
             if found is None:
                 continue
@@ -211,7 +213,7 @@ class CpuSampler(threading.Thread):
             self.last[key] = found[1]
 
     def totals(self) -> dict:
-        totals = {"gunicorn": 0.0, "postgres": 0.0, "client": self.client}
+        totals = {self.children: 0.0, "postgres": 0.0, "client": self.client}
         for key, seconds in self.last.items():
             totals[key[0]] += seconds - self.first[key]
         return totals

@@ -96,12 +96,14 @@ class SmtpSink:
 
     ``recipients`` maps an address to the answer to its RCPT (e.g. "550 5.1.1
     No such user"); ``connections`` counts the SMTP connections that sent a
-    mail or tried to (each client's address and port).
+    mail or tried to (each client's address and port). ``received`` holds
+    each accepted mail as it came over the wire, ``messages`` the same parsed.
     """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.messages: list[EmailMessage] = []
+        self.received: list[bytes] = []
         self.refuse_next = 0
         self.refused = 0
         self.recipients: dict[str, str] = {}
@@ -110,6 +112,7 @@ class SmtpSink:
     def reset(self, *, refuse_next: int = 0) -> None:
         with self.lock:
             self.messages.clear()
+            self.received.clear()
             self.refuse_next = refuse_next
             self.refused = 0
             self.recipients = {}
@@ -135,6 +138,7 @@ class SmtpSink:
                 self.refuse_next -= 1
                 self.refused += 1
                 return "451 4.3.0 Try again later"
+            self.received.append(envelope.content)
             self.messages.append(email.message_from_bytes(envelope.content, policy=default_policy))
         return "250 Message accepted for delivery"
 

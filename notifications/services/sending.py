@@ -228,14 +228,16 @@ def _record_sent(claimed: Sequence[OutboxMessage]) -> int:
         return 0
     now = timezone.now()
     with transaction.atomic():
-        ids = list(
+        # One statement: the rows locked in the order of their keys (see
+        # _claim_batch), then marked. Whoever holds them now, these mails
+        # have left: never send them again.
+        locked = (
             OutboxMessage.objects.select_for_update()
             .filter(pk__in=[message.pk for message in claimed])
             .order_by("pk")
-            .values_list("pk", flat=True)
+            .values("pk")
         )
-        # Whoever holds the rows now, these mails have left: never send them again.
-        OutboxMessage.objects.filter(pk__in=ids).update(
+        OutboxMessage.objects.filter(pk__in=locked).update(
             status=Status.SENT,
             sent_at=Coalesce("sent_at", now),
             last_attempt_at=now,
