@@ -83,8 +83,9 @@ def test_mail_enqueue_writes_a_rendered_multipart_row_and_sends_after_commit(
     django_capture_on_commit_callbacks,
 ):
     entry = EntryFactory()
+    contest = ContestFactory(title="CERN TweetUp")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        message = enqueue(concerns=entry)
+        message = enqueue(concerns=entry, contest=contest)
     assert len(callbacks) == 1
     assert message.status == Status.PENDING and message.queued_at is not None
     assert message.subject == "Confirm your entry: CERN TweetUp"
