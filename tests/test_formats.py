@@ -71,7 +71,9 @@ def test_templates_and_code_name_their_formats_instead_of_spelling_them():
     "Wednesday 13 January 2027" ended up in one mail."""
     spelt = []
     for path in [*BASE_DIR.glob("templates/**/*.*"), *BASE_DIR.glob("*/**/*.py")]:
-        if ".venv" in path.parts or "tests" in path.parts or "formats" in path.parts:
+        # var/ holds what the runs build, the acceptance suite's venv among them.
+        skipped = {".venv", "var", "tests", "formats"}
+        if skipped.intersection(path.relative_to(BASE_DIR).parts):
             continue
         text = path.read_text(errors="ignore")
         for found in re.finditer(r"""\|(?:date|time):["']([^"']+)["']""", text):
