@@ -305,14 +305,19 @@ class EntryAdmin(AuditedAdmin):
         "in_draw_once_frozen",
         "invalidated_at",
         "invalidated_by",
-        "invalid_reason",
+        "reason_for_invalidation",
         "withdrawn_at",
     ]
-    exclude = ["languages"]
+    # The reason shows in the reader's language (reason_for_invalidation).
+    exclude = ["languages", "invalid_reason"]
     actions = ["invalidate"]
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description=_("reason for invalidation"))
+    def reason_for_invalidation(self, obj: Entry) -> str:
+        return obj.invalid_reason_shown or "—"
 
     @admin.display(description=_("languages spoken"))
     def languages_spoken(self, obj: Entry) -> str:

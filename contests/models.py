@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
@@ -318,7 +319,18 @@ class Entry(models.Model):
     # place it may win is declined.
     withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True, editable=False)
 
+    # Why an entry withdrawn before the freeze left the draw. Stored as written
+    # here, whoever reads it later; ``invalid_reason_shown`` says it in the
+    # reader's language. An organizer's reason is shown as they wrote it.
+    WITHDRAWN_REASON = gettext_noop("Withdrawn by the entrant.")
+
     objects = EntryQuerySet.as_manager()
+
+    @property
+    def invalid_reason_shown(self) -> str:
+        if self.invalid_reason == self.WITHDRAWN_REASON:
+            return gettext(self.WITHDRAWN_REASON)
+        return self.invalid_reason
 
     class Meta:
         verbose_name = _("entry")

@@ -266,7 +266,7 @@ def test_stops_added_changed_and_deleted_in_the_visit_admin_are_each_on_the_reco
             "ends_at_1": timezone.localtime(stop.ends_at, visit.tzinfo).strftime("%H:%M")
             if stop
             else "",
-            "guide": stop.guide if stop else "",
+            "guide_en": stop.guide if stop else "",
             "language": "en",
             "capacity": "",
             "notes_en": "",

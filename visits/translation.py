@@ -25,7 +25,7 @@ class LocationTranslationOptions(TranslationOptions):
 
 @register(TourStop)
 class TourStopTranslationOptions(TranslationOptions):
-    fields = ("title", "notes")
+    fields = ("title", "guide", "notes")
     required_languages = ("en",)
 
 

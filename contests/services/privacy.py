@@ -199,7 +199,7 @@ def entry_withdrawal_effect(entry: Entry) -> Withdrawal:
 
 
 # Why an entry withdrawn before the freeze is out of the draw (the entrant asked).
-WITHDRAWN_REASON = "Withdrawn by the entrant."
+WITHDRAWN_REASON = Entry.WITHDRAWN_REASON
 
 
 def entry_withdraw(

@@ -52,6 +52,7 @@ class Texts:
     meeting_point: str
     practical_notes: str
     stop_title: str
+    stop_guide: str
     stop_notes: str
 
     def all(self) -> list[str]:
@@ -69,6 +70,7 @@ def texts(token: str) -> tuple[Texts, Texts]:
         meeting_point="Reception desk of Building 33",
         practical_notes="Bring warm clothes: the machine rooms are cold at night.",
         stop_title=f"Tape robots and disk servers {token}",
+        stop_guide=f"Tape operations team {token}",
         stop_notes="Ear protection is provided at the door.",
     )
     french = Texts(
@@ -80,6 +82,7 @@ def texts(token: str) -> tuple[Texts, Texts]:
         meeting_point="Accueil du bâtiment 33",
         practical_notes="Prévoyez des vêtements chauds : les salles des machines sont froides.",
         stop_title=f"Robots à bandes et serveurs de disques {token}",
+        stop_guide=f"Équipe des bandes magnétiques {token}",
         stop_notes="Des protections auditives sont fournies à l'entrée.",
     )
     return english, french
@@ -141,7 +144,8 @@ def tour_admin_plans_the_visit(staff_page, english: Texts, french: Texts, day: d
     stop.locator("input[name$='-starts_at_1']").fill("22:00")
     stop.locator("input[name$='-ends_at_0']").fill(day.strftime(FRENCH_DATE))
     stop.locator("input[name$='-ends_at_1']").fill("23:30")
-    stop.locator("input[name$='-guide']").fill("Computing Centre team")
+    stop.locator("input[name$='-guide_en']").fill(english.stop_guide)
+    stop.locator("input[name$='-guide_fr']").fill(french.stop_guide)
     stop.locator("select[name$='-language']").select_option("fr")
     stop.locator("textarea[name$='-notes_en']").fill(english.stop_notes)
     stop.locator("textarea[name$='-notes_fr']").fill(french.stop_notes)
@@ -384,6 +388,7 @@ def test_a_contest_in_french_from_the_entry_to_the_itinerary(
         f"« {french.visit_title} »",
         f"Point de rendez-vous : {french.meeting_point}",
         french.stop_title,
+        french.stop_guide,
         french.practical_notes,
     )
     page.goto(visitor_links(itinerary_mail)["itinerary"])
@@ -397,6 +402,7 @@ def test_a_contest_in_french_from_the_entry_to_the_itinerary(
         "Point de rendez-vous :",
         french.meeting_point,
         french.stop_title,
+        french.stop_guide,
         french.stop_notes,
         "Informations pratiques",
         french.practical_notes,
@@ -415,6 +421,7 @@ def test_a_contest_in_french_from_the_entry_to_the_itinerary(
         english,
         f"X-WR-CALNAME:{french.visit_title}",
         f"Point de rendez-vous : {french.meeting_point}",
+        french.stop_guide,
         french.stop_notes,
     )
 

@@ -486,7 +486,7 @@ def test_tour_admin_adds_a_stop_between_two_others_and_every_itinerary_lists_it_
     new_stop.locator("input[name$='-starts_at_1']").fill("15:30")
     new_stop.locator("input[name$='-ends_at_0']").fill(day)
     new_stop.locator("input[name$='-ends_at_1']").fill("16:00")
-    new_stop.locator("input[name$='-guide']").fill("CERN Press Office")
+    new_stop.locator("input[name$='-guide_en']").fill("CERN Press Office")
     new_stop.locator("select[name$='-language']").select_option("en")
     touradmin.get_by_role("button", name="Save", exact=True).click()
     expect(touradmin.locator(".messagelist")).to_contain_text("was changed successfully")

@@ -183,3 +183,22 @@ def test_a_tampered_or_foreign_link_withdraws_nothing(client, entry):
     entry.refresh_from_db()
     assert entry.withdrawn_at is None and entry.email
     assert not mail.outbox
+
+
+@pytest.mark.parametrize(
+    ("language", "reason"),
+    [("en", "Withdrawn by the entrant."), ("fr", "Retirée à la demande de la personne inscrite.")],
+)
+def test_the_entry_admin_gives_the_withdrawals_reason_in_the_readers_language(
+    client, entry, language, reason
+):
+    client.post(withdraw_path(entry))
+    client.force_login(staff_user("organizer", ORGANIZERS))
+    page = client.get(
+        reverse("admin:contests_entry_change", args=[entry.pk]),
+        headers={"accept-language": language},
+    ).content.decode()
+    assert reason in page
+    entry.refresh_from_db()
+    # An organizer's own reason reads as written; the withdrawal's is the site's.
+    assert entry.invalid_reason == Entry.WITHDRAWN_REASON

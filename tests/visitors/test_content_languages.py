@@ -43,6 +43,8 @@ PLACE = {
 STOP = {
     "title_en": "The Computing Centre",
     "title_fr": "Le Centre de calcul",
+    "guide_en": "Computing Centre team",
+    "guide_fr": "Équipe du Centre de calcul",
     "notes_en": "No food among the servers.",
     "notes_fr": "Pas de nourriture parmi les serveurs.",
 }
@@ -65,13 +67,20 @@ def test_a_french_visitors_itinerary_mail_is_in_french_and_an_english_ones_in_en
     rows = {row.language: row for row in OutboxMessage.objects.filter(kind=ITINERARY_KIND)}
     french_mail, english_mail = rows["fr"], rows["en"]
     assert VISIT["title_fr"] in french_mail.subject
-    for text in (STOP["title_fr"], VISIT["meeting_point_fr"], VISIT["practical_notes_fr"]):
+    for text in (
+        STOP["title_fr"],
+        STOP["guide_fr"],
+        VISIT["meeting_point_fr"],
+        VISIT["practical_notes_fr"],
+    ):
         assert text in french_mail.body_text and text in french_mail.body_html, text
-    for text in (VISIT["title_en"], STOP["title_en"], VISIT["meeting_point_en"]):
+    for text in (VISIT["title_en"], STOP["title_en"], STOP["guide_en"], VISIT["meeting_point_en"]):
         assert text not in french_mail.subject + french_mail.body_text, text
     assert VISIT["title_en"] in english_mail.subject
     assert STOP["title_en"] in english_mail.body_text
+    assert STOP["guide_en"] in english_mail.body_text
     assert STOP["title_fr"] not in english_mail.body_text
+    assert STOP["guide_fr"] not in english_mail.body_text
 
 
 def test_a_stop_with_no_french_title_shows_its_english_one_in_french_mail(day):
@@ -107,10 +116,12 @@ def test_the_public_itinerary_shows_the_stops_in_the_readers_language(client, da
     visit, _stop = day
     french = _page(client, visit.get_absolute_url(), "fr")
     assert VISIT["title_fr"] in french and STOP["title_fr"] in french
+    assert STOP["guide_fr"] in french and STOP["guide_en"] not in french
     assert STOP["title_en"] not in french and VISIT["title_en"] not in french
     english = _page(client, visit.get_absolute_url(), "en")
     assert VISIT["title_en"] in english and STOP["title_en"] in english
-    assert STOP["title_fr"] not in english
+    assert STOP["guide_en"] in english
+    assert STOP["title_fr"] not in english and STOP["guide_fr"] not in english
 
 
 def test_a_live_update_written_in_one_language_shows_to_readers_of_both(client, day, tour_admin):

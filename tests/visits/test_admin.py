@@ -41,7 +41,7 @@ def stop_fields(title, location, start, end, **extra) -> dict:
         "starts_at_1": start,
         "ends_at_0": "2031-07-25",
         "ends_at_1": end,
-        "guide": "",
+        "guide_en": "",
         "language": "en",
         "capacity": "",
         "notes_en": "",

@@ -53,37 +53,37 @@ LOCATIONS = {
     ),
 }  # fmt: skip
 
-# (location, start, end, (title, French title), guide, language, capacity,
+# (location, start, end, (title, French title), (guide, French guide), language, capacity,
 #  (notes, French notes))
 STOPS_2012 = (
     ("reception", (9, 30), (10, 0), ("Welcome and badges", "Accueil et badges"),
-     "CERN Press Office", "en", 10,
+     ("CERN Press Office", "Service de presse du CERN"), "en", 10,
      ("Coffee at the Reception; badges and safety briefing.",
       "Café à l'accueil ; badges et consignes de sécurité.")),
     ("computing", (10, 0), (11, 30),
      ("The Computing Centre: Tier-0 of the LHC grid",
       "Le Centre de calcul : le Tier-0 de la grille du LHC"),
-     "Computing Centre team", "en", 12,
+     ("Computing Centre team", "Équipe du Centre de calcul"), "en", 12,
      ("Closed shoes; no food or drink among the servers.",
       "Chaussures fermées ; ni nourriture ni boisson parmi les serveurs.")),
     ("ccc", (11, 45), (12, 45),
      ("CERN Control Centre: the LHC in operation",
       "Centre de contrôle du CERN : le LHC en fonctionnement"),
-     "LHC operators", "en", 12,
+     ("LHC operators", "Équipe d'exploitation du LHC"), "en", 12,
      ("Bus to Prévessin leaves Building 33 at 11:30.",
       "Le bus pour Prévessin part du bâtiment 33 à 11 h 30.")),
     ("restaurant", (12, 45), (14, 0),
      ("Lunch with physicists", "Déjeuner avec des physiciens et physiciennes"),
-     "", "fr", 20, ("", "")),
+     ("", ""), "fr", 20, ("", "")),
     ("auditorium", (14, 30), (16, 0),
      ("AMS public talk with the STS-134 astronauts",
       "Conférence publique AMS avec les astronautes de STS-134"),
-     "AMS collaboration", "en", 400,
+     ("AMS collaboration", "Collaboration AMS"), "en", 400,
      ("Reserved seats in the first row.", "Places réservées au premier rang.")),
     ("globe", (16, 15), (17, 0),
      ("Wrap-up at the Globe: your questions, answered",
       "Bilan au Globe : réponses à vos questions"),
-     "CERN Press Office", "fr", 30, ("", "")),
+     ("CERN Press Office", "Service de presse du CERN"), "fr", 30, ("", "")),
 )  # fmt: skip
 
 # The next visit follows the 2012 day: the Computing Centre in the morning,
@@ -92,35 +92,35 @@ STOPS_2012 = (
 STOPS_UPCOMING = (
     ("reception", (9, 0), (9, 30),
      ("Welcome, badges and safety briefing", "Accueil, badges et consignes de sécurité"),
-     "CERN Press Office", "en", 12,
+     ("CERN Press Office", "Service de presse du CERN"), "en", 12,
      ("Bring the identity document you entered with.",
       "Munissez-vous de la pièce d'identité indiquée lors de votre inscription.")),
     ("computing", (9, 45), (11, 15),
      ("The Computing Centre: where every collision is kept",
       "Le Centre de calcul : là où chaque collision est conservée"),
-     "CERN IT guides", "en", 12,
+     ("CERN IT guides", "Guides du département IT du CERN"), "en", 12,
      ("Closed shoes; the server rooms are loud and cold.",
       "Chaussures fermées ; les salles de serveurs sont bruyantes et froides.")),
     ("ccc", (11, 45), (12, 45),
      ("CERN Control Centre: an hour with the accelerator operators",
       "Centre de contrôle du CERN : une heure avec les opérateurs des accélérateurs"),
-     "Operations team", "en", 12,
+     ("Operations team", "Équipe d'exploitation"), "en", 12,
      ("A shuttle to the Prévessin site leaves Building 33 at 11:20.",
       "Une navette pour le site de Prévessin part du bâtiment 33 à 11 h 20.")),
     ("restaurant", (12, 45), (14, 0),
      ("Lunch with physicists and engineers",
       "Déjeuner avec des physiciens, physiciennes, ingénieurs et ingénieures"),
-     "", "fr", 20, ("", "")),
+     ("", ""), "fr", 20, ("", "")),
     ("globe", (14, 15), (15, 30),
      ("Your followers ask: questions from the public, live",
       "Votre public demande : ses questions, en direct"),
-     "CERN Press Office", "fr", 30,
+     ("CERN Press Office", "Service de presse du CERN"), "fr", 30,
      ("Questions sent online during the day go to the guides.",
       "Les questions envoyées en ligne pendant la journée sont transmises aux guides.")),
     ("auditorium", (16, 0), (17, 30),
      ("Public talk: the High-Luminosity LHC",
       "Conférence publique : le LHC à haute luminosité"),
-     "CERN physicists", "en", 400,
+     ("CERN physicists", "Physiciennes et physiciens du CERN"), "en", 400,
      ("Open to all; the winners have seats in the first row.",
       "Ouverte à tout le monde ; les personnes gagnantes ont des places au premier rang.")),
 )  # fmt: skip
@@ -167,11 +167,11 @@ UPDATES = (
 FRENCH_OF = (
     {
         english: french
-        for *_, (title, title_fr), _guide, _language, _capacity, (notes, notes_fr) in (
+        for *_, (title, title_fr), (guide, guide_fr), _language, _capacity, (notes, notes_fr) in (
             *STOPS_2012,
             *STOPS_UPCOMING,
         )
-        for english, french in ((title, title_fr), (notes, notes_fr))
+        for english, french in ((title, title_fr), (guide, guide_fr), (notes, notes_fr))
         if english
     }
     | {english: french for _time, (english, french), _stop in UPDATES}
@@ -234,7 +234,8 @@ def _stops(visit: Visit, plan: tuple) -> list[TourStop]:
             ends_at=_at(visit, end),
             title_en=title[0],
             title_fr=title[1],
-            guide=guide,
+            guide_en=guide[0],
+            guide_fr=guide[1],
             language=language,
             capacity=capacity,
             notes_en=notes[0],
