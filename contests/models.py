@@ -326,12 +326,6 @@ class Entry(models.Model):
 
     objects = EntryQuerySet.as_manager()
 
-    @property
-    def invalid_reason_shown(self) -> str:
-        if self.invalid_reason == self.WITHDRAWN_REASON:
-            return gettext(self.WITHDRAWN_REASON)
-        return self.invalid_reason
-
     class Meta:
         verbose_name = _("entry")
         verbose_name_plural = _("entries")
@@ -360,6 +354,12 @@ class Entry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket} · @{self.twitter_handle}"
+
+    @property
+    def invalid_reason_shown(self) -> str:
+        if self.invalid_reason == self.WITHDRAWN_REASON:
+            return gettext(self.WITHDRAWN_REASON)
+        return self.invalid_reason
 
     @property
     def audit_repr(self) -> str:

@@ -208,7 +208,14 @@ class TourStopAdmin(AuditedAdmin, TranslationAdmin):
     list_display = ["title", "visit", "starts_at", "ends_at", "location", "guide", "language"]
     list_filter = ["visit"]
     list_select_related = ["visit", "location"]
-    search_fields = ["title_en", "title_fr", "guide_en", "guide_fr", "location__name_en", "location__name_fr"]
+    search_fields = [
+        "title_en",
+        "title_fr",
+        "guide_en",
+        "guide_fr",
+        "location__name_en",
+        "location__name_fr",
+    ]
     autocomplete_fields = ["location"]
 
     def save_object(self, request, obj, form, change):
