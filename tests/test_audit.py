@@ -522,7 +522,7 @@ def test_the_visits_staff_pages_name_its_stops_and_jobs_in_their_readers_languag
     assert "Bring a jacket" in english and "Prenez une veste" not in english
     french = _staff_actions_section(client, path, "fr")
     assert "Salle de contrôle" in french and "Control room" not in french
-    assert f"écrire aux visiteurs #{job.pk}" in french
+    assert f"écrire au groupe #{job.pk}" in french
     assert "Prenez une veste" in french and "Bring a jacket" not in french
     assert "Nouvelle salle" in english and "Nouvelle salle" in french
 

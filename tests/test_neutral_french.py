@@ -2,9 +2,13 @@
 
 The walk-through of issue 13 found the masculine on the home page ("si vous êtes
 tiré au sort"), the results ("au premier suppléant"), a stop without questions
-("soyez le premier") and the mails of the places ("au suppléant suivant").
+("soyez le premier") and the mails of the places ("au suppléant suivant"). Users then
+found the masculine for everyone in the plurals and the staff's labels ("les gagnants",
+"les visiteurs", "les organisateurs", "que chacun peut vérifier"): no word of the
+catalogue speaks of people in the masculine.
 """
 
+import re
 from pathlib import Path
 
 import pytest
@@ -46,9 +50,65 @@ def test_the_french_catalogue_speaks_of_a_person_neutrally():
     assert not found, found
 
 
+# Masculine generics for people, as whole words: the catalogue says "personnes
+# gagnantes", "places suppléantes", "l'équipe organisatrice", "le groupe", "les
+# personnes en visite", "tout le monde" instead.
+MASCULINE_GENERICS = re.compile(
+    r"\b("
+    r"organisateurs?|administrateurs?|visiteurs?|participants?|gagnants?|suppléants?"
+    r"|inscrits|abonnés?|invités|connectés|retenus|informés|prévenus|promu"
+    r"|détenteurs?|lecteurs?|locuteurs?|auteurs?|éditeurs?|étudiants?|opérateurs?"
+    r"|utilisateurs?|chacun|tous les|seuls les|non-retenus"
+    r"|(?:du|au|le|un) guide"
+    r")\b",
+    re.IGNORECASE,
+)
+# Phrases that match the words above but speak of things, each with its reason.
+NOT_ABOUT_PEOPLE = {
+    "Tous les concours": "the contests",
+    "Tous les e-mails": "the mails",
+    "ceux qui ont été retenus": "the tickets that the draw kept",
+}
+
+
+def _translations() -> list[tuple[str, str]]:
+    with CATALOGUE.open("rb") as handle:
+        catalogue = read_po(handle)
+    return [
+        (str(message.id)[:60], text)
+        for message in catalogue
+        if message.id
+        for text in (message.string if isinstance(message.string, tuple) else (message.string,))
+    ]
+
+
+def test_no_translation_uses_a_masculine_generic_for_people():
+    found = []
+    for message_id, text in _translations():
+        for phrase in NOT_ABOUT_PEOPLE:
+            text = re.sub(re.escape(phrase), "", text, flags=re.IGNORECASE)
+        found += [(message_id, match.group(0)) for match in MASCULINE_GENERICS.finditer(text)]
+    assert not found, found
+
+
+def test_each_exception_to_the_masculine_generics_is_still_needed():
+    texts = [text.lower() for _, text in _translations()]
+    unused = [phrase for phrase in NOT_ABOUT_PEOPLE if not any(phrase.lower() in t for t in texts)]
+    assert not unused, unused
+
+
 DEMO = Path(__file__).resolve().parent.parent / "tweetup/demo"
 # What the demo's French content said of its winners before it was worded neutrally.
-DEMO_MASCULINE = ("gagnants", "suppléants", "abonnés", "tous les autres", "chacun peut")
+DEMO_MASCULINE = (
+    "gagnants",
+    "suppléants",
+    "abonnés",
+    "tous les autres",
+    "chacun peut",
+    "visiteurs",
+    "organisateurs",
+    "opérateurs",
+)
 
 
 def test_the_demo_s_french_content_speaks_of_its_winners_neutrally():

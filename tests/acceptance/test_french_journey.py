@@ -210,9 +210,9 @@ def organizer_closes_freezes_and_draws(
     organizer.get_by_role("link", name="Aller au tirage au sort").click()
 
     organizer.get_by_label("Entropie externe (facultative)").fill(secrets.token_hex(32))
-    organizer.get_by_role("button", name="Tirer au sort les gagnants").click()
+    organizer.get_by_role("button", name="Tirer au sort les personnes gagnantes").click()
     expect(outcome).to_contain_text(
-        "Les gagnants sont tirés au sort et leurs offres sont envoyées.", timeout=60_000
+        "Les personnes gagnantes sont tirées au sort et leurs offres sont envoyées.", timeout=60_000
     )
     assert_french("the draw's job page", main_text(organizer), english, french.contest_title)
     organizer.get_by_role("link", name="Voir les résultats").click()
@@ -303,8 +303,8 @@ def winner_accepts_in_french(
 
 
 def visitor_completes_the_profile_in_french(page: Page, person: Person) -> None:
-    page.get_by_role("link", name="Compléter mon profil de visiteur").click()
-    expect(page.get_by_role("heading", name="Votre profil de visiteur")).to_be_visible()
+    page.get_by_role("link", name="Compléter mon profil de visite", exact=True).click()
+    expect(page.get_by_role("heading", name="Votre profil de visite", exact=True)).to_be_visible()
     expect(page.get_by_label("Langue de nos e-mails")).to_have_value("fr")
     page.get_by_role("textbox", name=re.compile(r"^Nom affiché")).fill(person.name.split()[0])
     page.get_by_label("Une courte biographie").fill("Ingénieure système, curieuse des données.")

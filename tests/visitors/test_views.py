@@ -166,7 +166,7 @@ def test_group_page_says_so_when_no_visitor_has_joined_yet(client, visit, organi
     url = reverse("visitors:group", args=[visit.slug])
     with translation.override("fr"):
         page = client.get(url, headers={"accept-language": "fr"}).content.decode()
-    assert '<td colspan="5" class="text-muted" id="group-no-visitor">Aucun visiteur' in page
+    assert '<td colspan="5" class="text-muted" id="group-no-visitor">Le groupe est vide' in page
     visitor(visit)
     assert 'id="group-no-visitor"' not in client.get(url).content.decode()
 

@@ -20,7 +20,7 @@ LOCATIONS = {
         ("Reception, Building 33", "Accueil, bâtiment 33"),
         ("Route de Meyrin 385, Meyrin", "Route de Meyrin 385, Meyrin"),
         ("Where visitors get their badges, at the main entrance of the Meyrin site.",
-         "Là où les visiteurs et visiteuses reçoivent leur badge, à l'entrée principale du "
+         "Là où les personnes en visite reçoivent leur badge, à l'entrée principale du "
          "site de Meyrin."),
     ),
     "computing": (
@@ -103,7 +103,7 @@ STOPS_UPCOMING = (
       "Chaussures fermées ; les salles de serveurs sont bruyantes et froides.")),
     ("ccc", (11, 45), (12, 45),
      ("CERN Control Centre: an hour with the accelerator operators",
-      "Centre de contrôle du CERN : une heure avec les opérateurs des accélérateurs"),
+      "Centre de contrôle du CERN : une heure avec l'équipe qui pilote les accélérateurs"),
      ("Operations team", "Équipe d'exploitation"), "en", 12,
      ("A shuttle to the Prévessin site leaves Building 33 at 11:20.",
       "Une navette pour le site de Prévessin part du bâtiment 33 à 11 h 20.")),
