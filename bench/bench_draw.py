@@ -195,7 +195,8 @@ def measure(step: str, *, trace: bool) -> dict:
     from django.db import connection, transaction
 
     from contests.models import Contest, Entry
-    from contests.services import draws
+    from contests.services import audit_record, draws
+    from contests.services.tickets import CHUNK_SIZE
 
     contest = Contest.objects.get(slug=SLUG)
     connection.ensure_connection()
@@ -205,7 +206,7 @@ def measure(step: str, *, trace: bool) -> dict:
 
     def select_stream():
         tickets = Entry.objects.filter(contest=contest).values_list("ticket", flat=True)
-        return sum(1 for _ in tickets.iterator(chunk_size=draws.CHUNK_SIZE))
+        return sum(1 for _ in tickets.iterator(chunk_size=CHUNK_SIZE))
 
     def select_fetchall():
         with connection.cursor() as cursor:
@@ -233,7 +234,7 @@ def measure(step: str, *, trace: bool) -> dict:
         )
 
     def draw_json():
-        return sum(len(piece) for piece in draws.draw_audit_record_stream(draw=contest.draw))
+        return sum(len(piece) for piece in audit_record.draw_audit_record_stream(draw=contest.draw))
 
     work = {
         "select_stream": select_stream,

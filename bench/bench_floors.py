@@ -222,7 +222,7 @@ def measure(step: str, slug: str, repeat: int) -> dict:
     from django.db import connection, transaction
 
     from contests.models import Contest, Entry
-    from contests.services import draws
+    from contests.services import audit_record, draws
 
     contest = Contest.objects.get(slug=slug)
     connection.ensure_connection()
@@ -263,7 +263,7 @@ def measure(step: str, slug: str, repeat: int) -> dict:
         return len(draws.draw_run(contest=contest, actor=None, caps=CAPS, notify=False).winners)
 
     def draw_json():
-        return sum(len(piece) for piece in draws.draw_audit_record_stream(draw=contest.draw))
+        return sum(len(piece) for piece in audit_record.draw_audit_record_stream(draw=contest.draw))
 
     work = {
         "select_stream": select_stream,

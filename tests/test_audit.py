@@ -22,7 +22,8 @@ from django.utils import timezone, translation
 from contests.models import Contest, Selection, SelectionEvent
 from contests.services.draws import contest_freeze, draw_run, entry_invalidate
 from contests.services.notices import contest_notify_not_chosen
-from contests.services.selections import selection_decline, selection_disqualify, selection_notify
+from contests.services.selection_mail import selection_notify
+from contests.services.selections import selection_decline, selection_disqualify
 from notifications.models import OutboxMessage
 from notifications.services.outbox import messages_resend
 from tests.builders import alternate, drawn_contest, winner

@@ -4,7 +4,7 @@ import pytest
 
 from contests import draw_algorithm
 from contests.models import Entry, Selection, SelectionEvent
-from contests.services.draws import draw_audit_record
+from contests.services.audit_record import draw_audit_record
 from tests.builders import alternate, drawn_contest, winner
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from contests.models import Entry, Selection
 from contests.services.answers import selection_answer_token
 from contests.services.entries import entry_confirm_token
 from contests.services.privacy import entry_withdraw_token
-from contests.services.selections import selection_notify
+from contests.services.selection_mail import selection_notify
 from notifications.models import OutboxMessage
 from tests.builders import drawn_contest, winner
 from tests.factories import EntryFactory, staff_user

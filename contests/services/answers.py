@@ -15,7 +15,7 @@ from notifications.models import OutboxMessage
 from tweetup.links import absolute_url, signed_link_data, signed_link_token
 
 from ..errors import ContestError
-from ..models import Selection
+from ..models import Contest, Selection
 
 ANSWER_SALT = "contests.selection-answer"
 # A winner who opens the form just before the deadline may still send it.
@@ -73,6 +73,11 @@ def selection_from_token(*, token: str, now: datetime | None = None) -> Selectio
 
 
 # The time to answer ---------------------------------------------------------
+
+
+def selection_deadline_zone(contest: Contest) -> str:
+    """The time zone deadlines are written in: the visit's, else the contest's."""
+    return contest.visit.time_zone if contest.visit_id else contest.time_zone
 
 
 def selection_offer_key(selection: Selection) -> str:

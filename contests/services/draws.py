@@ -3,26 +3,20 @@
 The freeze writes no entry: it records on the contest the cut-off that fixes
 the tickets in the draw (``Contest.tickets_cutoff``: the entries confirmed
 before it and not invalidated, ``Entry.objects.in_draw``) and their digest.
-Every read of the tickets (the freeze, the draw, draw.json) pages through
-them in bytewise order by keyset, one short query per page of
-``PAGE_SIZE`` tickets, on the index (contest, ticket COLLATE "C"): no model
-object per entry, no query per entry, no server-side cursor (so it works
-behind PgBouncer in transaction mode), and never more than a page in memory.
-Only the few tickets chosen are mapped back to their entries.
+The freeze and the draw read the tickets page by page in bytewise order
+(``contests.services.tickets``): no model object per entry, no query per
+entry, never more than a page in memory. Only the few tickets chosen are
+mapped back to their entries. The published record of a draw is built in
+``contests.services.audit_record``.
 """
 
-import hashlib
 import itertools
-import json
 import logging
 import operator
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
-from django.db import IntegrityError, connections, transaction
-from django.db.models import F, QuerySet
-from django.db.models.functions import Collate
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,138 +25,16 @@ from tweetup.audit import Verb, log_action
 from .. import draw_algorithm
 from ..errors import AlreadyDrawn, ContestError
 from ..models import Contest, Draw, Entry, Selection, SelectionEvent
-from .selections import Action, draw_offers_send, draw_withdrawn_decline
+from .selection_mail import draw_offers_send
+from .selections import Action, draw_withdrawn_decline
+from .tickets import TicketsDigest, attribute_pages, ticket_pages
 
 logger = logging.getLogger(__name__)
 
 # The fields an organizer may cap, as written in the audit record.
 CAP_FIELDS = ("country", "background")
-# Tickets read per query (and per call of a progress callback).
-PAGE_SIZE = 10_000
-CHUNK_SIZE = PAGE_SIZE
 
 Progress = Callable[[int, int], None]
-
-
-# Tickets -------------------------------------------------------------------
-
-
-def _bytewise(queryset: QuerySet[Entry]) -> QuerySet[Entry]:
-    """Order by ticket, bytewise (the order of the audit record), in the database."""
-    if connections[queryset.db].vendor == "postgresql":
-        # The "C" collation compares bytes, whatever the database's own collation.
-        return queryset.alias(bytewise=Collate("ticket", "C")).order_by("bytewise")
-    # SQLite's default BINARY collation already compares the UTF-8 bytes.
-    return queryset.alias(bytewise=F("ticket")).order_by("bytewise")
-
-
-def _fetch(queryset: QuerySet) -> list[tuple]:
-    """The rows of a values_list queryset as plain tuples, on a client-side cursor."""
-    sql, params = queryset.query.sql_with_params()
-    with connections[queryset.db].cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def ticket_pages(contest: Contest, fields: tuple[str, ...] = ()) -> Iterator[list[tuple]]:
-    """Pages of ``(ticket, *fields)`` rows of the tickets in the draw, sorted bytewise.
-
-    Each page is one query starting after the last ticket of the page before
-    (keyset pagination on the index (contest, ticket COLLATE "C")), so no
-    cursor stays open between pages and no more than ``PAGE_SIZE`` rows are
-    held. The set is fixed once frozen, so the pages add up to it.
-    """
-    if contest.tickets_cutoff is None:
-        return
-    rows = _bytewise(Entry.objects.in_draw(contest)).values_list("ticket", *fields)
-    after = None
-    while True:
-        page = _fetch((rows if after is None else rows.filter(bytewise__gt=after))[:PAGE_SIZE])
-        if page:
-            yield page
-        if len(page) < PAGE_SIZE:
-            return
-        after = page[-1][0]
-
-
-def tickets_sorted(contest: Contest) -> Iterator[str]:
-    """Stream the tickets in the draw, sorted bytewise, a page at a time."""
-    for page in ticket_pages(contest):
-        yield from map(operator.itemgetter(0), page)
-
-
-class _SharedValues(dict):
-    """The capped values of a ticket as one dict per combination of values, made once."""
-
-    def __init__(self, fields: tuple[str, ...]) -> None:
-        super().__init__()
-        self.fields = fields
-
-    def __missing__(self, key) -> dict[str, str]:
-        values = key if len(self.fields) > 1 else (key,)
-        shared = self[key] = {
-            field: str(value or "") for field, value in zip(self.fields, values, strict=True)
-        }
-        return shared
-
-
-def _attribute_pages(
-    contest: Contest, fields: tuple[str, ...]
-) -> Iterator[list[tuple[str, dict[str, str]]]]:
-    """Pages of (ticket, {field: value}) for the capped fields, sorted bytewise by ticket.
-
-    Entries sharing the same values share one dict, so a page costs a slot
-    per ticket, not a dict per ticket, and no Python-level call per ticket.
-    """
-    shared = _SharedValues(fields)
-    values_of = operator.itemgetter(*range(1, len(fields) + 1))
-    for page in ticket_pages(contest, fields):
-        yield list(
-            zip(
-                map(operator.itemgetter(0), page),
-                map(shared.__getitem__, map(values_of, page)),
-                strict=True,
-            )
-        )
-
-
-class _TicketsDigest:
-    """Hash tickets as the tickets digest does, a page at a time.
-
-    The tickets must come sorted bytewise (``ordered`` says whether they
-    did, each strictly after the one before); ``add`` raises ValueError on a
-    ticket that cannot be one (empty, or holding a newline).
-    """
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.ordered = True
-        self._hash = hashlib.sha256()
-        self._last: str | None = None
-
-    def add(self, tickets: list[str]) -> None:
-        if not tickets:
-            return
-        data = "\n".join(tickets).encode()
-        if data.count(b"\n") != len(tickets) - 1 or "" in tickets:
-            for ticket in tickets:
-                problem = draw_algorithm.ticket_problem(ticket)
-                if problem is not None:
-                    raise ValueError(problem)
-        # Python compares str by code point, which is the bytewise order of UTF-8.
-        if (self._last is not None and not self._last < tickets[0]) or not all(
-            map(operator.lt, tickets, itertools.islice(tickets, 1, None))
-        ):
-            self.ordered = False
-        if self._last is not None:
-            self._hash.update(b"\n")
-        self._hash.update(data)
-        self._last = tickets[-1]
-        self.count += len(tickets)
-
-    @property
-    def digest(self) -> str:
-        return self._hash.hexdigest()
 
 
 # Entries -------------------------------------------------------------------
@@ -254,7 +126,7 @@ def contest_freeze(
             )
         contest.tickets_cutoff = contest.closes_at
         total = Entry.objects.in_draw(contest).count() if progress is not None else 0
-        tickets = _TicketsDigest()
+        tickets = TicketsDigest()
         try:
             for page in ticket_pages(contest):
                 tickets.add(list(map(operator.itemgetter(0), page)))
@@ -424,13 +296,13 @@ def _select(
     key = draw_algorithm.draw_key(bytes(contest.seed), external_entropy)
     total = contest.tickets_count or 0
     # The last pass over the tickets says whether they are those frozen.
-    digests: list[_TicketsDigest] = []
+    digests: list[TicketsDigest] = []
     fields = tuple(field for field in CAP_FIELDS if field in caps)
 
     def pages() -> Iterator[list]:
-        digest = _TicketsDigest()
+        digest = TicketsDigest()
         digests.append(digest)
-        pages = _attribute_pages(contest, fields) if caps else ticket_pages(contest)
+        pages = attribute_pages(contest, fields) if caps else ticket_pages(contest)
         for page in pages:
             digest.add(list(map(operator.itemgetter(0), page)))
             if progress is not None:
@@ -501,70 +373,3 @@ def _create_selections(
         SelectionEvent(selection=selection, at=now, actor=actor, action=Action.DRAWN)
         for selection in selections
     )
-
-
-# The audit record ----------------------------------------------------------
-
-
-def draw_audit_record(*, draw: Draw) -> dict[str, Any]:
-    """The public audit record of a draw, as one dict (for small draws and tests).
-
-    Same content as ``draw_audit_record_stream``, which the site serves.
-    """
-    return json.loads("".join(draw_audit_record_stream(draw=draw)))
-
-
-def draw_audit_record_stream(*, draw: Draw) -> Iterator[str]:
-    """Yield the audit record's JSON text piece by piece, keys as in DESIGN.md.
-
-    The tickets (and their attributes when there are caps) are streamed from
-    the database in bytewise order, so a million tickets never sit in memory
-    at once. ``json.loads`` of the joined pieces equals what
-    ``draw_algorithm.build_audit_record`` gives for the same inputs.
-    """
-    contest = draw.contest
-    seed = bytes(contest.seed)
-    caps = dict(draw.caps or {})
-
-    def dump(value) -> str:
-        return json.dumps(value, ensure_ascii=False)
-
-    def compact(value) -> str:
-        # One call per page: the tickets of a page as one JSON text.
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-    def scalar(key: str, value, *, first: bool = False) -> str:
-        return ("{" if first else ",") + f"\n{dump(key)}:{dump(value)}"
-
-    yield scalar("algorithm", draw_algorithm.ALGORITHM, first=True)
-    yield scalar("contest", contest.slug)
-    yield scalar("seed", seed.hex())
-    yield scalar("commitment", draw_algorithm.commitment(seed))
-    yield scalar("external_entropy", draw.external_entropy)
-    yield ',\n"tickets":['
-    yield from _joined(
-        compact(list(map(operator.itemgetter(0), page)))[1:-1] for page in ticket_pages(contest)
-    )
-    yield "]"
-    yield scalar("tickets_digest", contest.tickets_digest)
-    yield scalar("winners_count", draw.winners_count)
-    yield scalar("alternates_count", draw.alternates_count)
-    yield scalar("caps", caps)
-    yield ',\n"attributes":{'
-    if caps:
-        fields = tuple(field for field in CAP_FIELDS if field in caps)
-        yield from _joined(compact(dict(page))[1:-1] for page in _attribute_pages(contest, fields))
-    yield "}"
-    yield scalar("ranking", list(draw.ranking))
-    yield scalar("winners", list(draw.winners))
-    yield scalar("alternates", list(draw.alternates))
-    yield scalar("drawn_at", draw.drawn_at.astimezone(UTC).isoformat())
-    yield "\n}\n"
-
-
-def _joined(pieces: Iterator[str]) -> Iterator[str]:
-    """Join pieces of a JSON list or object with commas, one piece per page."""
-    first = True
-    for piece in pieces:
-        yield piece if first else "," + piece
-        first = False

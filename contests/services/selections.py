@@ -3,8 +3,9 @@
 A selection holds a place while it is pending or accepted. Every time a place
 is freed (declined, expired, disqualified) the draw is locked and the free
 places are offered to the first alternates that keep the caps, in the draw's
-order (tweetup-draw-v1, step 5), each with a fresh deadline and a mail.
-Every change of a selection is logged as a SelectionEvent with who and when.
+order (tweetup-draw-v1, step 5), each with a fresh deadline and a mail
+(``contests.services.selection_mail``). Every change of a selection is
+logged as a SelectionEvent with who and when.
 """
 
 import logging
@@ -12,35 +13,24 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from notifications.models import OutboxMessage
-from notifications.services.outbox import mail_enqueue
 from tweetup.audit import Verb, log_action
-from tweetup.links import absolute_url
 
 from .. import draw_algorithm
 from ..errors import ContestError
 from ..models import Contest, Draw, Selection, SelectionEvent
-from .answers import (
-    ANSWER_GRACE,
-    answer_time_over,
-    past_answer_time,
-    selection_answer_url,
-    selection_offer_key,
-    selections_offers,
+from .answers import ANSWER_GRACE, answer_time_over, past_answer_time, selections_offers
+from .selection_mail import (
+    DECLINED_KIND,
+    DISQUALIFIED_KIND,
+    EXPIRED_KIND,
+    selection_notify,
+    selection_outcome_notify,
 )
 
 logger = logging.getLogger(__name__)
-
-OFFER_KIND = OutboxMessage.Kind.SELECTION_OFFER
-PROMOTED_KIND = OutboxMessage.Kind.SELECTION_PROMOTED
-DECLINED_KIND = OutboxMessage.Kind.SELECTION_DECLINED
-EXPIRED_KIND = OutboxMessage.Kind.SELECTION_EXPIRED
-ALTERNATE_KIND = OutboxMessage.Kind.SELECTION_ALTERNATE
-DISQUALIFIED_KIND = OutboxMessage.Kind.SELECTION_DISQUALIFIED
 
 Status = Selection.Status
 
@@ -73,124 +63,6 @@ class PlacesState:
     @property
     def alternates_exhausted(self) -> bool:
         return self.settled and self.free > 0
-
-
-# Mail ----------------------------------------------------------------------
-
-
-def selection_deadline_zone(contest: Contest) -> str:
-    """The time zone deadlines are written in: the visit's, else the contest's."""
-    return contest.visit.time_zone if contest.visit_id else contest.time_zone
-
-
-def _mail_context(selection: Selection, **extra) -> dict:
-    contest = selection.draw.contest
-    return {
-        "selection": selection,
-        "entry": selection.entry,
-        "contest": contest,
-        "visit": contest.visit,
-        "time_zone": selection_deadline_zone(contest),
-        **extra,
-    }
-
-
-def selection_notify(*, selection: Selection, base_url: str | None = None) -> OutboxMessage:
-    """Queue the offer mail of a pending selection: accept and decline links, deadline.
-
-    The key names the offer, so asking twice for the same offer sends one mail.
-    Raises ContestError when the selection is not waiting for an answer.
-    """
-    if selection.status != Status.PENDING:
-        raise ContestError(_("Only a place waiting for an answer can be offered."))
-    promoted = selection.is_promoted
-    return mail_enqueue(
-        key=selection_offer_key(selection),
-        kind=PROMOTED_KIND if promoted else OFFER_KIND,
-        to=selection.entry.email,
-        language=selection.entry.language,
-        template=f"contests/mail/selection_{'promoted' if promoted else 'offer'}",
-        context=_mail_context(
-            selection,
-            accept_url=selection_answer_url(selection, action="accept", base_url=base_url),
-            decline_url=selection_answer_url(selection, action="decline", base_url=base_url),
-        ),
-        contest_id=selection.draw.contest_id,
-        concerns=selection.entry,
-    )
-
-
-def selection_alternate_notify(
-    *, selection: Selection, deadline: datetime | None, base_url: str | None = None
-) -> OutboxMessage:
-    """Queue the mail telling an alternate their rank and what happens next.
-
-    ``deadline`` is the winners' (the first offers'); the key names the
-    selection, so an alternate hears of their rank once.
-    """
-    contest = selection.draw.contest
-    return mail_enqueue(
-        key=f"{ALTERNATE_KIND}:{selection.pk}",
-        kind=ALTERNATE_KIND,
-        to=selection.entry.email,
-        language=selection.entry.language,
-        template="contests/mail/selection_alternate",
-        context=_mail_context(
-            selection,
-            deadline=deadline,
-            results_url=absolute_url(
-                reverse("contests:results", kwargs={"slug": contest.slug}), base_url=base_url
-            ),
-        ),
-        contest_id=contest.pk,
-        concerns=selection.entry,
-    )
-
-
-def draw_offers_send(*, draw: Draw, actor=None, base_url: str | None = None) -> int:
-    """Queue the offer mail of every pending selection of a draw; returns how many.
-
-    The alternates still waiting are told their rank at the same time. Safe
-    to call again: a mail already queued is not queued twice. An organizer
-    who asks for it (``actor``) is on the record.
-    """
-    selections = list(
-        Selection.objects.filter(
-            draw=draw, status__in=(Status.PENDING, Status.WAITING)
-        ).select_related("entry", "draw__contest__visit")
-    )
-    deadline = min(
-        (s.deadline for s in selections if s.status == Status.PENDING and s.deadline),
-        default=None,
-    )
-    count = 0
-    with transaction.atomic():
-        for selection in selections:
-            if selection.status == Status.WAITING:
-                selection_alternate_notify(
-                    selection=selection, deadline=deadline, base_url=base_url
-                )
-                continue
-            selection_notify(selection=selection, base_url=base_url)
-            count += 1
-        if actor is not None:
-            log_action(
-                actor=actor, action=Verb.OFFERS_SEND, target=draw, data={"pending_places": count}
-            )
-    return count
-
-
-def _mail_outcome(selection: Selection, *, kind: str, template: str, **extra) -> None:
-    mail_enqueue(
-        key=f"{kind}:{selection.pk}",
-        kind=kind,
-        to=selection.entry.email,
-        language=selection.entry.language,
-        template=template,
-        context=_mail_context(selection, **extra),
-        contest_id=selection.draw.contest_id,
-        concerns=selection.entry,
-    )
 
 
 # State changes -------------------------------------------------------------
@@ -293,7 +165,9 @@ def selection_decline(
         selection.answered_at = now
         selection.save(update_fields=["status", "answered_at"])
         _log(selection, Action.DECLINED, actor=actor, cause=cause, note=note, at=now)
-        _mail_outcome(selection, kind=DECLINED_KIND, template="contests/mail/selection_declined")
+        selection_outcome_notify(
+            selection=selection, kind=DECLINED_KIND, template="contests/mail/selection_declined"
+        )
         _fill_free_places(draw, actor=None, base_url=base_url, now=now)
     return selection
 
@@ -330,8 +204,8 @@ def selection_disqualify(
         selection.reason = reason[:300]
         selection.save(update_fields=["status", "reason"])
         _log(selection, Action.DISQUALIFIED, actor=actor, note=reason, at=now)
-        _mail_outcome(
-            selection,
+        selection_outcome_notify(
+            selection=selection,
             kind=DISQUALIFIED_KIND,
             template="contests/mail/selection_disqualified",
             message=(message or "").strip()[:2000],
@@ -523,7 +397,9 @@ def selections_expire_overdue(*, now: datetime | None = None) -> int:
             selection.status = Status.EXPIRED
             selection.save(update_fields=["status"])
             _log(selection, Action.EXPIRED, cause=Cause.NO_ANSWER, at=now)
-            _mail_outcome(selection, kind=EXPIRED_KIND, template="contests/mail/selection_expired")
+            selection_outcome_notify(
+                selection=selection, kind=EXPIRED_KIND, template="contests/mail/selection_expired"
+            )
             _fill_free_places(draw, actor=None, base_url=None, now=now)
             expired += 1
     return expired

@@ -19,8 +19,8 @@ from .. import draw_algorithm, selectors
 from ..errors import AlreadyDrawn, ContestError
 from ..forms import DrawForm, FreezeForm, TicketCheckForm
 from ..models import Contest, Entry, Selection
-from ..services import draws as draw_services
 from ..services import jobs as job_services
+from ..services.audit_record import draw_audit_record_stream
 
 
 def public_name(entry: Entry) -> str:
@@ -174,7 +174,7 @@ def draw_json(request, slug: str):
     if not contest.is_drawn:
         raise Http404("This contest has not been drawn yet.")
     response = StreamingHttpResponse(
-        draw_services.draw_audit_record_stream(draw=contest.draw), content_type="application/json"
+        draw_audit_record_stream(draw=contest.draw), content_type="application/json"
     )
     response["Content-Disposition"] = f'inline; filename="{contest.slug}-draw.json"'
     # Anyone may fetch the record, from any page or tool.

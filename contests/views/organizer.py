@@ -35,6 +35,7 @@ from ..models import Contest, Selection
 from ..services import answers as answer_services
 from ..services import jobs as job_services
 from ..services import notices as notice_services
+from ..services import selection_mail as selection_mail_services
 from ..services import selections as selection_services
 from ..services import statistics as statistics_services
 from ..services.statistics import EntryStatistics
@@ -190,7 +191,7 @@ def dashboard(request, slug: str):
             "failed_mails": failed[:FAILED_LISTED],
             "failed_more": len(failed) > FAILED_LISTED,
             "outbox": outbox,
-            "time_zone": selection_services.selection_deadline_zone(contest),
+            "time_zone": answer_services.selection_deadline_zone(contest),
             "jobs": jobs.jobs_of(contest=contest),
             "staff_actions": audit.staff_actions(contest=contest),
             "staff_actions_url": audit.staff_actions_url(contest=contest),
@@ -227,7 +228,7 @@ def offers_send(request, slug: str):
     if not contest.is_drawn:
         messages.error(request, _("This contest has not been drawn yet."))
     else:
-        count = selection_services.draw_offers_send(
+        count = selection_mail_services.draw_offers_send(
             draw=contest.draw, actor=request.user, base_url=request_base_url(request)
         )
         messages.success(

@@ -14,9 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contests.models import Contest
-from contests.services.draws import draw_audit_record
+from contests.services.audit_record import draw_audit_record
 from contests.services.entries import entry_submit
-from contests.services.selections import draw_offers_send
+from contests.services.selection_mail import draw_offers_send
 from notifications.models import OutboxMessage
 from tests.builders import drawn_contest
 from tests.contests.drawing import organizer

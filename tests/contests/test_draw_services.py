@@ -12,13 +12,8 @@ from django.utils import timezone
 from contests import draw_algorithm
 from contests.errors import AlreadyDrawn, ContestError
 from contests.models import Contest, Draw, Entry, Selection, SelectionEvent
-from contests.services.draws import (
-    contest_freeze,
-    draw_audit_record,
-    draw_audit_record_stream,
-    draw_run,
-    entry_invalidate,
-)
+from contests.services.audit_record import draw_audit_record, draw_audit_record_stream
+from contests.services.draws import contest_freeze, draw_run, entry_invalidate
 from notifications.models import OutboxMessage
 from tests.builders import drawn_contest
 from tests.conftest import need

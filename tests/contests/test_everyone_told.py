@@ -4,7 +4,8 @@ winner whose place is taken back, with the reason the organizer chose to send.""
 import pytest
 from django.core import mail
 
-from contests.services.selections import draw_offers_send, selection_disqualify
+from contests.services.selection_mail import draw_offers_send
+from contests.services.selections import selection_disqualify
 from notifications.models import OutboxMessage
 from tests.builders import alternate, drawn_contest, winner
 from tests.contests.drawing import mails_to

@@ -22,8 +22,10 @@ from django.utils import timezone
 
 from contests import draw_algorithm, selectors
 from contests.models import Entry
-from contests.services import draws, exports
-from contests.services.draws import contest_freeze, draw_audit_record, draw_run, entry_invalidate
+from contests.services import exports
+from contests.services import tickets as ticket_services
+from contests.services.audit_record import draw_audit_record
+from contests.services.draws import contest_freeze, draw_run, entry_invalidate
 from tests.contests.drawing import add_entries, closed_contest, organizer
 from tests.factories import EntryFactory
 
@@ -117,7 +119,7 @@ def test_in_the_draw_means_the_frozen_set_everywhere(client):
 
 
 def test_the_freeze_and_the_draw_page_through_the_tickets_and_report_progress(monkeypatch):
-    monkeypatch.setattr(draws, "PAGE_SIZE", 4)
+    monkeypatch.setattr(ticket_services, "PAGE_SIZE", 4)
     contest, eligible = a_closed_contest_with_every_kind_of_entry(
         winners_count=3, alternates_count=2
     )
@@ -148,7 +150,7 @@ def test_the_freeze_and_the_draw_page_through_the_tickets_and_report_progress(mo
 
 
 def test_a_capped_draw_read_page_by_page_agrees_with_the_verifier(monkeypatch, client):
-    monkeypatch.setattr(draws, "PAGE_SIZE", 5)
+    monkeypatch.setattr(ticket_services, "PAGE_SIZE", 5)
     contest = closed_contest(winners_count=4, alternates_count=4)
     # Few values, so the caps pass over many tickets of the ranking.
     add_entries(contest, 40, country="CH")

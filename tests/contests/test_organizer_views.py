@@ -17,12 +17,8 @@ from django.utils import timezone, translation
 
 from contests.models import Entry, Selection
 from contests.services import statistics as statistics_services
-from contests.services.selections import (
-    Action,
-    draw_offers_send,
-    selection_decline,
-    selection_disqualify,
-)
+from contests.services.selection_mail import draw_offers_send
+from contests.services.selections import Action, selection_decline, selection_disqualify
 from notifications.models import OutboxMessage
 from tests.builders import alternate, drawn_contest, winner
 from tests.contests.drawing import organizer as organizer_user

@@ -23,7 +23,7 @@ from django.db import connection
 
 from contests import draw_algorithm
 from contests.models import Contest, Draw, Entry
-from contests.services.draws import draw_audit_record
+from contests.services.audit_record import draw_audit_record
 from tests.conftest import need
 from tests.contests.drawing import add_entries, closed_contest
 from tests.factories import EntryFactory
@@ -39,16 +39,16 @@ import django
 django.setup()
 from django.db import connection
 from contests.models import Contest
-from contests.services import draws
+from contests.services import audit_record, draws, tickets
 
-draws.PAGE_SIZE = 7  # many pages, each its own query
+tickets.PAGE_SIZE = 7  # many pages, each its own query
 contest = Contest.objects.get(slug=sys.argv[1])
 pages = []
 contest = draws.contest_freeze(
     contest=contest, actor=None, progress=lambda done, total: pages.append([done, total])
 )
 draw = draws.draw_run(contest=contest, actor=None, notify=False, caps={"country": 2})
-record = "".join(draws.draw_audit_record_stream(draw=draw))
+record = "".join(audit_record.draw_audit_record_stream(draw=draw))
 print(json.dumps({
     "port": connection.settings_dict["PORT"],
     "server_side_cursors": not connection.settings_dict["DISABLE_SERVER_SIDE_CURSORS"],

@@ -5,7 +5,7 @@ from django.core import mail
 from django.urls import reverse
 
 from contests.models import Selection
-from contests.services.selections import draw_offers_send
+from contests.services.selection_mail import draw_offers_send
 from tests.browser import SHOTS
 from tests.builders import alternate, drawn_contest, winner
 from tests.contests.drawing import links_in, mails_to, organizer

@@ -19,7 +19,8 @@ from contests.services.answers import (
     selection_from_token,
     selection_offer_key,
 )
-from contests.services.selections import draw_offers_send, selections_expire_overdue
+from contests.services.selection_mail import draw_offers_send
+from contests.services.selections import selections_expire_overdue
 from notifications.models import OutboxMessage
 from notifications.tasks import send_unsent_messages
 from tests.builders import drawn_contest, winner

@@ -17,9 +17,9 @@ from contests.services.notices import (
     not_chosen_notices_queue,
     not_chosen_notices_unfinished,
 )
+from contests.services.selection_mail import draw_offers_send
 from contests.services.selections import (
     contest_places_settled,
-    draw_offers_send,
     selection_accept,
     selection_decline,
     selection_disqualify,

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from contests import draw_algorithm
-from contests.services.draws import draw_audit_record
+from contests.services.audit_record import draw_audit_record
 from tests.builders import drawn_contest
 
 

@@ -7,7 +7,8 @@ from django.core import mail
 from django.utils import timezone
 
 from contests.models import Entry
-from contests.services.draws import draw_audit_record, draw_run
+from contests.services.audit_record import draw_audit_record
+from contests.services.draws import draw_run
 from contests.services.privacy import entries_personal_data_remove
 from contests.services.selections import selection_disqualify
 from notifications.models import OutboxMessage

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from contests import draw_algorithm
 from contests.models import Entry, Selection
-from contests.services.draws import contest_freeze, draw_audit_record, draw_run
+from contests.services.audit_record import draw_audit_record
+from contests.services.draws import contest_freeze, draw_run
 from contests.services.entries import entry_confirm, entry_confirm_token, entry_submit
 from contests.services.privacy import entry_from_withdraw_token, entry_withdraw_token
 from notifications.models import OutboxMessage

@@ -10,8 +10,12 @@ from django.shortcuts import redirect, render
 
 from contests.errors import ContestError
 from contests.models import Selection, SelectionEvent
-from contests.services.answers import selection_answer_deadline, selection_from_token
-from contests.services.selections import selection_deadline_zone, selection_decline
+from contests.services.answers import (
+    selection_answer_deadline,
+    selection_deadline_zone,
+    selection_from_token,
+)
+from contests.services.selections import selection_decline
 from tweetup.errors import errors_shown
 from tweetup.http import require_form_methods
 from tweetup.links import request_base_url

@@ -1,0 +1,145 @@
+"""The mail about places: offers, alternates' ranks, and what became of a place.
+
+Every mail names the person's entry (``concerns``) and goes through the
+outbox (``notifications.services.outbox.mail_enqueue``) under a key that
+names the offer or the outcome, so asking twice sends one mail. Deadlines are
+written in the visit's time zone (``answers.selection_deadline_zone``).
+"""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from notifications.models import OutboxMessage
+from notifications.services.outbox import mail_enqueue
+from tweetup.audit import Verb, log_action
+from tweetup.links import absolute_url
+
+from ..errors import ContestError
+from ..models import Draw, Selection
+from .answers import selection_answer_url, selection_deadline_zone, selection_offer_key
+
+OFFER_KIND = OutboxMessage.Kind.SELECTION_OFFER
+PROMOTED_KIND = OutboxMessage.Kind.SELECTION_PROMOTED
+DECLINED_KIND = OutboxMessage.Kind.SELECTION_DECLINED
+EXPIRED_KIND = OutboxMessage.Kind.SELECTION_EXPIRED
+ALTERNATE_KIND = OutboxMessage.Kind.SELECTION_ALTERNATE
+DISQUALIFIED_KIND = OutboxMessage.Kind.SELECTION_DISQUALIFIED
+
+Status = Selection.Status
+
+
+def _mail_context(selection: Selection, **extra) -> dict:
+    contest = selection.draw.contest
+    return {
+        "selection": selection,
+        "entry": selection.entry,
+        "contest": contest,
+        "visit": contest.visit,
+        "time_zone": selection_deadline_zone(contest),
+        **extra,
+    }
+
+
+def selection_notify(*, selection: Selection, base_url: str | None = None) -> OutboxMessage:
+    """Queue the offer mail of a pending selection: accept and decline links, deadline.
+
+    The key names the offer, so asking twice for the same offer sends one mail.
+    Raises ContestError when the selection is not waiting for an answer.
+    """
+    if selection.status != Status.PENDING:
+        raise ContestError(_("Only a place waiting for an answer can be offered."))
+    promoted = selection.is_promoted
+    return mail_enqueue(
+        key=selection_offer_key(selection),
+        kind=PROMOTED_KIND if promoted else OFFER_KIND,
+        to=selection.entry.email,
+        language=selection.entry.language,
+        template=f"contests/mail/selection_{'promoted' if promoted else 'offer'}",
+        context=_mail_context(
+            selection,
+            accept_url=selection_answer_url(selection, action="accept", base_url=base_url),
+            decline_url=selection_answer_url(selection, action="decline", base_url=base_url),
+        ),
+        contest_id=selection.draw.contest_id,
+        concerns=selection.entry,
+    )
+
+
+def selection_alternate_notify(
+    *, selection: Selection, deadline: datetime | None, base_url: str | None = None
+) -> OutboxMessage:
+    """Queue the mail telling an alternate their rank and what happens next.
+
+    ``deadline`` is the winners' (the first offers'); the key names the
+    selection, so an alternate hears of their rank once.
+    """
+    contest = selection.draw.contest
+    return mail_enqueue(
+        key=f"{ALTERNATE_KIND}:{selection.pk}",
+        kind=ALTERNATE_KIND,
+        to=selection.entry.email,
+        language=selection.entry.language,
+        template="contests/mail/selection_alternate",
+        context=_mail_context(
+            selection,
+            deadline=deadline,
+            results_url=absolute_url(
+                reverse("contests:results", kwargs={"slug": contest.slug}), base_url=base_url
+            ),
+        ),
+        contest_id=contest.pk,
+        concerns=selection.entry,
+    )
+
+
+def draw_offers_send(*, draw: Draw, actor=None, base_url: str | None = None) -> int:
+    """Queue the offer mail of every pending selection of a draw; returns how many.
+
+    The alternates still waiting are told their rank at the same time. Safe
+    to call again: a mail already queued is not queued twice. An organizer
+    who asks for it (``actor``) is on the record.
+    """
+    selections = list(
+        Selection.objects.filter(
+            draw=draw, status__in=(Status.PENDING, Status.WAITING)
+        ).select_related("entry", "draw__contest__visit")
+    )
+    deadline = min(
+        (s.deadline for s in selections if s.status == Status.PENDING and s.deadline),
+        default=None,
+    )
+    count = 0
+    with transaction.atomic():
+        for selection in selections:
+            if selection.status == Status.WAITING:
+                selection_alternate_notify(
+                    selection=selection, deadline=deadline, base_url=base_url
+                )
+                continue
+            selection_notify(selection=selection, base_url=base_url)
+            count += 1
+        if actor is not None:
+            log_action(
+                actor=actor, action=Verb.OFFERS_SEND, target=draw, data={"pending_places": count}
+            )
+    return count
+
+
+def selection_outcome_notify(*, selection: Selection, kind: str, template: str, **extra) -> None:
+    """Queue the mail telling a person what became of their place (``kind``), once.
+
+    The key names the selection and the outcome, so asking twice sends one mail.
+    """
+    mail_enqueue(
+        key=f"{kind}:{selection.pk}",
+        kind=kind,
+        to=selection.entry.email,
+        language=selection.entry.language,
+        template=template,
+        context=_mail_context(selection, **extra),
+        contest_id=selection.draw.contest_id,
+        concerns=selection.entry,
+    )
