@@ -83,9 +83,20 @@ def test_profile_form_errors_keep_what_was_typed(client, visit):
     assert profile.bio == ""
 
 
-def test_tampered_profile_link_is_404(client, visit):
+def test_a_tampered_profile_link_says_why_it_does_not_work_on_every_page(client, visit):
     profile = visitor(visit)
-    assert client.get(profile_path(profile)[:-3] + "xx/").status_code == 404
+    token = visitor_profile_token(profile)
+    for name in (
+        "profile",
+        "visitor_itinerary",
+        "visitor_itinerary_print",
+        "visitor_calendar",
+        "badge",
+    ):
+        url = reverse(f"visitors:{name}", kwargs={"token": token[:-2] + "xx"})
+        response = client.get(url)
+        assert response.status_code == 400, name
+        assert 'id="link-error"' in response.content.decode(), name
 
 
 def test_visitor_text_is_escaped_on_public_pages(client, visit):

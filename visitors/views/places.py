@@ -25,10 +25,7 @@ from ..forms import AcceptForm, DeclineForm
 from ..models import VisitorProfile
 from ..services.links import visitor_profile_url
 from ..services.places import place_accept
-
-
-def _link_failed(request, error: str):
-    return render(request, "visitors/places/link_failed.html", {"error": error}, status=400)
+from .link_failed import link_failed
 
 
 def _visitor_profile_url(request, selection: Selection) -> str | None:
@@ -66,7 +63,7 @@ def place_accept_page(request, token: str):
     try:
         selection = selection_from_token(token=token)
     except ContestError as exc:
-        return _link_failed(request, str(exc))
+        return link_failed(request, str(exc))
     if selection.status != Selection.Status.PENDING and request.method == "GET":
         return _answered(request, selection)
     visit = selection.draw.contest.visit
@@ -102,7 +99,7 @@ def place_decline_page(request, token: str):
     try:
         selection = selection_from_token(token=token)
     except ContestError as exc:
-        return _link_failed(request, str(exc))
+        return link_failed(request, str(exc))
     if selection.status != Selection.Status.PENDING and request.method == "GET":
         return _answered(request, selection)
     form = DeclineForm(request.POST if request.method == "POST" else None)

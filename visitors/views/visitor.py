@@ -1,5 +1,7 @@
 """The visitor's own pages, reached through the signed link of their mail."""
 
+import functools
+
 import segno
 from django.contrib import messages
 from django.http import Http404
@@ -21,20 +23,28 @@ from ..selectors import visitors_public
 from ..services.links import visitor_check_in_url, visitor_profile_from_token
 from ..services.profiles import visitor_profile_update
 from ..services.site_access import site_access_asked
+from .link_failed import link_failed
 
 
-def _visitor(request, token: str) -> VisitorProfile:
-    try:
-        return visitor_profile_from_token(token=token)
-    except VisitorError as exc:
-        raise Http404(str(exc)) from exc
+def profile_link(view):
+    """Hands the view the profile its signed link names; a link that does not work says why (400)."""
+
+    @functools.wraps(view)
+    def wrapper(request, token: str):
+        try:
+            profile = visitor_profile_from_token(token=token)
+        except VisitorError as exc:
+            return link_failed(request, str(exc))
+        return view(request, token, profile)
+
+    return wrapper
 
 
 @never_cache
 @addressee_only
 @require_form_methods
-def profile_edit(request, token: str):
-    profile = _visitor(request, token)
+@profile_link
+def profile_edit(request, token: str, profile: VisitorProfile):
     # The gate's questions appear only on the form of a visit that asks them.
     asked = site_access_asked(profile)
     form = VisitorProfileForm(
@@ -66,8 +76,8 @@ def profile_edit(request, token: str):
 
 @never_cache
 @addressee_only
-def visitor_itinerary(request, token: str):
-    profile = _visitor(request, token)
+@profile_link
+def visitor_itinerary(request, token: str, profile: VisitorProfile):
     visit = profile.visit
     if visit is None:
         raise Http404(_("The visit is not scheduled yet."))
@@ -87,8 +97,8 @@ def visitor_itinerary(request, token: str):
 
 @never_cache
 @addressee_only
-def visitor_itinerary_print(request, token: str):
-    profile = _visitor(request, token)
+@profile_link
+def visitor_itinerary_print(request, token: str, profile: VisitorProfile):
     if profile.visit is None:
         raise Http404(_("The visit is not scheduled yet."))
     context = visit_public_context(profile.visit)
@@ -99,8 +109,8 @@ def visitor_itinerary_print(request, token: str):
 
 @never_cache
 @addressee_only
-def visitor_calendar(request, token: str):
-    profile = _visitor(request, token)
+@profile_link
+def visitor_calendar(request, token: str, profile: VisitorProfile):
     visit = profile.visit
     if visit is None:
         raise Http404(_("The visit is not scheduled yet."))
@@ -110,8 +120,8 @@ def visitor_calendar(request, token: str):
 
 @never_cache
 @addressee_only
-def visitor_badge(request, token: str):
-    profile = _visitor(request, token)
+@profile_link
+def visitor_badge(request, token: str, profile: VisitorProfile):
     qr_svg = ""
     if profile.holds_place:
         # A place taken back has no badge: no code, nothing to show at the door.

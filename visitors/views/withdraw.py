@@ -15,6 +15,7 @@ from tweetup.links import request_base_url
 from tweetup.permissions import addressee_only
 
 from ..services.privacy import entrant_withdraw
+from .link_failed import link_failed
 
 
 @never_cache
@@ -24,7 +25,7 @@ def entry_withdraw_page(request, token: str):
     try:
         entry = entry_from_withdraw_token(token=token)
     except ContestError as exc:
-        return render(request, "visitors/places/link_failed.html", {"error": str(exc)}, status=400)
+        return link_failed(request, str(exc))
     if request.method == "POST":
         entrant_withdraw(entry=entry, base_url=request_base_url(request))
         return redirect("visitors:entry_withdraw", token=token)
