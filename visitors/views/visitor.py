@@ -27,7 +27,7 @@ from .link_failed import link_failed
 
 
 def profile_link(view):
-    """Hands the view the profile its signed link names; a link that does not work says why (400)."""
+    """Hands the view the profile its signed link names; a broken link says why (400)."""
 
     @functools.wraps(view)
     def wrapper(request, token: str):
