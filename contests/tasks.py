@@ -1,5 +1,7 @@
 """Celery tasks of the contests app: thin, they take primary keys and call a service."""
 
+import functools
+
 from celery import shared_task
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils.translation import gettext as _
@@ -49,19 +51,23 @@ def refresh_contest_statistics(contest_id: int) -> None:
     statistics_services.contest_statistics_refresh(contest_id=contest_id)
 
 
+def _frozen(count: int, digest: str) -> str:
+    return ngettext(
+        "The contest is frozen: %(count)s ticket is in the draw, tickets digest %(digest)s.",
+        "The contest is frozen: %(count)s tickets are in the draw, tickets digest %(digest)s.",
+        count,
+    ) % {"count": intcomma(count), "digest": digest}
+
+
 @shared_task(**JOB_TASK)
 def run_freeze_job(job_id: int) -> None:
     """The freeze of a contest, as a background job (one transaction with its outcome)."""
 
-    def work(job: Job, progress) -> str:
+    def work(job: Job, progress) -> jobs.Outcome:
         contest = draw_services.contest_freeze(
             contest=job.contest, actor=job.requested_by, progress=progress
         )
-        return ngettext(
-            "The contest is frozen: %(count)s ticket is in the draw, tickets digest %(digest)s.",
-            "The contest is frozen: %(count)s tickets are in the draw, tickets digest %(digest)s.",
-            contest.tickets_count,
-        ) % {"count": intcomma(contest.tickets_count), "digest": contest.tickets_digest}
+        return functools.partial(_frozen, contest.tickets_count, contest.tickets_digest)
 
     jobs.job_run(job_id=job_id, work=work, atomic=True)
 
@@ -70,7 +76,7 @@ def run_freeze_job(job_id: int) -> None:
 def run_draw_job(job_id: int) -> None:
     """The draw of a contest and its winners' offers, as a background job (one transaction)."""
 
-    def work(job: Job, progress) -> str:
+    def work(job: Job, progress) -> jobs.Outcome:
         draw_services.draw_run(
             contest=job.contest,
             actor=job.requested_by,
@@ -79,7 +85,7 @@ def run_draw_job(job_id: int) -> None:
             base_url=job.params.get("base_url"),
             progress=progress,
         )
-        return _("The winners are drawn and their offers are sent.")
+        return lambda: _("The winners are drawn and their offers are sent.")
 
     jobs.job_run(job_id=job_id, work=work, atomic=True)
 
@@ -88,7 +94,7 @@ def run_draw_job(job_id: int) -> None:
 def run_export_job(job_id: int) -> None:
     """A CSV export of a contest (entries or places), written whole to a file, or not at all."""
 
-    def work(job: Job, progress) -> str:
+    def work(job: Job, progress) -> jobs.Outcome:
         what, write = {
             Job.Kind.EXPORT_ENTRIES: ("entries", export_services.entries_export_write),
             Job.Kind.EXPORT_SELECTIONS: ("selections", export_services.selections_export_write),
@@ -100,9 +106,12 @@ def run_export_job(job_id: int) -> None:
             rows = write(contest=job.contest, out=out, progress=progress)
 
         jobs.job_file_write(job=job, filename=f"{job.contest.slug}-{what}.csv", write=write_rows)
-        return ngettext(
-            "The export is ready: %(count)s row.", "The export is ready: %(count)s rows.", rows
-        ) % {"count": intcomma(rows)}
+        return lambda: (
+            ngettext(
+                "The export is ready: %(count)s row.", "The export is ready: %(count)s rows.", rows
+            )
+            % {"count": intcomma(rows)}
+        )
 
     jobs.job_run(job_id=job_id, work=work)
 
@@ -111,12 +120,15 @@ def run_export_job(job_id: int) -> None:
 def run_not_chosen_job(job_id: int) -> None:
     """The kind notice to every entrant not chosen, as a background job (safe to run again)."""
 
-    def work(job: Job, progress) -> str:
+    def work(job: Job, progress) -> jobs.Outcome:
         queued = notice_services.not_chosen_notices_queue(
             contest_id=job.contest_id, progress=progress
         )
-        return ngettext(
-            "%(count)s notice is in the outbox.", "%(count)s notices are in the outbox.", queued
-        ) % {"count": intcomma(queued)}
+        return lambda: (
+            ngettext(
+                "%(count)s notice is in the outbox.", "%(count)s notices are in the outbox.", queued
+            )
+            % {"count": intcomma(queued)}
+        )
 
     jobs.job_run(job_id=job_id, work=work)

@@ -176,8 +176,10 @@ def job_claim(*, job_id: int, now: datetime | None = None) -> Job | None:
         job.attempts += 1
         job.started_at = job.heartbeat_at = now
         job.rows_done = 0
-        job.outcome = ""
-        changed = ["state", "attempts", "started_at", "heartbeat_at", "rows_done", "outcome"]
+        changed = ["state", "attempts", "started_at", "heartbeat_at", "rows_done"]
+        for field in _outcome_fields():
+            setattr(job, field, "")
+            changed.append(field)
         job.save(update_fields=changed)
     return job
 
@@ -218,13 +220,36 @@ class _Heartbeat(threading.Thread):
         self.join(timeout=30)
 
 
-def _finish(job: Job, beat: _Heartbeat, *, state: str, outcome: str) -> bool:
+# What a job's work returns: its outcome, or a function that words it in the
+# active language, which the job then keeps in every language of the site.
+Outcome = str | Callable[[], str]
+
+
+def _outcome_fields() -> list[str]:
+    return [f"outcome_{code}" for code, _name in settings.LANGUAGES]
+
+
+def _worded(job: Job, outcome: Outcome) -> dict[str, str]:
+    """The outcome in each language the job can give it in; the others fall back to it."""
+    if not callable(outcome):
+        asked_in = job.language or settings.LANGUAGE_CODE
+        return {
+            field: outcome if field == f"outcome_{asked_in}" else "" for field in _outcome_fields()
+        }
+    worded = {}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            worded[f"outcome_{code}"] = str(outcome())
+    return worded
+
+
+def _finish(job: Job, beat: _Heartbeat, *, state: str, outcome: Outcome) -> bool:
     """Record the outcome, if the job is still this run's; False when another took it over."""
     done = beat.done if beat.total is None or state == State.FAILED else beat.total
     return bool(
         Job.objects.filter(pk=job.pk, attempts=job.attempts, state=State.RUNNING).update(
             state=state,
-            outcome=outcome,
+            **_worded(job, outcome),
             rows_done=done,
             rows_total=beat.total,
             file=job.file.name or "",
@@ -235,17 +260,19 @@ def _finish(job: Job, beat: _Heartbeat, *, state: str, outcome: str) -> bool:
 
 
 def job_run(
-    *, job_id: int, work: Callable[[Job, Progress], str], atomic: bool = False
+    *, job_id: int, work: Callable[[Job, Progress], Outcome], atomic: bool = False
 ) -> Job | None:
     """Run the job's ``work(job, progress)`` once, and record its outcome.
 
-    ``work`` returns the outcome to show; an ApplicationError it raises fails
-    the job with its message, any other error with a general one (and is
-    logged). It runs in the job's language, so that whoever asked reads the
-    outcome in the language they asked in. With ``atomic``, the work and the
-    outcome are committed together, and rolled back if the job was meanwhile
-    started again elsewhere. Returns the job as it ended, or None when there
-    was nothing to run.
+    ``work`` returns the outcome to show, best as a function that words it:
+    it is then kept in every language of the site, and each reader of the
+    job's page reads it in theirs. An ApplicationError it raises fails the
+    job with its message, any other error with a general one (and is
+    logged). It runs in the job's language, so that a refusal reads in the
+    language it was asked in (and in the other one through the fallback).
+    With ``atomic``, the work and the outcome are committed together, and
+    rolled back if the job was meanwhile started again elsewhere. Returns the
+    job as it ended, or None when there was nothing to run.
     """
     job = job_claim(job_id=job_id)
     if job is None:
@@ -255,7 +282,7 @@ def job_run(
         return _run_claimed(job, work, atomic=atomic)
 
 
-def _run_claimed(job: Job, work: Callable[[Job, Progress], str], *, atomic: bool) -> Job | None:
+def _run_claimed(job: Job, work: Callable[[Job, Progress], Outcome], *, atomic: bool) -> Job | None:
     beat = _Heartbeat(job)
     beat.start()
     try:
@@ -280,7 +307,9 @@ def _run_claimed(job: Job, work: Callable[[Job, Progress], str], *, atomic: bool
                 job,
                 beat,
                 state=State.FAILED,
-                outcome=_("The job stopped on an error of the site; it is in the server's log."),
+                outcome=lambda: _(
+                    "The job stopped on an error of the site; it is in the server's log."
+                ),
             )
     finally:
         beat.stop()

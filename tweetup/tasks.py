@@ -21,9 +21,9 @@ def remove_personal_data() -> int:
 def run_purge_job(job_id: int) -> None:
     """Remove the personal data kept past its time (entrants, visitors, their mail)."""
 
-    def work(job, progress) -> str:
+    def work(job, progress) -> jobs.Outcome:
         removed = privacy.personal_data_remove(progress=progress)
-        return (
+        return lambda: (
             _(
                 "Personal data removed from %(entries)s entries and %(visitors)s visitor "
                 "profiles (%(mails)s mails about them cleared)."

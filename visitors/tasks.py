@@ -27,14 +27,17 @@ def send_visit_reminders() -> int:
 def run_visit_message_job(job_id: int) -> None:
     """A message to the visitors of a visit, as a background job (one transaction)."""
 
-    def work(job, progress) -> str:
+    def work(job, progress) -> jobs.Outcome:
         message = visit_message_send(
             visit=job.visit, actor=job.requested_by, progress=progress, **job.params
         )
-        return ngettext(
-            "The message is on its way to %(count)s visitor.",
-            "The message is on its way to %(count)s visitors.",
-            message.recipients_count,
-        ) % {"count": message.recipients_count}
+        return lambda: (
+            ngettext(
+                "The message is on its way to %(count)s visitor.",
+                "The message is on its way to %(count)s visitors.",
+                message.recipients_count,
+            )
+            % {"count": message.recipients_count}
+        )
 
     jobs.job_run(job_id=job_id, work=work, atomic=True)
