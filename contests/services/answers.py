@@ -80,6 +80,19 @@ def selection_deadline_zone(contest: Contest) -> str:
     return contest.visit.time_zone if contest.visit_id else contest.time_zone
 
 
+def selection_context(selection: Selection, **extra) -> dict:
+    """What the offer mail and the answer pages show of a place: contest, visit, deadline zone."""
+    contest = selection.draw.contest
+    return {
+        "selection": selection,
+        "entry": selection.entry,
+        "contest": contest,
+        "visit": contest.visit,
+        "time_zone": selection_deadline_zone(contest),
+        **extra,
+    }
+
+
 def selection_offer_key(selection: Selection) -> str:
     """The outbox key of a place's offer mail (a promoted alternate's is its second offer)."""
     return f"selection_offer:{selection.pk}:{2 if selection.is_promoted else 1}"

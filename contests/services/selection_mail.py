@@ -19,7 +19,7 @@ from tweetup.links import absolute_url
 
 from ..errors import ContestError
 from ..models import Draw, Selection
-from .answers import selection_answer_url, selection_deadline_zone, selection_offer_key
+from .answers import selection_answer_url, selection_context, selection_offer_key
 
 OFFER_KIND = OutboxMessage.Kind.SELECTION_OFFER
 PROMOTED_KIND = OutboxMessage.Kind.SELECTION_PROMOTED
@@ -29,18 +29,6 @@ ALTERNATE_KIND = OutboxMessage.Kind.SELECTION_ALTERNATE
 DISQUALIFIED_KIND = OutboxMessage.Kind.SELECTION_DISQUALIFIED
 
 Status = Selection.Status
-
-
-def _mail_context(selection: Selection, **extra) -> dict:
-    contest = selection.draw.contest
-    return {
-        "selection": selection,
-        "entry": selection.entry,
-        "contest": contest,
-        "visit": contest.visit,
-        "time_zone": selection_deadline_zone(contest),
-        **extra,
-    }
 
 
 def selection_notify(*, selection: Selection, base_url: str | None = None) -> OutboxMessage:
@@ -58,7 +46,7 @@ def selection_notify(*, selection: Selection, base_url: str | None = None) -> Ou
         to=selection.entry.email,
         language=selection.entry.language,
         template=f"contests/mail/selection_{'promoted' if promoted else 'offer'}",
-        context=_mail_context(
+        context=selection_context(
             selection,
             accept_url=selection_answer_url(selection, action="accept", base_url=base_url),
             decline_url=selection_answer_url(selection, action="decline", base_url=base_url),
@@ -83,7 +71,7 @@ def selection_alternate_notify(
         to=selection.entry.email,
         language=selection.entry.language,
         template="contests/mail/selection_alternate",
-        context=_mail_context(
+        context=selection_context(
             selection,
             deadline=deadline,
             results_url=absolute_url(
@@ -139,7 +127,7 @@ def selection_outcome_notify(*, selection: Selection, kind: str, template: str, 
         to=selection.entry.email,
         language=selection.entry.language,
         template=template,
-        context=_mail_context(selection, **extra),
+        context=selection_context(selection, **extra),
         contest_id=selection.draw.contest_id,
         concerns=selection.entry,
     )

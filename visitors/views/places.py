@@ -12,7 +12,7 @@ from contests.errors import ContestError
 from contests.models import Selection, SelectionEvent
 from contests.services.answers import (
     selection_answer_deadline,
-    selection_deadline_zone,
+    selection_context,
     selection_from_token,
 )
 from contests.services.selections import selection_decline
@@ -36,23 +36,11 @@ def _visitor_profile_url(request, selection: Selection) -> str | None:
     return visitor_profile_url(profile, base_url=request_base_url(request))
 
 
-def _context(selection: Selection, **extra) -> dict:
-    contest = selection.draw.contest
-    return {
-        "selection": selection,
-        "entry": selection.entry,
-        "contest": contest,
-        "visit": contest.visit,
-        "time_zone": selection_deadline_zone(contest),
-        **extra,
-    }
-
-
 def _answered(request, selection: Selection, status: int = 200):
     return render(
         request,
         "visitors/places/answered.html",
-        _context(selection, profile_url=_visitor_profile_url(request, selection)),
+        selection_context(selection, profile_url=_visitor_profile_url(request, selection)),
         status=status,
     )
 
@@ -83,7 +71,7 @@ def place_accept_page(request, token: str):
     return render(
         request,
         "visitors/places/answer.html",
-        _context(
+        selection_context(
             selection,
             form=form,
             action="accept",
@@ -117,7 +105,7 @@ def place_decline_page(request, token: str):
     return render(
         request,
         "visitors/places/answer.html",
-        _context(
+        selection_context(
             selection,
             form=form,
             action="decline",
