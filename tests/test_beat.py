@@ -100,7 +100,12 @@ def test_a_second_beat_waits_for_the_first_and_takes_over_when_it_dies(private_r
         )
         # The dead beat's lock expired; the second took it then, not before.
         assert time.monotonic() - killed_at >= LOCK_TIMEOUT - 1.5
-        assert queue.llen("periodic") == published_by_first + second.sent()
+        # Frozen too, then counted: the task in flight when it stopped may be
+        # logged and not yet published, or published and not yet logged.
+        second.process.send_signal(signal.SIGSTOP)
+        published_by_second = queue.llen("periodic") - published_by_first
+        assert published_by_second - second.sent() in (-1, 0, 1), second.log()
+        second.process.send_signal(signal.SIGCONT)
         assert second.log().count("Another beat holds the lock") == 1, "said once"
     finally:
         for beat in beats:
