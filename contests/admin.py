@@ -126,6 +126,11 @@ class ContestAdmin(AuditedAdmin, TranslationAdmin):
             fields = [field for field in fields if field != "dashboard_link"]
         return fields
 
+    # A property of the model: the admin would label it in English, untranslated.
+    @admin.display(description=_("Commitment"))
+    def commitment(self, obj: Contest) -> str:
+        return obj.commitment or "—"
+
     @admin.display(description=_("state"))
     def state_label(self, obj: Contest) -> str:
         return obj.state.label
@@ -349,12 +354,12 @@ class SelectionEventInline(admin.TabularInline):
 class SelectionAdmin(AuditedAdmin):
     list_display = [
         "__str__",
+        "status",
+        "deadline",
         "contest",
         "kind",
         "position",
-        "status",
         "promoted_at",
-        "deadline",
         "answered_at",
     ]
     list_filter = ["status", "kind", "draw__contest"]

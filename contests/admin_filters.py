@@ -14,7 +14,8 @@ from . import selectors
 
 
 class ConfirmedFilter(admin.SimpleListFilter):
-    title = _("confirmed")
+    # A noun: the admin writes "By confirmation".
+    title = _("confirmation")
     parameter_name = "confirmed"
 
     def lookups(self, request, model_admin):
@@ -31,7 +32,7 @@ class ConfirmedFilter(admin.SimpleListFilter):
 class InDrawFilter(admin.SimpleListFilter):
     """Entries whose tickets the freeze fixed, or the others (from the contest's cut-off)."""
 
-    title = _("in the draw")
+    title = _("presence in the draw")
     parameter_name = "in_draw"
 
     def lookups(self, request, model_admin):

@@ -5,7 +5,7 @@ from django.core.validators import MaxLengthValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Now
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
@@ -502,7 +502,8 @@ class SelectionEvent(models.Model):
         ordering = ["at"]
 
     def __str__(self) -> str:
-        return f"{self.action} · {self.at:%Y-%m-%d %H:%M}"
+        at = formats.date_format(timezone.localtime(self.at), "SHORT_DATETIME_FORMAT")
+        return f"{self.action_label} · {at}"
 
     @property
     def action_label(self) -> str:

@@ -1,9 +1,15 @@
+from django.apps import apps
 from django.contrib import admin, messages
 from django.template.defaultfilters import linebreaksbr
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from tweetup.admin import StaffAdmin
 from tweetup.signed_links import redact_signed_links
+from tweetup.vocabulary import language_name
 
 from .models import OutboxMessage
 from .services import outbox
@@ -14,15 +20,16 @@ REDACTED_BODIES = {"body_text": "body_text_redacted", "body_html": "body_html_re
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
+class OutboxMessageAdmin(StaffAdmin):
+    # What the mail is, then whether it went: the status must show on a laptop's
+    # screen. The language is a filter.
     list_display = [
-        "created_at",
         "kind",
-        "to_email",
-        "language",
         "status",
-        "attempts",
+        "to_email",
+        "created_at",
         "sent_at",
+        "attempts",
         "contest",
     ]
     list_filter = ["status", "kind", "language", "contest"]
@@ -36,11 +43,11 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         "kind",
         "contest",
         "to_email",
-        "language",
+        "language_shown",
         "subject",
         "body_text",
         "body_html",
-        "concerns",
+        "concerns_shown",
         "status",
         "attempts",
         "last_error",
@@ -54,7 +61,8 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         "failure_reported_at",
     ]
 
-    exclude = list(REDACTED_BODIES)
+    # Shown named (language_shown, concerns_shown) rather than as codes.
+    exclude = [*REDACTED_BODIES, "language", "concerns"]
 
     def has_add_permission(self, request):
         return False
@@ -71,6 +79,27 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     @admin.display(description=_("HTML body"))
     def body_html_redacted(self, message: OutboxMessage) -> str:
         return linebreaksbr(redact_signed_links(message.body_html))
+
+    @admin.display(description=_("language"))
+    def language_shown(self, message: OutboxMessage) -> str:
+        return language_name(message.language)
+
+    @admin.display(description=_("concerns"))
+    def concerns_shown(self, message: OutboxMessage) -> str:
+        """The person the mail is about, named, and linked to their page in the admin."""
+        label, _sep, pk = (message.concerns or "").partition(":")
+        try:
+            model = apps.get_model(label)
+            obj = model._default_manager.filter(pk=pk).first()
+        except (LookupError, ValueError):
+            obj = None
+        if obj is None:
+            return "—"
+        try:
+            url = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[pk])
+        except NoReverseMatch:
+            return f"{obj._meta.verbose_name}: {obj}"
+        return format_html('<a href="{}">{} {}</a>', url, capfirst(obj._meta.verbose_name), obj)
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser

@@ -140,7 +140,7 @@ class OutboxMessage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} → {self.to_email}"
+        return f"{self.get_kind_display()} → {self.to_email}"
 
     @property
     def audit_repr(self) -> str:

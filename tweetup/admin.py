@@ -5,14 +5,33 @@ change and deletion (inline ones too) goes to ``tweetup.audit.log_action``
 with who made it, what changed and the reason written on the form.
 """
 
+import functools
+from datetime import datetime
+
 import auditlog.admin  # noqa: F401 - registers the log's own admin, replaced below
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
+from django.contrib.admin.views.main import ChangeList
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.shortcuts import redirect
+from django.utils import formats, timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from .audit import HIDDEN_VALUE, Verb, changes_between, log_action
+from .audit import (
+    HIDDEN_VALUE,
+    Verb,
+    changes_between,
+    log_action,
+    name_live_objects,
+    staff_actions_url,
+)
 from .models import AuditEntry, Job
 
 REASON_FIELD = "audit_reason"
@@ -28,7 +47,103 @@ def _reason_field() -> forms.CharField:
     )
 
 
-class AuditedAdmin(admin.ModelAdmin):
+@functools.cache
+def _compact_column(model, name: str):
+    """A list column showing a date and time as "30 Nov 2026, 13:44" (SHORT_DATETIME_FORMAT).
+
+    The admin shows it with the weekday and the month in full
+    (DATETIME_FORMAT), which leaves no room for the other columns. Cached, so
+    that the column is the same object on every request.
+    """
+    field = model._meta.get_field(name)
+
+    @admin.display(description=field.verbose_name, ordering=name)
+    def column(obj):
+        value = getattr(obj, field.attname)
+        if value is None:
+            return None
+        shown = formats.date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
+        # A narrow column breaks the line after the date only ("30 Nov 2026," / "13:44").
+        return ", ".join(part.replace(" ", "\u00a0") for part in shown.split(", "))
+
+    column.__name__ = name
+    return column
+
+
+def _is_date_time(model, name) -> bool:
+    if not isinstance(name, str):
+        return False
+    try:
+        return isinstance(model._meta.get_field(name), models.DateTimeField)
+    except Exception:  # noqa: BLE001 - a column that is no field of the model
+        return False
+
+
+class StaffAdmin(admin.ModelAdmin):
+    """The base of the site's model admins.
+
+    - Its lists show dates and times short, so that their columns fit a
+      laptop's screen beside the admin's menu.
+    - Its History button leads to the object's staff actions, where the site
+      keeps every change (Django's own history stays empty).
+    - A page where nothing can be changed offers no Save button.
+    """
+
+    def get_list_display(self, request):
+        return [
+            _compact_column(self.model, name) if _is_date_time(self.model, name) else name
+            for name in super().get_list_display(request)
+        ]
+
+    def history_view(self, request, object_id, extra_context=None):
+        obj = self.get_object(request, object_id)
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        return redirect(object_staff_actions_url(obj))
+
+    def _changes_something(self, request, obj, fieldsets) -> bool:
+        """Whether the page of ``obj`` has a field or an inline this user can change."""
+        if obj is None:
+            return self.has_add_permission(request)
+        if not self.has_change_permission(request, obj):
+            return False
+        readonly = {*self.get_readonly_fields(request, obj), REASON_FIELD}
+        if any(field not in readonly for field in flatten_fieldsets(fieldsets)):
+            return True
+        for inline in self.get_inline_instances(request, obj):
+            if inline.has_add_permission(request, obj) or (
+                inline.can_delete and inline.has_delete_permission(request, obj)
+            ):
+                return True
+            if inline.has_change_permission(request, obj):
+                inline_readonly = set(inline.get_readonly_fields(request, obj))
+                fields = flatten_fieldsets(inline.get_fieldsets(request, obj))
+                if any(field not in inline_readonly for field in fields):
+                    return True
+        return False
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if change and not self._changes_something(request, obj, self.get_fieldsets(request, obj)):
+            context.update(
+                show_save=False, show_save_and_continue=False, show_save_and_add_another=False
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+def object_staff_actions_url(obj) -> str:
+    """The staff actions on ``obj``, in the admin; a contest's or a visit's, all of theirs."""
+    label = obj._meta.label
+    if label == "contests.Contest":
+        return staff_actions_url(contest=obj)
+    if label == "visits.Visit":
+        return staff_actions_url(visit=obj)
+    content_type = ContentType.objects.get_for_model(obj)
+    return f"{staff_actions_url()}?content_type={content_type.pk}&object_pk={obj.pk}"
+
+
+class AuditedAdmin(StaffAdmin):
     """A model admin whose additions, changes and deletions are kept in the audit log."""
 
     # Fields whose values the log must not keep (secrets, personal data): it
@@ -40,11 +155,6 @@ class AuditedAdmin(admin.ModelAdmin):
         return {}
 
     # The reason, asked on every form that can save ---------------------------
-
-    def _may_save(self, request, obj) -> bool:
-        if obj is None:
-            return self.has_add_permission(request)
-        return self.has_change_permission(request, obj)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         fields = kwargs.get("fields", ...)
@@ -60,7 +170,7 @@ class AuditedAdmin(admin.ModelAdmin):
             (name, {**options, "fields": [f for f in options["fields"] if f != REASON_FIELD]})
             for name, options in super().get_fieldsets(request, obj)
         ]
-        if self._may_save(request, obj):
+        if self._changes_something(request, obj, fieldsets):
             fieldsets.append((_("Why"), {"fields": [REASON_FIELD]}))
         return fieldsets
 
@@ -144,7 +254,7 @@ class AuditedAdmin(admin.ModelAdmin):
 admin.site.unregister(AuditEntry)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(StaffAdmin):
     """A record staff read and nobody edits: no add, change or delete, whoever asks."""
 
     def has_add_permission(self, request):
@@ -193,7 +303,11 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("on"))
     def target(self, entry: AuditEntry) -> str:
-        return f"{entry.content_type.name}: {entry.object_name}"
+        name_live_objects([entry])
+        return _("%(kind)s: %(name)s") % {
+            "kind": capfirst(entry.content_type.name),
+            "name": entry.object_name,
+        }
 
     @admin.display(description=_("object"), ordering="object_repr")
     def object_name(self, entry: AuditEntry) -> str:
@@ -203,32 +317,32 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     def reason_short(self, entry: AuditEntry) -> str:
         return entry.reason if len(entry.reason) <= 80 else f"{entry.reason[:79]}…"
 
+    def get_changelist(self, request, **kwargs):
+        return _NamingChangeList
+
     @admin.display(description=_("what changed"))
     def what_changed(self, entry: AuditEntry):
         changes = entry.changes or {}
         if not changes:
             return "—"
         model = entry.content_type.model_class()
-
-        def label(name: str) -> str:
-            try:
-                return str(model._meta.get_field(name).verbose_name)
-            except Exception:  # noqa: BLE001 - a field removed since is shown by its name
-                return name
-
+        rows = []
+        for name, values in changes.items():
+            field = _field_of(model, name)
+            before, after = values if len(values) == 2 else ("", values)
+            rows.append(
+                (
+                    _field_label(field, name),
+                    _value_shown(field, before),
+                    _value_shown(field, after),
+                )
+            )
         return format_html(
             "<table><tr><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
             _("field"),
             _("before"),
             _("after"),
-            format_html_join(
-                "",
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                (
-                    (label(name), *(values if len(values) == 2 else ("", values)))
-                    for name, values in changes.items()
-                ),
-            ),
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
         )
 
     @admin.display(description=_("facts"))
@@ -236,9 +350,76 @@ class AuditEntryAdmin(ReadOnlyAdmin):
         data = entry.additional_data or {}
         if not data:
             return "—"
-        return format_html_join(
-            "", "<div><strong>{}</strong>: {}</div>", ((key, value) for key, value in data.items())
-        )
+        model = entry.content_type.model_class()
+        rows = []
+        for key, value in data.items():
+            field = _field_of(model, key)
+            label = FACT_LABELS[key] if key in FACT_LABELS else _field_label(field, key)
+            rows.append((capfirst(label), gettext(":"), _value_shown(field, value)))
+        # Django's label suffix: ":" in English, " :" in French.
+        return format_html_join("", "<div><strong>{}{}</strong> {}</div>", rows)
+
+
+# Facts the log keeps that are no field of the object acted on.
+FACT_LABELS = {
+    "pending_places": _("places offered"),
+    "recipients": _("recipients"),
+    "visitors": pgettext_lazy("count", "visitors"),
+    "job": _("background job"),
+    "tickets_count": _("tickets in the draw"),
+}
+
+
+def _field_of(model, name: str):
+    try:
+        return model._meta.get_field(name) if model is not None else None
+    except Exception:  # noqa: BLE001 - a field removed since is shown by its name
+        return None
+
+
+def _field_label(field, name: str) -> str:
+    return str(field.verbose_name) if field is not None else name.replace("_", " ")
+
+
+def _value_shown(field, value) -> str:
+    """A value the log kept, as a person reads it: a choice's label, a local date and time."""
+    if value is None or value in ("", "None"):
+        return "—"
+    if value == HIDDEN_VALUE:
+        return gettext("(hidden)")
+    if isinstance(value, list):
+        return ", ".join(_value_shown(field, item) for item in value) or "—"
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {_value_shown(None, item)}" for key, item in value.items())
+    text = str(value)
+    if field is not None and field.flatchoices:
+        labels = {str(key): label for key, label in field.flatchoices}
+        if text in labels:
+            return str(labels[text])
+    if isinstance(field, models.BooleanField) and text in ("True", "False"):
+        return gettext("Yes") if text == "True" else gettext("No")
+    when = _date_time(text)
+    if when is not None:
+        return formats.date_format(timezone.localtime(when), "DATETIME_FORMAT")
+    return text
+
+
+def _date_time(text: str) -> datetime | None:
+    if len(text) < 16 or text[4:5] != "-" or text[10:11] not in ("T", " "):
+        return None
+    try:
+        when = parse_datetime(text)
+    except ValueError:
+        return None
+    return when if when is not None and timezone.is_aware(when) else None
+
+
+class _NamingChangeList(ChangeList):
+    """The list of staff actions names objects that still exist as they are now named."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        name_live_objects(self.result_list)
 
 
 __all__ = ["AuditedAdmin", "AuditEntryAdmin", "HIDDEN_VALUE", "REASON_FIELD"]

@@ -191,14 +191,41 @@ def changes_between(
     return changes
 
 
+def name_live_objects(entries: Iterable[AuditEntry]) -> None:
+    """Name the objects that still exist as they are named now, for staff who read the log.
+
+    A model whose name holds personal data keeps a bare number in the log
+    (``audit_repr``), which outlives the privacy purge; while the object
+    exists, and its model says so (``audit_named_live``), staff read its
+    name. One query per kind of object.
+    """
+    wanted: dict[type[models.Model], list[AuditEntry]] = {}
+    for entry in entries:
+        model = entry.content_type.model_class() if entry.content_type_id else None
+        if model is not None and getattr(model, "audit_named_live", False):
+            wanted.setdefault(model, []).append(entry)
+    for model, model_entries in wanted.items():
+        pks = {entry.object_pk for entry in model_entries}
+        found = {str(obj.pk): obj for obj in model._default_manager.filter(pk__in=pks)}
+        for entry in model_entries:
+            obj = found.get(entry.object_pk)
+            if obj is not None:
+                entry.live_name = str(obj)
+
+
 def staff_actions(*, contest=None, visit=None, limit: int = STAFF_ACTIONS_LISTED) -> list:
-    """The newest staff actions of a contest or a visit, who did them included (one query)."""
+    """The newest staff actions of a contest or a visit, who did them included.
+
+    Objects that still exist are named as they are now (``name_live_objects``).
+    """
     entries = AuditEntry.objects.select_related("actor", "content_type")
     if contest is not None:
         entries = entries.filter(contest=contest)
     if visit is not None:
         entries = entries.filter(visit=visit)
-    return list(entries.order_by("-timestamp", "-pk")[:limit])
+    entries = list(entries.order_by("-timestamp", "-pk")[:limit])
+    name_live_objects(entries)
+    return entries
 
 
 def staff_actions_url(*, contest=None, visit=None) -> str:

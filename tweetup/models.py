@@ -78,9 +78,13 @@ class AuditEntry(AbstractLogEntry):
     def object_name(self) -> str:
         """The object acted on, named in the active language from its facts (``tweetup.audit``).
 
-        Its name as kept in text when there are no facts, or facts of a shape
+        The name it has now when ``tweetup.audit.name_live_objects`` found it;
+        its name as kept in text when there are no facts, or facts of a shape
         its model no longer reads.
         """
+        live_name = getattr(self, "live_name", None)
+        if live_name:
+            return live_name
         model = self.content_type.model_class() if self.content_type_id else None
         facts = self.object_facts
         if model is None or not facts:

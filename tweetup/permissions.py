@@ -11,6 +11,15 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+
+class RoleRequired(PermissionDenied):
+    """Refused: the page needs ``perm``, which some staff groups hold (the 403 page names them)."""
+
+    def __init__(self, perm: str):
+        super().__init__(perm)
+        self.perm = perm
+
+
 # Organizers hold it through their group (tweetup.roles); superusers hold every permission.
 ORGANIZER_PERMISSION = "contests.change_contest"
 
@@ -29,7 +38,7 @@ def permission_required(perm: str):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if not (request.user.is_active and request.user.has_perm(perm)):
-                raise PermissionDenied
+                raise RoleRequired(perm)
             return view(request, *args, **kwargs)
 
         return wrapper

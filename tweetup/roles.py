@@ -4,11 +4,20 @@ Migrations call ``groups_sync`` so that each new model's permissions reach the
 groups on the next migrate.
 """
 
+from django.utils.translation import gettext_lazy as _
+
 ORGANIZERS = "Organizers"
 TOUR_ADMINS = "Tour admins"
 # Who runs the day in front of the public: writes to the visitors, checks them
 # in, posts the live updates and moderates the questions, without the draw.
 PRESS_OFFICERS = "Press officers"
+
+# The groups as a person reads their names, in the active language.
+ROLE_NAMES = {
+    ORGANIZERS: _("Organizers"),
+    TOUR_ADMINS: _("Tour admins"),
+    PRESS_OFFICERS: _("Press officers"),
+}
 
 # app label -> model -> actions
 GROUP_PERMISSIONS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
@@ -68,6 +77,17 @@ GROUP_PERMISSIONS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
         "tweetup": {"auditentry": ("view",)},
     },
 }
+
+
+def groups_with_permission(perm: str) -> list[str]:
+    """The groups whose members hold ``perm`` ("app_label.action_model"), in the order above."""
+    app_label, _sep, codename = perm.partition(".")
+    action, _sep, model = codename.rpartition("_")
+    return [
+        group
+        for group, app_models in GROUP_PERMISSIONS.items()
+        if action in app_models.get(app_label, {}).get(model, ())
+    ]
 
 
 def groups_sync(apps, schema_editor=None) -> None:

@@ -43,3 +43,6 @@ urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 admin.site.site_header = "TweetUp"
 admin.site.site_title = "TweetUp"
 admin.site.index_title = _("Back office")
+
+# The 403 page names the groups that may open a staff page (tweetup.roles).
+handler403 = "tweetup.views.permission_denied"

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from . import jobs
+from . import jobs, roles
 from .models import Job
 
 
@@ -20,6 +20,18 @@ def ratelimited(request, exception=None):
         "error.html",
         {"title": _("Too many requests"), "message": _("Please wait a while and try again.")},
         status=429,
+    )
+
+
+def permission_denied(request, exception=None):
+    """The 403 page: for a signed-in colleague, which groups may open the page, and ways on."""
+    perm = getattr(exception, "perm", None)
+    groups = roles.groups_with_permission(perm) if perm else []
+    return render(
+        request,
+        "403.html",
+        {"roles": [str(roles.ROLE_NAMES.get(group, group)) for group in groups]},
+        status=403,
     )
 
 

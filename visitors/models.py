@@ -35,6 +35,9 @@ class VisitorProfile(models.Model):
     contest. Email, emergency contact and needs are private.
     """
 
+    # The staff actions name a profile that still exists by its display name.
+    audit_named_live = True
+
     selection = models.OneToOneField(
         "contests.Selection",
         verbose_name=_("selection"),
@@ -108,7 +111,10 @@ class VisitorProfile(models.Model):
 
     @property
     def audit_repr(self) -> str:
-        """How the audit log names the visitor: no personal data, which it would outlive."""
+        """How the audit log names the visitor: no personal data, which it would outlive.
+
+        Staff read the visitor's name while the profile exists (audit_named_live).
+        """
         return f"#{self.pk}"
 
     @property

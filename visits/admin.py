@@ -205,7 +205,7 @@ class TourStopForm(forms.ModelForm):
 @admin.register(TourStop)
 class TourStopAdmin(AuditedAdmin, TranslationAdmin):
     form = TourStopForm
-    list_display = ["title", "visit", "starts_at", "ends_at", "location", "guide", "language"]
+    list_display = ["title", "starts_at", "ends_at", "visit", "location", "guide", "language"]
     list_filter = ["visit"]
     list_select_related = ["visit", "location"]
     search_fields = [
@@ -264,7 +264,8 @@ class QuestionAnswerForm(forms.ModelForm):
 @admin.register(Question)
 class QuestionAdmin(AuditedAdmin):
     form = QuestionAnswerForm
-    list_display = ["text", "stop", "author_name", "status", "votes_total", "created_at"]
+    # The status, what a moderator looks for, right after the question.
+    list_display = ["text", "status", "stop", "author_name", "votes_total", "created_at"]
     list_filter = ["status", "stop__visit", "stop"]
     list_select_related = ["stop__visit"]
     search_fields = ["text", "author_name", "answer"]
@@ -382,7 +383,7 @@ class LiveUpdateAdminForm(forms.ModelForm):
 @admin.register(LiveUpdate)
 class LiveUpdateAdmin(AuditedAdmin, TranslationAdmin):
     form = LiveUpdateAdminForm
-    list_display = ["text", "visit", "stop", "posted_at", "author"]
+    list_display = ["text", "posted_at", "stop", "visit", "author"]
     list_filter = ["visit"]
     list_select_related = ["visit", "stop", "author"]
     search_fields = ["text_en", "text_fr"]
