@@ -186,6 +186,13 @@ class ContestAdmin(AuditedAdmin, TranslationAdmin):
             return {}
         return super().get_prepopulated_fields(request, obj)
 
+    def has_delete_permission(self, request, obj=None):
+        # A frozen contest's tickets are published, and its draw is on the
+        # record: it stays. The bulk delete action asks this for each one.
+        if obj is not None and obj.frozen_at is not None:
+            return False
+        return super().has_delete_permission(request, obj)
+
     def save_object(self, request, obj, form, change):
         entry_services.contest_save(contest=obj)
 

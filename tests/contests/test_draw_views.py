@@ -590,3 +590,23 @@ def test_demo_has_a_past_contest_frozen_and_drawn(client):
     record = json.loads(b"".join(response.streaming_content))
     assert draw_algorithm.verify_audit_record(record) == []
     assert record["caps"] == {"country": 2}
+
+
+def test_not_even_a_superuser_may_delete_a_frozen_contest(client):
+    frozen, open_contest = frozen_contest(3), ContestFactory()
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "pw"))
+    page = client.get(reverse("admin:contests_contest_change", args=[frozen.pk])).content.decode()
+    assert reverse("admin:contests_contest_delete", args=[frozen.pk]) not in page
+    assert (
+        client.post(
+            reverse("admin:contests_contest_delete", args=[frozen.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
+    assert Contest.objects.filter(pk=frozen.pk).exists()
+    # A contest not frozen yet may still go.
+    response = client.post(
+        reverse("admin:contests_contest_delete", args=[open_contest.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 302
+    assert not Contest.objects.filter(pk=open_contest.pk).exists()
