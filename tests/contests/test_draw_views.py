@@ -16,9 +16,9 @@ from contests.services.draws import contest_freeze
 from contests.tasks import run_draw_job
 from tests.builders import drawn_contest
 from tests.contests.drawing import add_entries, closed_contest, frozen_contest, organizer
-from tests.factories import ContestFactory, VisitFactory
+from tests.factories import ContestFactory, VisitFactory, staff_user
 from tweetup.models import Job
-from tweetup.roles import TOUR_ADMINS
+from tweetup.roles import PRESS_OFFICERS, TOUR_ADMINS
 
 pytestmark = pytest.mark.django_db
 
@@ -469,6 +469,32 @@ def test_contest_admin_links_to_the_freeze_and_draw_pages(client):
     client.force_login(organizer())
     response = client.get(reverse("admin:contests_contest_change", args=[contest.pk]))
     assert url("draw", contest) in response.content.decode()
+
+
+@pytest.mark.parametrize("role", [TOUR_ADMINS, PRESS_OFFICERS])
+def test_contest_admin_offers_the_freeze_and_draw_pages_to_organizers_only(client, role):
+    frozen = frozen_contest(2)
+    drawn, _draw = drawn_contest(entries=6, winners=1, alternates=1)
+    client.force_login(staff_user("reader", role))
+    for contest in (closed_contest(), frozen, drawn):
+        response = client.get(reverse("admin:contests_contest_change", args=[contest.pk]))
+        assert response.status_code == 200
+        content = response.content.decode()
+        assert url("freeze", contest) not in content
+        assert url("draw", contest) not in content
+    # The public pages of a drawn contest stay linked.
+    assert url("results", drawn) in content and url("live_draw", drawn) in content
+
+
+def test_contest_admin_says_figer_for_the_freeze_in_french(client):
+    contest = closed_contest()
+    client.force_login(organizer())
+    response = client.get(
+        reverse("admin:contests_contest_change", args=[contest.pk]), HTTP_ACCEPT_LANGUAGE="fr"
+    )
+    content = response.content.decode()
+    assert url("freeze", contest) in content
+    assert "Figer…" in content and "Gel…" not in content
 
 
 def _admin_form_data(response) -> dict:
