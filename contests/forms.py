@@ -301,7 +301,6 @@ class InvalidateForm(forms.Form):
         label=_("Reason"),
         max_length=300,
         help_text=_("Kept on record, e.g. “duplicate person (same as K7F3-9QXD)” or “ineligible”."),
-        widget=forms.TextInput(attrs={"size": 80}),
     )
 
 
