@@ -328,6 +328,23 @@ def test_results_say_a_place_was_passed_on_without_saying_why(client):
     assert "Waiting (alternate)" in content
 
 
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "none (no place answered yet)"),
+        ("fr", "aucune (aucune place n'a encore reçu de réponse)"),
+    ],
+)
+def test_results_say_plainly_that_no_place_is_answered_yet(client, language, expected):
+    contest, _draw = drawn_contest(entries=6, winners=2, alternates=1)
+    response = client.get(url("results", contest), HTTP_ACCEPT_LANGUAGE=language)
+    answered = response.context["answers"]
+    assert answered["answered"] == 0
+    content = response.content.decode()
+    cell = content[content.index('id="answered-by-staff"') :].split("</dd>")[0]
+    assert expected in cell and "0" not in cell
+
+
 def test_results_page_queries_stay_flat(client, django_assert_max_num_queries):
     contest, _draw = drawn_contest(entries=60, winners=5, alternates=5)
     with django_assert_max_num_queries(6):
