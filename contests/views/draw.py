@@ -21,6 +21,7 @@ from ..forms import DrawForm, FreezeForm, TicketCheckForm
 from ..models import Contest, Entry, Selection
 from ..services import jobs as job_services
 from ..services.audit_record import draw_audit_record_stream
+from ..services.draws import draw_run_check
 
 
 def public_name(entry: Entry) -> str:
@@ -152,6 +153,21 @@ def draw_run(request, slug: str):
             }
         )
         status = 200
+    # What the draw would refuse (no ticket in the draw, say): no button to press.
+    refusal = None
+    if contest.frozen_at and not contest.is_drawn:
+        try:
+            draw_run_check(contest=contest)
+        except ContestError as exc:
+            refusal = str(exc)
+    if not contest.visit_id:
+        # The offers would give no day: the draw, which cannot be undone, asks first.
+        form.helper.attrs = {
+            "data-confirm": _(
+                "This contest leads to no visit: the offers will not give the day of the "
+                "visit. Draw the winners anyway?"
+            )
+        }
     return render(
         request,
         "contests/draw/draw.html",
@@ -159,6 +175,7 @@ def draw_run(request, slug: str):
             "contest": contest,
             "state": contest.state,
             "form": form,
+            "refusal": refusal,
             "job": jobs.job_active(kind=Job.Kind.DRAW, contest=contest),
         },
         status=status,

@@ -2,13 +2,17 @@
 
 import io
 import json
+import re
 from datetime import UTC
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import Group, Permission, User
 from django.core.management import call_command
 from django.db.models.fields.files import FieldFile
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 
 from contests import draw_algorithm
 from contests.models import Contest, Draw, Entry, Selection
@@ -139,6 +143,43 @@ def test_freeze_and_draw_pages_say_nothing_of_the_visit_when_there_is_one(organi
     visit = VisitFactory()
     contest = frozen_contest(3, visit=visit) if page == "draw" else closed_contest(visit=visit)
     assert 'id="no-visit-warning"' not in organizer_client.get(url(page, contest)).content.decode()
+
+
+@pytest.mark.parametrize("page", ["freeze", "draw"])
+def test_freeze_and_draw_pages_of_an_open_contest_say_when_it_closes(organizer_client, page):
+    contest = ContestFactory(time_zone="America/New_York")
+    content = organizer_client.get(url(page, contest)).content.decode()
+    closes = date_format(
+        localtime(contest.closes_at, ZoneInfo("America/New_York")), "DATETIME_FORMAT"
+    )
+    assert f"Entries close on {closes} (America/New_York)" in content
+    # No link to a freeze that would only be refused.
+    assert f'href="{url("freeze", contest)}"' not in content
+
+
+def test_draw_page_offers_no_draw_the_service_would_refuse(organizer_client):
+    contest = frozen_contest(0, visit=VisitFactory())
+    content = organizer_client.get(url("draw", contest)).content.decode()
+    assert 'id="draw-refused"' in content and "There is no ticket in the draw." in content
+    assert 'id="draw-form"' not in content and "Draw the winners</button>" not in content
+
+
+def test_draw_page_asks_before_drawing_a_contest_that_leads_to_no_visit(organizer_client):
+    without = organizer_client.get(url("draw", frozen_contest(3))).content.decode()
+    form = re.search(r'<form[^>]*id="draw-form"[^>]*>', without).group(0)
+    assert "data-confirm=" in form and "leads to no visit" in form
+    with_visit = organizer_client.get(url("draw", frozen_contest(3, visit=VisitFactory())))
+    form = re.search(r'<form[^>]*id="draw-form"[^>]*>', with_visit.content.decode()).group(0)
+    assert "data-confirm=" not in form
+
+
+def test_freeze_page_of_a_drawn_contest_leads_to_its_results(organizer_client):
+    contest, _draw = drawn_contest(entries=6, winners=1, alternates=1)
+    content = organizer_client.get(url("freeze", contest)).content.decode()
+    assert "Go to the draw" not in content and f'href="{url("draw", contest)}"' not in content
+    assert f'href="{url("results", contest)}" id="freeze-next">See the results' in content
+    # Invalidating is over once the tickets are frozen.
+    assert "To invalidate an entry" not in content
 
 
 def test_freeze_without_confirming_changes_nothing(organizer_client):
