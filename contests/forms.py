@@ -251,9 +251,7 @@ class DrawForm(forms.Form):
         # personnes gagnantes"), where an input's would run past the card.
         self.helper.layout = Layout(
             *self.fields,
-            StrictButton(
-                _("Draw the winners"), type="submit", name="draw", css_class="btn-danger"
-            ),
+            StrictButton(_("Draw the winners"), type="submit", name="draw", css_class="btn-danger"),
         )
 
     def clean_external_entropy(self) -> str:

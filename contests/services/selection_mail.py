@@ -148,9 +148,7 @@ def offers_closed_keys(selections: list[Selection]) -> set[str]:
     return keys
 
 
-def outbox_message_resend(
-    *, message: OutboxMessage, seen: dict | None = None, actor=None
-) -> bool:
+def outbox_message_resend(*, message: OutboxMessage, seen: dict | None = None, actor=None) -> bool:
     """Queue a contest's mail again (``messages_resend``); whether it was queued.
 
     Raises ContestError for the offer mail of a place that no longer waits
