@@ -158,3 +158,39 @@ def test_a_job_page_follows_its_job_to_the_end_by_itself(live_server, browser):
     page.wait_for_selector("text=This job failed.")
     assert "The disk is full." in page.inner_text("#job-outcome")
     assert errors == []
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_results_keep_each_handle_whole_on_a_phone(live_server, browser, language):
+    """Found in the walk-through: "@Marek/Nowak14/7" broke inside the handle at 360 px."""
+    people = [
+        {"twitter_handle": handle, "publish_handle": True}
+        for handle in ("MarekNowak147", "ChloeCosta9712", "AnaFernandez60", "IngridHaddad28")
+    ]
+    contest, _draw = drawn_contest(winners=people[:2], alternates=people[2:])
+    page = browser.new_page(viewport={"width": 360, "height": 800})
+    page.context.add_cookies(
+        [{"name": "django_language", "value": language, "url": live_server.url}]
+    )
+    page.goto(live_server.url + reverse("contests:results", kwargs={"slug": contest.slug}))
+    page.screenshot(path=f"{SHOTS}/results_handles_{language}_360.png", full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    names = page.locator(".results-table .public-name")
+    assert names.count() == 4
+    for index in range(4):
+        name = names.nth(index)
+        assert name.inner_text().startswith("@")
+        box = name.bounding_box()
+        line = page.evaluate(
+            "(el) => parseFloat(getComputedStyle(el).lineHeight)", name.element_handle()
+        )
+        assert box is not None and box["height"] < 1.5 * line, name.inner_text()
+        assert box["x"] + box["width"] <= 360
+    # The ticket and the place are under the name, in view.
+    row = page.locator("#winners tbody tr").first
+    name = row.locator(".public-name").bounding_box()
+    for part in ("td.font-monospace", ".badge"):
+        box = row.locator(part).bounding_box()
+        assert box is not None and name is not None, part
+        assert box["y"] >= name["y"] + name["height"] - 1, part
+        assert box["x"] + box["width"] <= 360, part

@@ -3,7 +3,7 @@
 import io
 import json
 import re
-from datetime import UTC
+from datetime import UTC, date
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -384,6 +384,30 @@ def test_results_say_plainly_that_no_place_is_answered_yet(client, language, exp
     content = response.content.decode()
     cell = content[content.index('id="answered-by-staff"') :].split("</dd>")[0]
     assert expected in cell and "0" not in cell
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_results_say_alternates_were_not_called_once_the_visits_day_has_come(client, language):
+    contest, draw = drawn_contest(entries=8, winners=1, alternates=2)
+    waiting, not_called = (
+        ("Waiting (alternate)", "Not called")
+        if language == "en"
+        else ("En attente (suppléance)", "Non appelée")
+    )
+    content = client.get(url("results", contest), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert waiting in content and not_called not in content
+
+    # The visit took place years ago: the alternates were never called.
+    contest.visit.date = date(2012, 7, 25)
+    contest.visit.save()
+    content = client.get(url("results", contest), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert waiting not in content
+    alternates = content[content.index('id="alternates"') :]
+    assert alternates.count(not_called) == 2
+    # A label only: the places are as they were.
+    assert set(
+        draw.selections.filter(kind=Selection.Kind.ALTERNATE).values_list("status", flat=True)
+    ) == {Selection.Status.WAITING}
 
 
 def test_results_page_queries_stay_flat(client, django_assert_max_num_queries):
