@@ -12,6 +12,7 @@ from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin
 
 from tweetup.admin import AuditedAdmin
+from tweetup.permissions import is_organizer
 from tweetup.vocabulary import language_name
 
 from .admin_filters import ConfirmedFilter, CountryInUseFilter, InDrawFilter, SpokenLanguageFilter
@@ -63,6 +64,7 @@ class ContestAdmin(AuditedAdmin, TranslationAdmin):
         "tickets_count",
         "created_at",
         "draw_page",
+        "draw_links",
     ]
     date_hierarchy = "opens_at"
     # The seed is secret until the draw: the log says a contest got one, not which.
@@ -126,6 +128,25 @@ class ContestAdmin(AuditedAdmin, TranslationAdmin):
             fields = [field for field in fields if field != "dashboard_link"]
         return fields
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if is_organizer(request.user):
+            return fieldsets
+        # The freeze and draw pages are the organizers': others get the public links only.
+        return [
+            (
+                name,
+                {
+                    **options,
+                    "fields": [
+                        "draw_links" if field == "draw_page" else field
+                        for field in options["fields"]
+                    ],
+                },
+            )
+            for name, options in fieldsets
+        ]
+
     @admin.display(description=_("state"))
     def state_label(self, obj: Contest) -> str:
         return obj.state.label
@@ -138,18 +159,24 @@ class ContestAdmin(AuditedAdmin, TranslationAdmin):
             _("Dashboard"),
         )
 
+    @admin.display(description=_("draw"))
+    def draw_links(self, obj: Contest) -> str:
+        if obj.pk is None or not obj.is_drawn:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            reverse("contests:results", kwargs={"slug": obj.slug}),
+            _("Results"),
+            reverse("contests:live_draw", kwargs={"slug": obj.slug}),
+            _("Live draw page"),
+        )
+
     @admin.display(description=_("freeze and draw"))
     def draw_page(self, obj: Contest) -> str:
         if obj.pk is None:
             return "—"
         if obj.is_drawn:
-            return format_html(
-                '<a href="{}">{}</a> · <a href="{}">{}</a>',
-                reverse("contests:results", kwargs={"slug": obj.slug}),
-                _("Results"),
-                reverse("contests:live_draw", kwargs={"slug": obj.slug}),
-                _("Live draw page"),
-            )
+            return self.draw_links(obj)
         if obj.frozen_at:
             return format_html(
                 '<a href="{}">{}</a>',
