@@ -57,8 +57,10 @@ class EntryForm(forms.Form):
         label=_("Languages you speak"),
         choices=ChoicesPerLanguage(language_choices_grouped),
         error_messages={"required": _("Choose at least one language you speak.")},
-        help_text=_("Choose one or more (hold Ctrl or ⌘ to choose several)."),
-        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text=_("Tick every language you speak; choose any other in the list."),
+        # Rendered as checkboxes for the common languages and a list for the
+        # others (contests/_languages_field.html), both posted as "languages".
+        widget=forms.SelectMultiple,
     )
     # No background is preselected: a default would be recorded for everyone who
     # skips the field and skew the breakdowns and the caps.
@@ -112,7 +114,7 @@ class EntryForm(forms.Form):
             "email",
             "twitter_handle",
             "country",
-            "languages",
+            Field("languages", template="contests/_languages_field.html"),
             "background",
             "background_other",
             "motivation",
