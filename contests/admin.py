@@ -12,6 +12,7 @@ from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin
 
 from tweetup.admin import AuditedAdmin
+from tweetup.permissions import is_organizer
 from tweetup.vocabulary import language_name
 
 from .admin_filters import ConfirmedFilter, CountryInUseFilter, InDrawFilter, SpokenLanguageFilter
@@ -63,6 +64,7 @@ class ContestAdmin(AuditedAdmin, TranslationAdmin):
         "tickets_count",
         "created_at",
         "draw_page",
+        "draw_links",
     ]
     date_hierarchy = "opens_at"
     # The seed is secret until the draw: the log says a contest got one, not which.
@@ -126,6 +128,25 @@ class ContestAdmin(AuditedAdmin, TranslationAdmin):
             fields = [field for field in fields if field != "dashboard_link"]
         return fields
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if is_organizer(request.user):
+            return fieldsets
+        # The freeze and draw pages are the organizers': others get the public links only.
+        return [
+            (
+                name,
+                {
+                    **options,
+                    "fields": [
+                        "draw_links" if field == "draw_page" else field
+                        for field in options["fields"]
+                    ],
+                },
+            )
+            for name, options in fieldsets
+        ]
+
     # A property of the model: the admin would label it in English, untranslated.
     @admin.display(description=_("Commitment"))
     def commitment(self, obj: Contest) -> str:
@@ -143,18 +164,24 @@ class ContestAdmin(AuditedAdmin, TranslationAdmin):
             _("Dashboard"),
         )
 
+    @admin.display(description=_("draw"))
+    def draw_links(self, obj: Contest) -> str:
+        if obj.pk is None or not obj.is_drawn:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            reverse("contests:results", kwargs={"slug": obj.slug}),
+            _("Results"),
+            reverse("contests:live_draw", kwargs={"slug": obj.slug}),
+            _("Live draw page"),
+        )
+
     @admin.display(description=_("freeze and draw"))
     def draw_page(self, obj: Contest) -> str:
         if obj.pk is None:
             return "—"
         if obj.is_drawn:
-            return format_html(
-                '<a href="{}">{}</a> · <a href="{}">{}</a>',
-                reverse("contests:results", kwargs={"slug": obj.slug}),
-                _("Results"),
-                reverse("contests:live_draw", kwargs={"slug": obj.slug}),
-                _("Live draw page"),
-            )
+            return self.draw_links(obj)
         if obj.frozen_at:
             return format_html(
                 '<a href="{}">{}</a>',
@@ -190,6 +217,13 @@ class ContestAdmin(AuditedAdmin, TranslationAdmin):
         if obj is not None and obj.frozen_at is not None:
             return {}
         return super().get_prepopulated_fields(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        # A frozen contest's tickets are published, and its draw is on the
+        # record: it stays. The bulk delete action asks this for each one.
+        if obj is not None and obj.frozen_at is not None:
+            return False
+        return super().has_delete_permission(request, obj)
 
     def save_object(self, request, obj, form, change):
         entry_services.contest_save(contest=obj)

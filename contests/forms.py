@@ -2,6 +2,7 @@
 
 import re
 
+from crispy_forms.bootstrap import StrictButton
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Field, Layout, Submit
 from django import forms
@@ -56,8 +57,10 @@ class EntryForm(forms.Form):
         label=_("Languages you speak"),
         choices=ChoicesPerLanguage(language_choices_grouped),
         error_messages={"required": _("Choose at least one language you speak.")},
-        help_text=_("Choose one or more (hold Ctrl or ⌘ to choose several)."),
-        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text=_("Tick every language you speak; choose any other in the list."),
+        # Rendered as checkboxes for the common languages and a list for the
+        # others (contests/_languages_field.html), both posted as "languages".
+        widget=forms.SelectMultiple,
     )
     # No background is preselected: a default would be recorded for everyone who
     # skips the field and skew the breakdowns and the caps.
@@ -111,7 +114,7 @@ class EntryForm(forms.Form):
             "email",
             "twitter_handle",
             "country",
-            "languages",
+            Field("languages", template="contests/_languages_field.html"),
             "background",
             "background_other",
             "motivation",
@@ -246,7 +249,12 @@ class DrawForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_id = "draw-form"
-        self.helper.add_input(Submit("draw", _("Draw the winners"), css_class="btn-danger"))
+        # A button, not an input: its words wrap on a narrow card ("Tirer au sort les
+        # personnes gagnantes"), where an input's would run past the card.
+        self.helper.layout = Layout(
+            *self.fields,
+            StrictButton(_("Draw the winners"), type="submit", name="draw", css_class="btn-danger"),
+        )
 
     def clean_external_entropy(self) -> str:
         value = self.cleaned_data["external_entropy"]
@@ -301,7 +309,6 @@ class InvalidateForm(forms.Form):
         label=_("Reason"),
         max_length=300,
         help_text=_("Kept on record, e.g. “duplicate person (same as K7F3-9QXD)” or “ineligible”."),
-        widget=forms.TextInput(attrs={"size": 80}),
     )
 
 

@@ -48,6 +48,8 @@ CARD_FIELDS = (
     "closes_at",
     "time_zone",
     "frozen_at",
+    # Once frozen, a card counts the tickets in the draw, as the contest's page does.
+    "tickets_count",
     "visit__slug",
     "draw__id",
 )

@@ -1,5 +1,7 @@
 """The privacy notice and the imprint: their details from the settings, linked from everywhere."""
 
+from html import unescape
+
 import pytest
 from django.conf import settings as django_settings
 from django.urls import reverse
@@ -82,3 +84,25 @@ def test_every_mails_footer_links_the_notice(mailoutbox, django_capture_on_commi
         [(html, _type)] = message.alternatives
         assert f"Privacy notice: {url}" in message.body
         assert f'href="{url}"' in html
+
+
+def test_the_privacy_notice_says_what_is_public_and_how_long_alternates_are_kept(client, settings):
+    settings.PRIVACY_ENTRY_RETENTION_DAYS = 45
+    settings.PRIVACY_CONTACT_EMAIL = "dpo@lab.example"
+    page = unescape(client.get(PRIVACY).content.decode())
+    public = page.split('id="public"')[1].split('id="retention"')[0]
+    assert "results and live-draw pages" in public
+    assert "your handle if you agreed to it in the entry form, otherwise your first name" in public
+    assert "display name, handle, languages and bio are shown on the visit's public page" in (
+        public
+    )
+    assert (
+        "Winners and alternates who decline their place, let their offer expire or are "
+        "disqualified: their name, email, handle and motivation are removed 45 days after the draw"
+    ) in page
+    assert "Alternates never offered a place" in page
+    assert "removed 45 days after the draw, once the visit's day is over" in page
+    assert page.count('href="mailto:dpo@lab.example"') == 2
+    client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "fr"
+    page = client.get(PRIVACY).content.decode()
+    assert "pages publiques des résultats et du tirage en direct" in page

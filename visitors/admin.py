@@ -27,6 +27,7 @@ class VisitorProfileAdmin(AuditedAdmin):
     search_fields = ["display_name", "handle", "email"]
     readonly_fields = [
         "selection",
+        "languages_in_words",
         "attendance_confirmed_at",
         "checked_in_at",
         "checked_in_by",
@@ -47,7 +48,7 @@ class VisitorProfileAdmin(AuditedAdmin):
                     "bio",
                     "background",
                     "background_other",
-                    "languages",
+                    "languages_in_words",
                     "public_consent",
                     "photo_consent",
                 ]
@@ -104,6 +105,19 @@ class VisitorProfileAdmin(AuditedAdmin):
     @admin.display(description=_("visit"), ordering="selection__draw__contest__visit__date")
     def visit_title(self, profile: VisitorProfile) -> str:
         return str(profile.visit or "—")
+
+    # The visitor states their languages on their own form; staff read them here, in words.
+    @admin.display(description=_("languages with levels"))
+    def languages_in_words(self, profile: VisitorProfile) -> str:
+        return (
+            ", ".join(
+                f"{item['name']} ({item['level_name'].lower()})"
+                if item["level_name"]
+                else item["name"]
+                for item in profile.languages_display
+            )
+            or "—"
+        )
 
     def save_object(self, request, obj, form, change):
         visitor_profile_save(profile=obj)

@@ -122,7 +122,15 @@ class VisitorProfileForm(forms.Form):
         label=_("I confirm that I will attend the visit."), required=False
     )
 
-    def __init__(self, *args, profile: VisitorProfile, site_access: bool = False, **kwargs):
+    def __init__(
+        self,
+        *args,
+        profile: VisitorProfile,
+        site_access: bool = False,
+        locked: bool = False,
+        **kwargs,
+    ):
+        """``locked``: the profile can no longer change, so it is shown read-only, unsaveable."""
         self.profile = profile
         super().__init__(*args, **kwargs)
         self.site_access = site_access
@@ -149,6 +157,9 @@ class VisitorProfileForm(forms.Form):
         if profile.is_confirmed:
             self.fields["confirm_attendance"].initial = True
             self.fields["confirm_attendance"].disabled = True
+        if locked:
+            for field in self.fields.values():
+                field.disabled = True
         self.helper = FormHelper()
         self.helper.form_id = "profile-form"
         self.helper.layout = Layout(
@@ -196,7 +207,7 @@ class VisitorProfileForm(forms.Form):
                 "photo_consent",
                 "confirm_attendance",
             ),
-            Submit("submit", _("Save my profile")),
+            *([] if locked else [Submit("submit", _("Save my profile"))]),
         )
 
     @classmethod

@@ -15,7 +15,7 @@ class QuestionForm(forms.Form):
         label=_("Your question"),
         max_length=280,
         widget=forms.Textarea(attrs={"rows": 2, "maxlength": 280}),
-        help_text=_("Up to 280 characters. A tour admin reads it before it shows."),
+        help_text=_("Up to 280 characters. The visit team reads it before it appears."),
     )
     author_name = forms.CharField(
         label=_("Your name or handle (optional)"),

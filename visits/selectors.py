@@ -27,7 +27,8 @@ def visit_public_context(visit: Visit) -> dict:
     The contests leading to it and its visitors come from their own apps'
     template tags (``contests_tags``, ``visitors_tags``).
     """
-    return {"visit": visit, "stops": visit_stops(visit), "now": timezone.now()}
+    now = timezone.now()
+    return {"visit": visit, "stops": visit_stops(visit), "now": now, "over": now >= visit.day_end}
 
 
 def stop_public_questions(stop: TourStop, *, voter_key: str = "") -> QuerySet[Question]:

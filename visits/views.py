@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -94,7 +95,8 @@ def stop_detail(request, slug: str, pk: int):
                     )
             if not form.errors:
                 messages.success(
-                    request, _("Thank you! Your question shows here once a tour admin approves it.")
+                    request,
+                    _("Thank you! Your question will appear here once the visit team approves it."),
                 )
                 return redirect(stop)
     voter_key = _voter_key(request, create=False)
@@ -166,7 +168,13 @@ def live(request, slug: str):
     return render(
         request,
         "visits/live.html",
-        {"visit": visit, "form": form, "updates": page, "page": page},
+        {
+            "visit": visit,
+            "form": form,
+            "updates": page,
+            "page": page,
+            "over": timezone.now() >= visit.day_end,
+        },
         status=400 if form is not None and form.errors else 200,
     )
 

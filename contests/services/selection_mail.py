@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from notifications.models import OutboxMessage
-from notifications.services.outbox import mail_enqueue
+from notifications.services.outbox import mail_enqueue, messages_resend
 from tweetup.audit import Verb, log_action
 from tweetup.links import absolute_url
 
@@ -27,6 +27,8 @@ DECLINED_KIND = OutboxMessage.Kind.SELECTION_DECLINED
 EXPIRED_KIND = OutboxMessage.Kind.SELECTION_EXPIRED
 ALTERNATE_KIND = OutboxMessage.Kind.SELECTION_ALTERNATE
 DISQUALIFIED_KIND = OutboxMessage.Kind.SELECTION_DISQUALIFIED
+
+OFFER_KINDS = (OFFER_KIND, PROMOTED_KIND)
 
 Status = Selection.Status
 
@@ -131,3 +133,46 @@ def selection_outcome_notify(*, selection: Selection, kind: str, template: str, 
         contest_id=selection.draw.contest_id,
         concerns=selection.entry,
     )
+
+
+def offers_closed_keys(selections: list[Selection]) -> set[str]:
+    """The outbox keys of the offer mails of these places that no longer wait for an answer.
+
+    Sent again, such a mail would offer a place that was answered, expired or
+    taken back since.
+    """
+    keys = set()
+    for selection in selections:
+        if selection.status != Status.PENDING:
+            keys |= {f"{OFFER_KIND}:{selection.pk}:1", f"{OFFER_KIND}:{selection.pk}:2"}
+    return keys
+
+
+def outbox_message_resend(*, message: OutboxMessage, seen: dict | None = None, actor=None) -> bool:
+    """Queue a contest's mail again (``messages_resend``); whether it was queued.
+
+    Raises ContestError for the offer mail of a place that no longer waits
+    for an answer: the place was answered, expired or taken back, and the
+    mail would offer it again. The place is locked while the mail is queued,
+    so that a disqualification at the same moment waits for it.
+    """
+    with transaction.atomic():
+        if message.kind in OFFER_KINDS:
+            _kind, selection_pk, _offer = message.key.split(":")
+            selection = (
+                Selection.objects.select_for_update()
+                .filter(pk=int(selection_pk))
+                .only("pk", "status", "promoted_at")
+                .first()
+            )
+            if selection is None or selection_offer_key(selection) != message.key:
+                raise ContestError(_("This offer mail is for a place that no longer exists."))
+            if selection.status != Status.PENDING:
+                raise ContestError(
+                    _(
+                        "This place no longer waits for an answer (%(status)s): "
+                        "its offer is not mailed again."
+                    )
+                    % {"status": selection.get_status_display()}
+                )
+        return messages_resend(message_ids=[message.pk], seen=seen, actor=actor) > 0

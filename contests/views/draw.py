@@ -5,6 +5,7 @@ from django.db.models import Count, Q
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
@@ -21,6 +22,7 @@ from ..forms import DrawForm, FreezeForm, TicketCheckForm
 from ..models import Contest, Entry, Selection
 from ..services import jobs as job_services
 from ..services.audit_record import draw_audit_record_stream
+from ..services.draws import draw_run_check
 
 
 def public_name(entry: Entry) -> str:
@@ -34,11 +36,12 @@ def public_name(entry: Entry) -> str:
 
 def _published_contest(slug: str) -> Contest:
     return get_object_or_404(
-        Contest.objects.filter(published=True).select_related("draw"), slug=slug
+        Contest.objects.filter(published=True).select_related("draw", "visit"), slug=slug
     )
 
 
 PASSED_ON = "passed-on"
+NOT_CALLED = "not-called"
 GIVEN_UP = {
     Selection.Status.DECLINED,
     Selection.Status.EXPIRED,
@@ -53,21 +56,25 @@ def _chosen(contest: Contest) -> tuple[list[dict], list[dict]]:
         .select_related("entry")
         .order_by("kind", "position")
     )
+    # From the visit's day on no place goes to an alternate any more
+    # (selections._fill_free_places): one still waiting will not be called.
+    calling_over = contest.visit is not None and timezone.now() >= contest.visit.day_start
     winners, alternates = [], []
     for selection in selections:
         # Why a place was given up (declined, expired, disqualified) is nobody's business
         # but the organizers'.
-        public_status = PASSED_ON if selection.status in GIVEN_UP else selection.status
+        if selection.status in GIVEN_UP:
+            public_status, label = PASSED_ON, _("Place passed on")
+        elif selection.status == Selection.Status.WAITING and calling_over:
+            public_status, label = NOT_CALLED, _("Not called")
+        else:
+            public_status, label = selection.status, selection.get_status_display()
         row = {
             "position": selection.position,
             "ticket": selection.entry.ticket,
             "name": public_name(selection.entry),
             "status": public_status,
-            "status_label": (
-                _("Place passed on")
-                if public_status == PASSED_ON
-                else selection.get_status_display()
-            ),
+            "status_label": label,
             "promoted": selection.is_promoted,
         }
         (winners if selection.kind == Selection.Kind.WINNER else alternates).append(row)
@@ -152,6 +159,21 @@ def draw_run(request, slug: str):
             }
         )
         status = 200
+    # What the draw would refuse (no ticket in the draw, say): no button to press.
+    refusal = None
+    if contest.frozen_at and not contest.is_drawn:
+        try:
+            draw_run_check(contest=contest)
+        except ContestError as exc:
+            refusal = str(exc)
+    if not contest.visit_id:
+        # The offers would give no day: the draw, which cannot be undone, asks first.
+        form.helper.attrs = {
+            "data-confirm": _(
+                "This contest leads to no visit: the offers will not give the day of the "
+                "visit. Draw the winners anyway?"
+            )
+        }
     return render(
         request,
         "contests/draw/draw.html",
@@ -159,6 +181,7 @@ def draw_run(request, slug: str):
             "contest": contest,
             "state": contest.state,
             "form": form,
+            "refusal": refusal,
             "job": jobs.job_active(kind=Job.Kind.DRAW, contest=contest),
         },
         status=status,

@@ -22,7 +22,6 @@ from django.views.decorators.http import require_POST
 from django_countries import countries
 
 from notifications.models import OutboxMessage
-from notifications.services.outbox import messages_resend
 from notifications.services.reports import failed_messages
 from tweetup import audit, jobs
 from tweetup.errors import errors_shown
@@ -141,8 +140,12 @@ def dashboard(request, slug: str):
             selection.answer_by = answer_services.selection_answer_by(
                 selection, offer=selection.offer, drawn_at=draw.drawn_at
             )
+    # The offer of a place answered, expired or taken back since is not to be sent again.
+    offers_closed = selection_mail_services.offers_closed_keys(selections)
     failed = list(
-        failed_messages(contest.pk).only(
+        failed_messages(contest.pk)
+        .exclude(key__in=offers_closed)
+        .only(
             "pk",
             "kind",
             "to_email",
@@ -157,6 +160,7 @@ def dashboard(request, slug: str):
         .order_by("-created_at", "-pk")
         .only(
             "pk",
+            "key",
             "created_at",
             "kind",
             "to_email",
@@ -177,6 +181,8 @@ def dashboard(request, slug: str):
         ).count()
     )
     outbox = outbox_pages.get_page(request.GET.get("page"))
+    for message in outbox:
+        message.offer_closed = message.key in offers_closed
     return render(
         request,
         "contests/organizer/dashboard.html",
@@ -269,12 +275,15 @@ def outbox_resend(request, slug: str, pk: int):
             seen = {message.pk: datetime.fromisoformat(requested) if requested else None}
         except ValueError:
             seen = None
-    resent = messages_resend(message_ids=[message.pk], seen=seen, actor=request.user)
-    if resent:
+    with errors_shown(request) as outcome:
+        resent = selection_mail_services.outbox_message_resend(
+            message=message, seen=seen, actor=request.user
+        )
+    if outcome.ok and resent:
         messages.success(
             request, _("The mail to %(to)s is queued again.") % {"to": message.to_email}
         )
-    else:
+    elif outcome.ok:
         messages.info(
             request,
             _("The mail to %(to)s is already on its way: nothing more was queued.")

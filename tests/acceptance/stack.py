@@ -335,7 +335,14 @@ class Person:
         }
 
 
-SELECTS = {"country", "languages", "background", "language"}
+SELECTS = {"country", "background", "language"}
+
+
+def _languages_chosen(form, languages: list[str]) -> tuple[list, list[str]]:
+    """The common languages' checkboxes to tick, and the other languages to choose in the list."""
+    boxes = [form.locator(f'input[name="languages"][value="{code}"]') for code in languages]
+    others = [code for code, box in zip(languages, boxes, strict=True) if not box.count()]
+    return [box for box in boxes if box.count()], others
 
 
 def fill_entry_form(page, person: Person) -> None:
@@ -343,7 +350,13 @@ def fill_entry_form(page, person: Person) -> None:
     form = page.locator("#entry-form")
     for name, value in person.form_fields().items():
         control = form.locator(f'[name="{name}"]')
-        if value is True:
+        if name == "languages":
+            boxes, others = _languages_chosen(form, value)
+            for box in boxes:
+                box.check()
+            if others:
+                form.locator('select[name="languages"]').select_option(others)
+        elif value is True:
             control.check()
         elif name in SELECTS:
             control.select_option(value)
@@ -357,7 +370,17 @@ async def fill_entry_form_async(page, person: Person) -> None:
     form = page.locator("#entry-form")
     for name, value in person.form_fields().items():
         control = form.locator(f'[name="{name}"]')
-        if value is True:
+        if name == "languages":
+            others = []
+            for code in value:
+                box = form.locator(f'input[name="languages"][value="{code}"]')
+                if await box.count():
+                    await box.check()
+                else:
+                    others.append(code)
+            if others:
+                await form.locator('select[name="languages"]').select_option(others)
+        elif value is True:
             await control.check()
         elif name in SELECTS:
             await control.select_option(value)

@@ -525,7 +525,7 @@ def test_public_question_shows_on_its_stop_once_a_tour_admin_approves_it(
     public.get_by_label("Your name or handle (optional)").fill("@nightowl")
     public.get_by_role("button", name="Send the question").click()
     expect(
-        public.get_by_role("alert").filter(has_text="once a tour admin approves it")
+        public.get_by_role("alert").filter(has_text="once the visit team approves it")
     ).to_be_visible()
     expect(public.locator("main")).not_to_contain_text(question)
     stop_url = public.url

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from tests.browser import SHOTS, log_in
+from tests.builders import drawn_contest
 from tests.contests.drawing import add_entries, closed_contest, organizer
 from tests.factories import ContestFactory
 
@@ -59,3 +60,51 @@ def test_the_contest_admin_shows_each_text_in_english_and_french_side_by_side(
         assert abs(french["y"] - english["y"]) < 30, field
         assert french["x"] + french["width"] <= 1280, field
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+
+
+def _action_page_at_360(browser, live_server, changelist: str, action: str, selected: int):
+    """The page an admin action asks its reason on, opened on a 360 px phone."""
+    page = browser.new_page(viewport={"width": 360, "height": 800})
+    page.set_default_timeout(15_000)
+    log_in(page, live_server, "orga")
+    page.goto(live_server.url + reverse(changelist))
+    boxes = page.locator("input.action-select")
+    for index in range(selected):
+        boxes.nth(index).check()
+    page.select_option("select[name=action]", action)
+    page.click("button[name=index]")
+    page.wait_for_selector("#id_reason")
+    return page
+
+
+def _fits_360(page, fields: list[str], name: str) -> None:
+    page.screenshot(path=f"{SHOTS}/{name}.png", full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    for field in fields:
+        box = page.locator(field).bounding_box()
+        help_box = page.locator(f"{field}_helptext").bounding_box()
+        assert box is not None and help_box is not None, field
+        assert box["x"] + box["width"] <= 360, field
+        # The help text is under its field, not beside it.
+        assert help_box["y"] >= box["y"] + box["height"], field
+
+
+def test_the_invalidate_action_asks_its_reason_within_a_phones_width(live_server, browser):
+    contest = closed_contest()
+    add_entries(contest, 2)
+    organizer()
+    page = _action_page_at_360(
+        browser, live_server, "admin:contests_entry_changelist", "invalidate", 2
+    )
+    _fits_360(page, ["#id_reason"], "admin_invalidate_360")
+
+
+def test_the_disqualify_action_asks_its_reason_within_a_phones_width(live_server, browser):
+    drawn_contest(entries=8, winners=2, alternates=2)
+    organizer()
+    page = _action_page_at_360(
+        browser, live_server, "admin:contests_selection_changelist", "disqualify", 1
+    )
+    _fits_360(page, ["#id_reason", "#id_message"], "admin_disqualify_360")
+    # One place: the sentence speaks of one.
+    assert "This selection will be disqualified" in page.inner_text("#disqualify-form")

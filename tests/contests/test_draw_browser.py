@@ -7,7 +7,8 @@ from django.urls import reverse
 from contests.models import Draw
 from tests.browser import SHOTS, log_in
 from tests.builders import drawn_contest
-from tests.contests.drawing import add_entries, closed_contest, organizer
+from tests.contests.drawing import add_entries, closed_contest, frozen_contest, organizer
+from tests.factories import VisitFactory
 from tweetup.roles import TOUR_ADMINS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -35,9 +36,13 @@ def test_organizer_freezes_draws_and_sees_the_winners(live_server, browser):
     page.screenshot(path=f"{SHOTS}/draw_organizer.png", full_page=True)
 
     page.fill("#id_external_entropy", "drand round 4242")
+    # The contest leads to no visit: the draw asks first, and the organizer goes on.
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
     page.click("#draw-form [type=submit]")
     page.wait_for_url("**/jobs/*/")
     assert "The winners are drawn" in page.inner_text("#job-outcome")
+    assert len(questions) == 1 and "leads to no visit" in questions[0]
     page.click("text=See the results")
     page.wait_for_url(f"**/contests/{contest.slug}/results/")
     draw = Draw.objects.get(contest=contest)
@@ -53,6 +58,22 @@ def test_organizer_freezes_draws_and_sees_the_winners(live_server, browser):
     page.goto(live_server.url + reverse("contests:draw", kwargs={"slug": contest.slug}))
     assert "already been drawn" in page.inner_text("main")
     assert Draw.objects.count() == 1
+
+
+def test_the_draw_button_wraps_within_its_card_on_a_french_phone(live_server, browser):
+    contest = frozen_contest(5, visit=VisitFactory())
+    organizer()
+    page = browser.new_page(viewport={"width": 360, "height": 800})
+    log_in(page, live_server, "orga")
+    page.context.add_cookies([{"name": "django_language", "value": "fr", "url": live_server.url}])
+    page.goto(live_server.url + reverse("contests:draw", kwargs={"slug": contest.slug}))
+    button = page.get_by_role("button", name="Tirer au sort les personnes gagnantes")
+    page.screenshot(path=f"{SHOTS}/draw_button_fr_360.png", full_page=True)
+    box = button.bounding_box()
+    card = page.locator("#draw-form").bounding_box()
+    assert box is not None and card is not None
+    assert box["x"] + box["width"] <= card["x"] + card["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
 
 def test_outsiders_are_refused_every_organizer_page(live_server, browser):
@@ -137,3 +158,39 @@ def test_a_job_page_follows_its_job_to_the_end_by_itself(live_server, browser):
     page.wait_for_selector("text=This job failed.")
     assert "The disk is full." in page.inner_text("#job-outcome")
     assert errors == []
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_results_keep_each_handle_whole_on_a_phone(live_server, browser, language):
+    """Found in the walk-through: "@Marek/Nowak14/7" broke inside the handle at 360 px."""
+    people = [
+        {"twitter_handle": handle, "publish_handle": True}
+        for handle in ("MarekNowak147", "ChloeCosta9712", "AnaFernandez60", "IngridHaddad28")
+    ]
+    contest, _draw = drawn_contest(winners=people[:2], alternates=people[2:])
+    page = browser.new_page(viewport={"width": 360, "height": 800})
+    page.context.add_cookies(
+        [{"name": "django_language", "value": language, "url": live_server.url}]
+    )
+    page.goto(live_server.url + reverse("contests:results", kwargs={"slug": contest.slug}))
+    page.screenshot(path=f"{SHOTS}/results_handles_{language}_360.png", full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    names = page.locator(".results-table .public-name")
+    assert names.count() == 4
+    for index in range(4):
+        name = names.nth(index)
+        assert name.inner_text().startswith("@")
+        box = name.bounding_box()
+        line = page.evaluate(
+            "(el) => parseFloat(getComputedStyle(el).lineHeight)", name.element_handle()
+        )
+        assert box is not None and box["height"] < 1.5 * line, name.inner_text()
+        assert box["x"] + box["width"] <= 360
+    # The ticket and the place are under the name, in view.
+    row = page.locator("#winners tbody tr").first
+    name = row.locator(".public-name").bounding_box()
+    for part in ("td.font-monospace", ".badge"):
+        box = row.locator(part).bounding_box()
+        assert box is not None and name is not None, part
+        assert box["y"] >= name["y"] + name["height"] - 1, part
+        assert box["x"] + box["width"] <= 360, part

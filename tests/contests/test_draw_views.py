@@ -2,13 +2,17 @@
 
 import io
 import json
-from datetime import UTC
+import re
+from datetime import UTC, date
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import Group, Permission, User
 from django.core.management import call_command
 from django.db.models.fields.files import FieldFile
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 
 from contests import draw_algorithm
 from contests.models import Contest, Draw, Entry, Selection
@@ -16,9 +20,9 @@ from contests.services.draws import contest_freeze
 from contests.tasks import run_draw_job
 from tests.builders import drawn_contest
 from tests.contests.drawing import add_entries, closed_contest, frozen_contest, organizer
-from tests.factories import ContestFactory, VisitFactory
+from tests.factories import ContestFactory, VisitFactory, staff_user
 from tweetup.models import Job
-from tweetup.roles import TOUR_ADMINS
+from tweetup.roles import PRESS_OFFICERS, TOUR_ADMINS
 
 pytestmark = pytest.mark.django_db
 
@@ -139,6 +143,43 @@ def test_freeze_and_draw_pages_say_nothing_of_the_visit_when_there_is_one(organi
     visit = VisitFactory()
     contest = frozen_contest(3, visit=visit) if page == "draw" else closed_contest(visit=visit)
     assert 'id="no-visit-warning"' not in organizer_client.get(url(page, contest)).content.decode()
+
+
+@pytest.mark.parametrize("page", ["freeze", "draw"])
+def test_freeze_and_draw_pages_of_an_open_contest_say_when_it_closes(organizer_client, page):
+    contest = ContestFactory(time_zone="America/New_York")
+    content = organizer_client.get(url(page, contest)).content.decode()
+    closes = date_format(
+        localtime(contest.closes_at, ZoneInfo("America/New_York")), "DATETIME_FORMAT"
+    )
+    assert f"Entries close on {closes} (America/New_York)" in content
+    # No link to a freeze that would only be refused.
+    assert f'href="{url("freeze", contest)}"' not in content
+
+
+def test_draw_page_offers_no_draw_the_service_would_refuse(organizer_client):
+    contest = frozen_contest(0, visit=VisitFactory())
+    content = organizer_client.get(url("draw", contest)).content.decode()
+    assert 'id="draw-refused"' in content and "There is no ticket in the draw." in content
+    assert 'id="draw-form"' not in content and "Draw the winners</button>" not in content
+
+
+def test_draw_page_asks_before_drawing_a_contest_that_leads_to_no_visit(organizer_client):
+    without = organizer_client.get(url("draw", frozen_contest(3))).content.decode()
+    form = re.search(r'<form[^>]*id="draw-form"[^>]*>', without).group(0)
+    assert "data-confirm=" in form and "leads to no visit" in form
+    with_visit = organizer_client.get(url("draw", frozen_contest(3, visit=VisitFactory())))
+    form = re.search(r'<form[^>]*id="draw-form"[^>]*>', with_visit.content.decode()).group(0)
+    assert "data-confirm=" not in form
+
+
+def test_freeze_page_of_a_drawn_contest_leads_to_its_results(organizer_client):
+    contest, _draw = drawn_contest(entries=6, winners=1, alternates=1)
+    content = organizer_client.get(url("freeze", contest)).content.decode()
+    assert "Go to the draw" not in content and f'href="{url("draw", contest)}"' not in content
+    assert f'href="{url("results", contest)}" id="freeze-next">See the results' in content
+    # Invalidating is over once the tickets are frozen.
+    assert "To invalidate an entry" not in content
 
 
 def test_freeze_without_confirming_changes_nothing(organizer_client):
@@ -328,6 +369,47 @@ def test_results_say_a_place_was_passed_on_without_saying_why(client):
     assert "Waiting (alternate)" in content
 
 
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "none (no place answered yet)"),
+        ("fr", "aucune (aucune place n'a encore reçu de réponse)"),
+    ],
+)
+def test_results_say_plainly_that_no_place_is_answered_yet(client, language, expected):
+    contest, _draw = drawn_contest(entries=6, winners=2, alternates=1)
+    response = client.get(url("results", contest), HTTP_ACCEPT_LANGUAGE=language)
+    answered = response.context["answers"]
+    assert answered["answered"] == 0
+    content = response.content.decode()
+    cell = content[content.index('id="answered-by-staff"') :].split("</dd>")[0]
+    assert expected in cell and "0" not in cell
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_results_say_alternates_were_not_called_once_the_visits_day_has_come(client, language):
+    contest, draw = drawn_contest(entries=8, winners=1, alternates=2)
+    waiting, not_called = (
+        ("Waiting (alternate)", "Not called")
+        if language == "en"
+        else ("En attente (suppléance)", "Non appelée")
+    )
+    content = client.get(url("results", contest), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert waiting in content and not_called not in content
+
+    # The visit took place years ago: the alternates were never called.
+    contest.visit.date = date(2012, 7, 25)
+    contest.visit.save()
+    content = client.get(url("results", contest), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert waiting not in content
+    alternates = content[content.index('id="alternates"') :]
+    assert alternates.count(not_called) == 2
+    # A label only: the places are as they were.
+    assert set(
+        draw.selections.filter(kind=Selection.Kind.ALTERNATE).values_list("status", flat=True)
+    ) == {Selection.Status.WAITING}
+
+
 def test_results_page_queries_stay_flat(client, django_assert_max_num_queries):
     contest, _draw = drawn_contest(entries=60, winners=5, alternates=5)
     with django_assert_max_num_queries(6):
@@ -471,6 +553,32 @@ def test_contest_admin_links_to_the_freeze_and_draw_pages(client):
     assert url("draw", contest) in response.content.decode()
 
 
+@pytest.mark.parametrize("role", [TOUR_ADMINS, PRESS_OFFICERS])
+def test_contest_admin_offers_the_freeze_and_draw_pages_to_organizers_only(client, role):
+    frozen = frozen_contest(2)
+    drawn, _draw = drawn_contest(entries=6, winners=1, alternates=1)
+    client.force_login(staff_user("reader", role))
+    for contest in (closed_contest(), frozen, drawn):
+        response = client.get(reverse("admin:contests_contest_change", args=[contest.pk]))
+        assert response.status_code == 200
+        content = response.content.decode()
+        assert url("freeze", contest) not in content
+        assert url("draw", contest) not in content
+    # The public pages of a drawn contest stay linked.
+    assert url("results", drawn) in content and url("live_draw", drawn) in content
+
+
+def test_contest_admin_says_figer_for_the_freeze_in_french(client):
+    contest = closed_contest()
+    client.force_login(organizer())
+    response = client.get(
+        reverse("admin:contests_contest_change", args=[contest.pk]), HTTP_ACCEPT_LANGUAGE="fr"
+    )
+    content = response.content.decode()
+    assert url("freeze", contest) in content
+    assert "Figer…" in content and "Gel…" not in content
+
+
 def _admin_form_data(response) -> dict:
     """The data a browser would post back from an admin change form, unchanged."""
     form = response.context["adminform"].form
@@ -590,3 +698,23 @@ def test_demo_has_a_past_contest_frozen_and_drawn(client):
     record = json.loads(b"".join(response.streaming_content))
     assert draw_algorithm.verify_audit_record(record) == []
     assert record["caps"] == {"country": 2}
+
+
+def test_not_even_a_superuser_may_delete_a_frozen_contest(client):
+    frozen, open_contest = frozen_contest(3), ContestFactory()
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "pw"))
+    page = client.get(reverse("admin:contests_contest_change", args=[frozen.pk])).content.decode()
+    assert reverse("admin:contests_contest_delete", args=[frozen.pk]) not in page
+    assert (
+        client.post(
+            reverse("admin:contests_contest_delete", args=[frozen.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
+    assert Contest.objects.filter(pk=frozen.pk).exists()
+    # A contest not frozen yet may still go.
+    response = client.post(
+        reverse("admin:contests_contest_delete", args=[open_contest.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 302
+    assert not Contest.objects.filter(pk=open_contest.pk).exists()

@@ -20,7 +20,7 @@ from contests.services.answers import (
     selection_offer_key,
 )
 from contests.services.selection_mail import draw_offers_send
-from contests.services.selections import selections_expire_overdue
+from contests.services.selections import selection_disqualify, selections_expire_overdue
 from notifications.models import OutboxMessage
 from notifications.tasks import send_unsent_messages
 from tests.builders import drawn_contest, winner
@@ -108,6 +108,36 @@ def test_the_link_of_an_offer_mail_sent_late_works_past_the_stored_deadline(
     assert selection_from_token(token=token, now=in_time).pk == place.pk
     place_accept(selection=place, can_attend=True, now=in_time)
     assert winner(draw).status == Status.ACCEPTED
+
+
+def test_the_failed_offer_of_a_place_taken_back_is_neither_listed_nor_resent(
+    settings, unreachable_smtp, organizer_client, django_capture_on_commit_callbacks
+):
+    settings.OUTBOX_MAX_ATTEMPTS = 1
+    contest, draw = drawn_contest(winners=1, alternates=0, acceptance_hours=HOURS)
+    with django_capture_on_commit_callbacks(execute=True):
+        draw_offers_send(draw=draw)
+    place = winner(draw)
+    failed = offer_row(place)
+    assert failed.status == OutboxMessage.Status.FAILED
+    with django_capture_on_commit_callbacks(execute=True):
+        selection_disqualify(selection=place, actor=None, reason="Entered twice")
+
+    dashboard = reverse("contests:dashboard", kwargs={"slug": contest.slug})
+    page = organizer_client.get(dashboard).content.decode()
+    resend = reverse("contests:outbox_resend", kwargs={"slug": contest.slug, "pk": failed.pk})
+    # "You were drawn" is not offered again to a person whose place was taken back.
+    assert f'id="failed-mail-{failed.pk}"' not in page
+    assert f'action="{resend}"' not in page
+    assert "Place no longer open" in page
+
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = organizer_client.post(resend, follow=True)
+    assert "This place no longer waits for an answer" in response.content.decode()
+    failed.refresh_from_db()
+    assert failed.status == OutboxMessage.Status.FAILED and failed.resend_requested_at is None
+    assert mail.outbox == []
 
 
 def test_an_offer_sent_at_once_keeps_its_deadline(django_capture_on_commit_callbacks):

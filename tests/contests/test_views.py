@@ -10,8 +10,12 @@ from django.utils import timezone, translation
 
 from contests.forms import EntryForm
 from contests.models import Contest, Entry
+from contests.services.draws import contest_freeze
 from contests.services.entries import entry_confirm_token
 from notifications.models import OutboxMessage
+from tests.builders import drawn_contest
+from tests.contests import drawing
+from tests.contests.drawing import add_entries, frozen_contest
 from tests.factories import ContestFactory, EntryFactory
 from tests.factories import entry_form_data as entry_data
 
@@ -330,3 +334,95 @@ def test_the_french_entry_form_asks_its_question_without_a_gender():
     with translation.override("fr"):
         label = str(EntryForm().fields["motivation"].label)
     assert label == "Pourquoi devriez-vous faire partie de la visite ?"
+
+
+# What a closed contest's page says comes next, and its counts --------------------------
+
+
+def test_a_closed_contest_says_the_draw_follows_without_links_yet(client):
+    contest = closed_contest()
+    page = client.get(contest.get_absolute_url()).content.decode()
+    assert "the list of tickets in the draw is frozen and the draw follows" in page
+    assert 'id="draw-links"' not in page
+
+
+def test_a_frozen_contest_explains_its_badge_and_links_the_ticket_check_and_live_draw(client):
+    contest = frozen_contest(entries=3)
+    page = client.get(contest.get_absolute_url()).content.decode()
+    badge = re.search(r'<span [^>]*id="contest-state"[^>]*>', page).group(0)
+    assert 'title="Entries are closed and the list of tickets in the draw is fixed' in badge
+    assert "its list of tickets is frozen: the tickets in the draw can no longer change" in page
+    assert f'href="{reverse("contests:results", args=[contest.slug])}"' in page
+    assert f'href="{reverse("contests:live_draw", args=[contest.slug])}"' in page
+    assert "draw.json" not in page and "is published after the draw" in page
+
+
+def test_a_drawn_contest_shows_its_seed_and_links_results_replay_and_audit_record(client):
+    contest, _draw = drawn_contest()
+    page = client.get(contest.get_absolute_url()).content.decode()
+    assert "is published after the draw" not in page
+    assert "the seed is now published too" in page
+    assert f'<p class="hash" id="seed">{bytes(contest.seed).hex()}</p>' in page
+    for name, text in (
+        ("results", "See the results"),
+        ("live_draw", "Watch the draw again"),
+        ("draw_json", "Audit record (draw.json)"),
+    ):
+        assert f'href="{reverse(f"contests:{name}", args=[contest.slug])}">{text}</a>' in page
+
+
+def test_cards_of_a_frozen_contest_count_the_tickets_in_the_draw_as_its_page_does(client):
+    contest = drawing.closed_contest(title="Frozen one")
+    entries = add_entries(contest, 4)
+    Entry.objects.filter(pk=entries[0].pk).update(
+        invalidated_at=timezone.now() - timedelta(hours=1), invalid_reason="Duplicate."
+    )
+    contest = contest_freeze(contest=contest, actor=None)
+    assert contest.tickets_count == 3
+    detail = client.get(contest.get_absolute_url()).content.decode()
+    assert "3 tickets in the draw" in detail
+    for path in ("/", reverse("contests:list")):
+        page = client.get(path).content.decode()
+        assert "3 tickets in the draw" in page and "4 confirmed entries" not in page
+
+
+# The languages of the entry form -----------------------------------------------------------
+
+
+def test_common_languages_are_checkboxes_and_the_others_a_list_both_sent_as_languages(client):
+    contest = ContestFactory()
+    page = client.get(contest.get_absolute_url()).content.decode()
+    assert "Ctrl or ⌘ to choose several" not in page
+    assert re.search(
+        r'<input class="form-check-input" type="checkbox" name="languages" value="en"', page
+    )
+    assert re.search(
+        r'<input class="form-check-input" type="checkbox" name="languages" value="fr"', page
+    )
+    other = re.search(r'<select [^>]*name="languages"[^>]*multiple[^>]*>(.*?)</select>', page, re.S)
+    assert other and 'value="br"' in other.group(1) and 'value="en"' not in other.group(1)
+    response = client.post(
+        contest.get_absolute_url(), entry_data(languages=["fr", "br"], email="two@example.org")
+    )
+    assert response.status_code == 302
+    assert sorted(Entry.objects.get(email="two@example.org").languages) == ["br", "fr"]
+
+
+def test_an_entry_with_no_language_ticked_or_chosen_keeps_its_error_and_choices(client):
+    contest = ContestFactory()
+    data = entry_data()
+    del data["languages"]
+    response = client.post(contest.get_absolute_url(), data)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Choose at least one language you speak." in page
+    assert '<a href="#id_languages">Languages you speak: Choose at least one' in page
+    assert re.search(r'<input class="form-check-input is-invalid"[^>]*id="id_languages"', page)
+    response = client.post(
+        contest.get_absolute_url(), {**data, "name": "", "languages": ["de", "br"]}
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert re.search(r'value="de" id="id_languages_2" checked>', page)
+    assert not re.search(r'value="fr" id="id_languages_1" checked>', page)
+    assert '<option value="br" selected>' in page

@@ -72,12 +72,13 @@ def test_ten_simultaneous_resend_presses_deliver_one_copy(
     contest = ContestFactory()
     organizer = staff_user("organizer", ORGANIZERS)
     failed = OutboxMessage.objects.create(
-        key="selection_offer:1:1",
-        kind=OutboxMessage.Kind.SELECTION_OFFER,
+        # Not an offer: resending one asks its place (contests.services.selection_mail).
+        key="not_chosen:1",
+        kind=OutboxMessage.Kind.NOT_CHOSEN,
         contest=contest,
         to_email="lucy@example.org",
-        subject="A place is yours",
-        body_text="Accept or decline.",
+        subject="Thank you for entering",
+        body_text="You were not chosen this time.",
         status=Status.FAILED,
         attempts=12,
         last_error="ConnectionRefusedError: [Errno 111] Connection refused",

@@ -203,3 +203,24 @@ def test_the_entry_admin_gives_the_withdrawals_reason_in_the_readers_language(
     entry.refresh_from_db()
     # An organizer's own reason reads as written; the withdrawal's is the site's.
     assert entry.invalid_reason == Entry.WITHDRAWN_REASON
+
+
+def test_a_visitor_is_told_withdrawing_gives_up_the_visit_without_a_moot_if_drawn(client, visit):
+    """Found in the walk-through: "If it is drawn…" beside "The place you were drawn for…"."""
+    contest, draw = drawn_contest(winners=1, alternates=1, visit=visit)
+    place_accept(selection=winner(draw), can_attend=True)
+    entry = winner(draw).entry
+    page = client.get(withdraw_path(entry)).content.decode()
+    assert 'id="withdraw-gives-up-visit"' in page
+    assert "You give up your place on the visit of" in page and "your badge" in page
+    assert "If it is drawn" not in page
+    assert "The place you were drawn for is declined" not in page
+    client.post(withdraw_path(entry))
+    page = client.get(withdraw_path(entry)).content.decode()
+    assert "You gave up your place on the visit of" in page
+    assert "If it is drawn" not in page
+    assert "The place you were drawn for is declined" not in page
+    # An alternate of the drawn contest: no visit given up, and no "If it is drawn" either.
+    waiting = alternate(draw).entry
+    page = client.get(withdraw_path(waiting)).content.decode()
+    assert "If it is drawn" not in page and 'id="withdraw-gives-up-visit"' not in page

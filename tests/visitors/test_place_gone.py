@@ -44,3 +44,24 @@ def test_a_disqualified_visitor_is_told_the_place_is_gone_and_gets_no_code(clien
     assert reverse("visitors:badge", kwargs={"token": visitor_profile_token(profile)}) not in (
         profile_page
     )
+
+
+def test_a_disqualified_visitor_gets_no_private_itinerary_print_or_calendar(client, visit):
+    """Found in the walk-through: the itinerary kept the meeting point, calendar and visitors."""
+    profile = visitor(visit)
+    other = visitor(visit, publish_handle=True, twitter_handle="OtherVisitor1")
+    token = visitor_profile_token(profile)
+    selection_disqualify(selection=profile.selection, actor=organizer(), reason="Not eligible")
+    for name in ("visitors:visitor_itinerary", "visitors:visitor_itinerary_print"):
+        page = client.get(reverse(name, kwargs={"token": token})).content.decode()
+        assert GONE in page, name
+        assert visit.meeting_point not in page, name
+        assert reverse("visitors:visitor_calendar", kwargs={"token": token}) not in page, name
+        assert other.handle not in page, name
+    calendar = client.get(reverse("visitors:visitor_calendar", kwargs={"token": token}))
+    assert calendar.status_code == 302 and "BEGIN:VCALENDAR" not in calendar.content.decode()
+    # The visitor still holding the place keeps the whole itinerary.
+    kept = client.get(
+        reverse("visitors:visitor_itinerary", kwargs={"token": visitor_profile_token(other)})
+    ).content.decode()
+    assert GONE not in kept and visit.meeting_point in kept

@@ -213,6 +213,51 @@ def test_a_check_in_before_the_day_says_when_it_opens(client, visit, tour_admin)
     assert "Check-in opens on the day of the visit" in response.content.decode()
 
 
+def test_before_the_day_the_check_in_list_says_when_it_opens_instead_of_offering_buttons(
+    client, visit, tour_admin
+):
+    """Found in the walk-through: weeks before, every row had a live "Mark arrived" button."""
+    profile = visitor(visit)
+    client.force_login(tour_admin)
+    url = reverse("visitors:check_in", args=[visit.slug])
+    page = client.get(url).content.decode()
+    assert 'id="check-in-closed"' in page and "Check-in opens on the day of the visit" in page
+    assert "Mark arrived" not in page and f'id="visitor-{profile.pk}"' in page
+    on_the_day(visit)
+    page = client.get(url).content.decode()
+    assert 'id="check-in-closed"' not in page and "Mark arrived" in page
+
+
+def test_on_the_visits_day_the_profile_is_shown_read_only_and_says_why(client, visit):
+    """Found in the walk-through: the form stayed editable though the service refuses to save."""
+    profile = visitor(visit)
+    page = client.get(profile_path(profile)).content.decode()
+    assert "Save my profile" in page and 'id="profile-locked"' not in page
+    on_the_day(visit)
+    page = client.get(profile_path(profile)).content.decode()
+    assert 'id="profile-locked"' in page and "tell the guide at" in page
+    assert "Save my profile" not in page
+    assert "You can change your profile until the day of the visit" not in page
+    assert re.search(r'<input[^>]*name="display_name"[^>]*disabled', page)
+    with translation.override("fr"):
+        page = client.get(profile_path(profile), headers={"accept-language": "fr"}).content
+    assert "Votre profil ne peut plus être modifié" in page.decode()
+
+
+def test_the_profile_admin_gives_languages_in_words_in_the_readers_language(client, visit):
+    """Found in the walk-through: staff read raw JSON ([{"code": "fr", "level": "native"}])."""
+    profile = visitor(visit)
+    profile.languages = [{"code": "fr", "level": "native"}, {"code": "en", "level": "fluent"}]
+    profile.save(update_fields=["languages"])
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "pw"))
+    url = reverse("admin:visitors_visitorprofile_change", args=[profile.pk])
+    page = client.get(url, headers={"accept-language": "en"}).content.decode()
+    assert "French (native), English (fluent)" in page
+    assert '"code"' not in page and 'name="languages"' not in page
+    page = client.get(url, headers={"accept-language": "fr"}).content.decode()
+    assert "français (langue maternelle), anglais (courant)" in page.lower()
+
+
 def test_organizer_writes_to_the_visitors(
     client, visit, organizer, mailoutbox, django_capture_on_commit_callbacks
 ):

@@ -2,6 +2,7 @@
 
 import re
 from datetime import date, timedelta
+from html import unescape
 
 import feedparser
 import pytest
@@ -307,3 +308,45 @@ def test_the_live_page_and_a_stop_page_name_the_time_zone_of_their_times(client,
     lead = re.search(r'<p class="lead">(.*?)</p>', french.content.decode(), re.S).group(1)
     starts = timezone.localtime(stop.starts_at, visit.tzinfo).strftime("%H:%M")
     assert f"{starts}–" in lead and "(America/Chicago)" in lead, lead
+
+
+# A visit once its day is over ---------------------------------------------------------------
+
+
+def test_stop_page_of_a_past_visit_says_no_question_was_asked_without_inviting_one(client, visit):
+    visit.date = timezone.localdate() - timedelta(days=3)
+    visit.save()
+    stop = TourStopFactory(visit=visit)
+    page = client.get(stop.get_absolute_url()).content.decode()
+    assert "No question was asked at this stop." in page
+    assert "be the first to ask one" not in page and "Ask the guides" not in page
+
+
+def test_stop_page_of_a_coming_visit_invites_the_first_question(client, visit):
+    stop = TourStopFactory(visit=visit)
+    page = client.get(stop.get_absolute_url()).content.decode()
+    assert "No question yet: be the first to ask one." in page and "Ask the guides" in page
+    assert "tour admin" not in page and "The visit team reads it before it appears." in page
+
+
+def test_a_past_visits_page_says_when_it_took_place_and_invites_no_question(client, visit):
+    visit.date = date(2012, 7, 25)
+    visit.save()
+    page = client.get(visit.get_absolute_url()).content.decode()
+    assert "This visit took place on Wednesday 25 July 2012." in page
+    assert "send the guides a question" not in page and "send the guides your questions" not in page
+    assert reverse("visits:calendar", kwargs={"slug": visit.slug}) not in page
+    assert "What happened on the day" in page and ">Live updates<" not in page
+    live = client.get(reverse("visits:live", kwargs={"slug": visit.slug})).content.decode()
+    assert f'<h1 class="h3">The day\'s record: {visit.title}</h1>' in unescape(live)
+    assert "refreshes by itself" not in live and "data-src=" not in live
+    assert "No update was posted during the visit." in live
+
+
+def test_a_coming_visits_page_offers_the_calendar_and_live_updates(client, visit):
+    page = client.get(visit.get_absolute_url()).content.decode()
+    assert "took place" not in page and "send the guides a question" in page
+    assert reverse("visits:calendar", kwargs={"slug": visit.slug}) in page
+    assert ">Live updates<" in page
+    live = client.get(reverse("visits:live", kwargs={"slug": visit.slug})).content.decode()
+    assert "refreshes by itself" in live and "data-src=" in live

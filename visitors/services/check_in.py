@@ -12,6 +12,21 @@ from ..errors import VisitorError
 from ..models import VisitorProfile
 
 
+def check_in_closed(*, visit, now: datetime | None = None) -> str | None:
+    """Why arrivals cannot be taken now (a sentence for a person), or None on the visit's day.
+
+    Arrivals are taken on the visit's day only, in its time zone.
+    """
+    now = now or timezone.now()
+    if now < visit.day_start:
+        return _("Check-in opens on the day of the visit, %(date)s.") % {
+            "date": formats.date_format(visit.date, "DATE_FORMAT")
+        }
+    if now >= visit.day_end:
+        return _("The visit is over: check-in is closed.")
+    return None
+
+
 def visitor_check_in(
     *, profile: VisitorProfile, actor=None, undo: bool = False, now: datetime | None = None
 ) -> VisitorProfile:
@@ -33,13 +48,9 @@ def visitor_check_in(
             raise VisitorError(_("This visitor no longer holds a place."))
         visit = profile.visit
         if not undo and visit is not None:
-            if now < visit.day_start:
-                raise VisitorError(
-                    _("Check-in opens on the day of the visit, %(date)s.")
-                    % {"date": formats.date_format(visit.date, "DATE_FORMAT")}
-                )
-            if now >= visit.day_end:
-                raise VisitorError(_("The visit is over: check-in is closed."))
+            closed = check_in_closed(visit=visit, now=now)
+            if closed is not None:
+                raise VisitorError(closed)
         was = profile.checked_in_at
         if undo:
             profile.checked_in_at = None

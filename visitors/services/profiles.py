@@ -52,13 +52,19 @@ def visitor_profile_create(
     return profile
 
 
+def visitor_profile_locked(profile: VisitorProfile, *, now: datetime | None = None) -> bool:
+    """Whether the visit's day has come, in its time zone: the profile can no longer change."""
+    now = now or timezone.now()
+    visit = profile.visit
+    return visit is not None and now >= visit.day_start
+
+
 def _profile_editable(profile: VisitorProfile, now: datetime) -> None:
     if profile.private_data_removed_at is not None:
         raise VisitorError(_("This visit is over and the profile was closed."))
     if profile.selection.status != "accepted":
         raise VisitorError(_("This place is no longer yours, so the profile cannot change."))
-    visit = profile.visit
-    if visit is not None and now >= visit.day_start:
+    if visitor_profile_locked(profile, now=now):
         raise VisitorError(_("The day of the visit has come: the profile can no longer change."))
 
 

@@ -19,7 +19,7 @@ from ..forms import VisitMessageForm
 from ..models import VisitorProfile
 from ..selectors import visit_group_summary, visitor_profiles
 from ..services import site_access as site_access_services
-from ..services.check_in import visitor_check_in
+from ..services.check_in import check_in_closed, visitor_check_in
 from ..services.links import visitor_from_check_in_token
 from ..services.messages import visit_message_job_start
 
@@ -93,6 +93,8 @@ def check_in_list(request, slug: str):
             "visit": visit,
             "profiles": profiles,
             "arrived": sum(1 for p in profiles if p.is_checked_in),
+            # Outside the visit's day the service refuses arrivals: the page says so instead.
+            "closed": check_in_closed(visit=visit),
             **_staff_actions(visit),
         },
     )

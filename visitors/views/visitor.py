@@ -21,7 +21,7 @@ from ..forms import VisitorProfileForm
 from ..models import VisitorProfile
 from ..selectors import visitors_public
 from ..services.links import visitor_check_in_url, visitor_profile_from_token
-from ..services.profiles import visitor_profile_update
+from ..services.profiles import visitor_profile_locked, visitor_profile_update
 from ..services.site_access import site_access_asked
 from .link_failed import link_failed
 
@@ -47,10 +47,13 @@ def profile_link(view):
 def profile_edit(request, token: str, profile: VisitorProfile):
     # The gate's questions appear only on the form of a visit that asks them.
     asked = site_access_asked(profile)
+    # From the visit's day on the service refuses changes: the page shows the profile read-only.
+    locked = visitor_profile_locked(profile)
     form = VisitorProfileForm(
         request.POST if request.method == "POST" else None,
         profile=profile,
         site_access=asked,
+        locked=locked,
         initial=VisitorProfileForm.initial_for(profile, site_access=asked),
     )
     if request.method == "POST":
@@ -69,8 +72,23 @@ def profile_edit(request, token: str, profile: VisitorProfile):
     return render(
         request,
         "visitors/profile_edit.html",
-        {"profile": profile, "visit": profile.visit, "form": form, "token": token},
+        {
+            "profile": profile,
+            "visit": profile.visit,
+            "form": form,
+            "token": token,
+            "locked": locked,
+        },
         status=400 if request.method == "POST" else 200,
+    )
+
+
+def _place_gone(request, token: str, profile: VisitorProfile):
+    """A place taken back: the badge's notice, and none of the day's private details."""
+    return render(
+        request,
+        "visitors/visitor_itinerary.html",
+        {"visit": profile.visit, "profile": profile, "token": token, "place_gone": True},
     )
 
 
@@ -81,6 +99,8 @@ def visitor_itinerary(request, token: str, profile: VisitorProfile):
     visit = profile.visit
     if visit is None:
         raise Http404(_("The visit is not scheduled yet."))
+    if not profile.holds_place:
+        return _place_gone(request, token, profile)
     context = visit_public_context(visit)
     return render(
         request,
@@ -101,6 +121,8 @@ def visitor_itinerary(request, token: str, profile: VisitorProfile):
 def visitor_itinerary_print(request, token: str, profile: VisitorProfile):
     if profile.visit is None:
         raise Http404(_("The visit is not scheduled yet."))
+    if not profile.holds_place:
+        return _place_gone(request, token, profile)
     context = visit_public_context(profile.visit)
     return render(
         request, "visits/itinerary_print.html", {**context, "profile": profile, "private": True}
@@ -114,6 +136,9 @@ def visitor_calendar(request, token: str, profile: VisitorProfile):
     visit = profile.visit
     if visit is None:
         raise Http404(_("The visit is not scheduled yet."))
+    if not profile.holds_place:
+        # No event for a day the visitor no longer goes to: the itinerary page says why.
+        return redirect("visitors:visitor_itinerary", token=token)
     data = visit_calendar(visit=visit, private=True, base_url=request_base_url(request))
     return calendar_response(data, filename=f"{visit.slug}.ics")
 

@@ -14,6 +14,7 @@ from tweetup.http import require_form_methods
 from tweetup.links import request_base_url
 from tweetup.permissions import addressee_only
 
+from ..models import VisitorProfile
 from ..services.privacy import entrant_withdraw
 from .link_failed import link_failed
 
@@ -29,8 +30,24 @@ def entry_withdraw_page(request, token: str):
     if request.method == "POST":
         entrant_withdraw(entry=entry, base_url=request_base_url(request))
         return redirect("visitors:entry_withdraw", token=token)
+    withdrawal = entry_withdrawal_effect(entry)
+    # A visitor profile is made when a place is accepted: withdrawing gives up the visit too.
+    profile = (
+        VisitorProfile.objects.select_related("selection__draw__contest__visit")
+        .filter(selection__entry=entry)
+        .first()
+    )
+    visitor = profile is not None and (
+        withdrawal.place_declined if withdrawal.already else profile.holds_place
+    )
     return render(
         request,
         "visitors/withdraw.html",
-        {"withdrawal": entry_withdrawal_effect(entry), "contest": entry.contest},
+        {
+            "withdrawal": withdrawal,
+            "contest": entry.contest,
+            "drawn": entry.contest.is_drawn,
+            "visitor": visitor,
+            "visit": profile.visit if visitor else None,
+        },
     )
