@@ -17,10 +17,12 @@ from django.utils import timezone, translation
 
 from contests.models import Entry, Selection
 from contests.services import statistics as statistics_services
+from contests.services.draws import contest_freeze
 from contests.services.selection_mail import draw_offers_send
 from contests.services.selections import Action, selection_decline, selection_disqualify
 from notifications.models import OutboxMessage
 from tests.builders import alternate, drawn_contest, winner
+from tests.contests.drawing import add_entries, closed_contest
 from tests.contests.drawing import organizer as organizer_user
 from tests.factories import ContestFactory, EntryFactory
 from tweetup.roles import TOUR_ADMINS, groups_ensure
@@ -189,6 +191,17 @@ def test_dashboard_figures_are_rendered_once_per_count_and_language(client, orga
     statistics_services.contest_statistics_refresh(contest_id=contest.pk)  # as the task does
     page, rendered = view()
     assert rendered and 'id="count-total">5<' in page and "Germany" in page
+
+
+def test_dashboard_figures_counted_before_the_freeze_give_the_frozen_tickets(client, organizer):
+    """The freeze fixes the tickets: the figures say so at once, not at the next count."""
+    contest = closed_contest()
+    add_entries(contest, 4)
+    statistics_services.contest_statistics_refresh(contest_id=contest.pk)
+    assert "not frozen yet" in client.get(dashboard_url(contest)).content.decode()
+    contest = contest_freeze(contest=contest, actor=None)
+    page = client.get(dashboard_url(contest)).content.decode()
+    assert f'id="count-in-draw">{contest.tickets_count}<' in page and contest.tickets_count == 4
 
 
 def dashboard_queries(client, contest) -> int:
