@@ -27,6 +27,7 @@ from tests.contests.drawing import organizer as organizer_user
 from tests.factories import ContestFactory, EntryFactory
 from tweetup.roles import TOUR_ADMINS, groups_ensure
 from visitors.services.places import place_accept
+from visitors.services.privacy import entrant_withdraw
 
 pytestmark = pytest.mark.django_db
 
@@ -202,6 +203,16 @@ def test_dashboard_figures_counted_before_the_freeze_give_the_frozen_tickets(cli
     contest = contest_freeze(contest=contest, actor=None)
     page = client.get(dashboard_url(contest)).content.decode()
     assert f'id="count-in-draw">{contest.tickets_count}<' in page and contest.tickets_count == 4
+
+
+def test_dashboard_says_an_alternate_withdrew_instead_of_a_bare_at_sign(client, organizer):
+    contest, draw = drawn_contest(entries=8, winners=1, alternates=2)
+    entry = alternate(draw).entry
+    entrant_withdraw(entry=entry)
+    page = client.get(dashboard_url(contest)).content.decode()
+    row = page.split(f'id="selection-{alternate(draw).pk}"', 1)[1].split("</tr>", 1)[0]
+    assert "Entry withdrawn: personal data removed" in row
+    assert "@ ·" not in row and "@<" not in row
 
 
 def dashboard_queries(client, contest) -> int:
