@@ -261,12 +261,25 @@ class QuestionAnswerForm(forms.ModelForm):
         return answer
 
 
+class StopListFilter(admin.RelatedFieldListFilter):
+    """The stops by visit and time, as the live update form names them; only the chosen visit's."""
+
+    def field_choices(self, field, request, model_admin):
+        stops = TourStop.objects.select_related("visit").order_by(
+            "-visit__date", "visit__title", "starts_at"
+        )
+        visit = request.GET.get("stop__visit__id__exact")
+        if visit and visit.isdigit():
+            stops = stops.filter(visit_id=int(visit))
+        return [(stop.pk, stop_choice_label(stop)) for stop in stops]
+
+
 @admin.register(Question)
 class QuestionAdmin(AuditedAdmin):
     form = QuestionAnswerForm
     # The status, what a moderator looks for, right after the question.
     list_display = ["text", "status", "stop", "author_name", "votes_total", "created_at"]
-    list_filter = ["status", "stop__visit", "stop"]
+    list_filter = ["status", "stop__visit", ("stop", StopListFilter)]
     list_select_related = ["stop__visit"]
     search_fields = ["text", "author_name", "answer"]
     readonly_fields = [
@@ -389,6 +402,12 @@ class LiveUpdateAdmin(AuditedAdmin, TranslationAdmin):
     search_fields = ["text_en", "text_fr"]
     fields = ["visit", "stop", ("text_en", "text_fr"), "posted_at"]
     date_hierarchy = "posted_at"
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # An update is a sentence or two: a box that shows it whole, in each language.
+        if db_field.name in ("text_en", "text_fr"):
+            kwargs["widget"] = forms.Textarea(attrs={"rows": 3, "cols": 40})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def save_object(self, request, obj, form, change):
         live_services.live_update_save(update=obj, author=request.user)

@@ -210,6 +210,28 @@ def test_the_live_update_form_names_each_stops_visit_and_time(tour_admin_client,
     assert f"{other.visit.title} · " in page
 
 
+def test_the_questions_stop_filter_names_each_stops_visit_and_keeps_to_the_chosen_one(
+    tour_admin_client, visit
+):
+    mine = TourStopFactory(visit=visit, title="Computing Centre", starts_at=at(visit, 14, 30))
+    TourStopFactory(visit=visit, title="Control Centre", starts_at=at(visit, 16))
+    other = TourStopFactory(title="Computing Centre")
+    page = tour_admin_client.get("/admin/visits/question/").content.decode()
+    assert f"{visit.title} · 14:30 Computing Centre" in page
+    assert f"{other.visit.title} · " in page
+    page = tour_admin_client.get(
+        f"/admin/visits/question/?stop__visit__id__exact={visit.pk}"
+    ).content.decode()
+    assert f"stop__id__exact={mine.pk}" in page and f"stop__id__exact={other.pk}" not in page
+
+
+def test_a_live_update_is_written_in_a_box_per_language(tour_admin_client):
+    page = tour_admin_client.get("/admin/visits/liveupdate/add/").content.decode()
+    for language in ("en", "fr"):
+        assert f'<textarea name="text_{language}"' in page, language
+        assert f'<input type="text" name="text_{language}"' not in page, language
+
+
 def test_the_guides_answer_is_recorded_only_for_an_approved_question(tour_admin_client):
     from tests.visits.factories import QuestionFactory
     from visits.models import Question
