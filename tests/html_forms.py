@@ -147,22 +147,47 @@ class BrowserForm:
         unknown = set(filled) - {control.name for control in visible}
         if unknown:
             raise ValueError(f"the form has no field a person can fill named {sorted(unknown)}")
+        self._check_offered(filled, visible)
         pairs: list[tuple[str, str]] = []
         for control in self.controls:
             if control.disabled:
                 continue
             entered = filled.get(control.name) if control in visible else None
+            if isinstance(entered, list | tuple) and len(self.named(control.name)) > 1:
+                # Values chosen under a name that several controls share (boxes
+                # to tick and a list beside them): each takes the ones it offers.
+                entered = [value for value in entered if value in _offered(control)]
             if control.tag == "button" or control.type in BUTTON_TYPES:
                 if control.name == submitter:
                     pairs.append((control.name, control.value))
             elif control.tag == "select":
                 pairs.extend((control.name, value) for value in _selected(control, entered))
             elif control.type in ("checkbox", "radio"):
+                if isinstance(entered, list | tuple):
+                    entered = control.value in entered
                 if control.checked if entered is None else entered:
                     pairs.append((control.name, control.value))
             elif control.tag == "textarea" or control.type in TEXT_TYPES:
                 pairs.append((control.name, control.value if entered is None else str(entered)))
         return pairs
+
+
+    def _check_offered(self, filled: dict[str, Value], visible: list[Control]) -> None:
+        """A list of values must each be offered by a control of that name."""
+        for name, chosen in filled.items():
+            controls = [control for control in visible if control.name == name]
+            if not isinstance(chosen, list | tuple) or len(controls) < 2:
+                continue
+            offered = {value for control in controls for value in _offered(control)}
+            missing = [value for value in chosen if value not in offered]
+            if missing:
+                raise ValueError(f"{name!r} offers no option {missing}")
+
+
+def _offered(control: Control) -> list[str]:
+    if control.tag == "select":
+        return [value for value, _ in control.options]
+    return [control.value] if control.type in ("checkbox", "radio") else []
 
 
 def _default_value(value: str | None, kind: str) -> str:

@@ -61,3 +61,21 @@ def test_a_filled_form_sends_the_choices_and_the_pressed_button_and_django_reads
 def test_a_person_cannot_fill_what_the_form_does_not_offer(filled):
     with pytest.raises(ValueError):
         BrowserForm.parse(PAGE, "entry-form").data(filled)
+
+
+BOXES_AND_LIST = """
+<form method="post" id="entry-form">
+  <input type="checkbox" name="languages" value="en">
+  <input type="checkbox" name="languages" value="fr" checked>
+  <select name="languages" multiple><option value="de">German<option value="it">Italian</select>
+</form>
+"""
+
+
+def test_values_under_a_name_of_boxes_and_a_list_go_each_to_the_control_offering_them():
+    form = BrowserForm.parse(BOXES_AND_LIST, "entry-form")
+    assert form.data() == [("languages", "fr")]
+    pairs = form.data({"languages": ["en", "it"]})
+    assert pairs == [("languages", "en"), ("languages", "it")]
+    with pytest.raises(ValueError, match="offers no option \\['xx'\\]"):
+        form.data({"languages": ["en", "xx"]})

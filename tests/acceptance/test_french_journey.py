@@ -195,7 +195,7 @@ def organizer_closes_freezes_and_draws(
     admin_now(organizer, "closes_at")
     save_in_french(organizer, "Enregistrer et continuer les modifications")
 
-    organizer.get_by_role("link", name="Gel…").click()
+    organizer.get_by_role("link", name="Figer…").click()
     expect(organizer.locator("html")).to_have_attribute("lang", "fr")
     expect(organizer.locator("#contest-state")).to_have_text("Clos")
     expect(organizer.locator("#eligible-count")).to_have_text(str(entrants))
