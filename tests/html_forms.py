@@ -171,7 +171,6 @@ class BrowserForm:
                 pairs.append((control.name, control.value if entered is None else str(entered)))
         return pairs
 
-
     def _check_offered(self, filled: dict[str, Value], visible: list[Control]) -> None:
         """A list of values must each be offered by a control of that name."""
         for name, chosen in filled.items():
