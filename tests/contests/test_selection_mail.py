@@ -110,9 +110,8 @@ def test_the_link_of_an_offer_mail_sent_late_works_past_the_stored_deadline(
     assert winner(draw).status == Status.ACCEPTED
 
 
-def test_the_failed_offer_of_a_place_taken_back_is_neither_listed_nor_resent(
-    settings, unreachable_smtp, organizer_client, django_capture_on_commit_callbacks
-):
+def failed_offer(settings, django_capture_on_commit_callbacks):
+    """A drawn contest whose one offer mail failed for good: contest, draw, place, outbox row."""
     settings.OUTBOX_MAX_ATTEMPTS = 1
     contest, draw = drawn_contest(winners=1, alternates=0, acceptance_hours=HOURS)
     with django_capture_on_commit_callbacks(execute=True):
@@ -120,6 +119,13 @@ def test_the_failed_offer_of_a_place_taken_back_is_neither_listed_nor_resent(
     place = winner(draw)
     failed = offer_row(place)
     assert failed.status == OutboxMessage.Status.FAILED
+    return contest, draw, place, failed
+
+
+def test_the_failed_offer_of_a_place_taken_back_is_neither_listed_nor_resent(
+    settings, unreachable_smtp, organizer_client, django_capture_on_commit_callbacks
+):
+    contest, draw, place, failed = failed_offer(settings, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
         selection_disqualify(selection=place, actor=None, reason="Entered twice")
 
@@ -152,13 +158,7 @@ def test_an_offer_sent_at_once_keeps_its_deadline(django_capture_on_commit_callb
 def test_the_dashboard_shows_failed_mail_with_resend_and_the_place_on_hold(
     settings, unreachable_smtp, organizer_client, django_capture_on_commit_callbacks
 ):
-    settings.OUTBOX_MAX_ATTEMPTS = 1
-    contest, draw = drawn_contest(winners=1, alternates=0, acceptance_hours=HOURS)
-    with django_capture_on_commit_callbacks(execute=True):
-        draw_offers_send(draw=draw)
-    place = winner(draw)
-    failed = offer_row(place)
-    assert failed.status == OutboxMessage.Status.FAILED
+    contest, draw, place, failed = failed_offer(settings, django_capture_on_commit_callbacks)
 
     dashboard = reverse("contests:dashboard", kwargs={"slug": contest.slug})
     page = organizer_client.get(dashboard).content.decode()
