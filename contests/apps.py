@@ -10,3 +10,9 @@ class ContestsConfig(AppConfig):
         from . import home_page, tasks  # noqa: F401 - registers the tasks the services queue by name
 
         home_page.connect_signals()
+
+        from notifications.services.outbox import resend_check_register
+
+        from .services.selection_mail import offer_resend_refusal
+
+        resend_check_register(offer_resend_refusal)

@@ -119,7 +119,8 @@ class OutboxMessageAdmin(StaffAdmin):
                 request,
                 _(
                     "The others were left alone: on their way already, resent a moment "
-                    "ago, or without an address since their personal data was removed."
+                    "ago, without an address since their personal data was removed, or "
+                    "offering a place no longer open."
                 ),
                 messages.WARNING,
             )

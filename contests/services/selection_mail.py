@@ -148,31 +148,40 @@ def offers_closed_keys(selections: list[Selection]) -> set[str]:
     return keys
 
 
+def offer_resend_refusal(message: OutboxMessage) -> str | None:
+    """Why an offer mail must not go again: its place no longer waits for an answer.
+
+    Registered with the outbox (``resend_check_register``), so that no resend,
+    from the dashboard or the admin, offers again a place answered, expired
+    or taken back since. The place is locked while the mail is queued, so
+    that a disqualification at the same moment waits for it.
+    """
+    if message.kind not in OFFER_KINDS:
+        return None
+    _kind, selection_pk, _offer = message.key.split(":")
+    selection = (
+        Selection.objects.select_for_update()
+        .filter(pk=int(selection_pk))
+        .only("pk", "status", "promoted_at")
+        .first()
+    )
+    if selection is None or selection_offer_key(selection) != message.key:
+        return _("This offer mail is for a place that no longer exists.")
+    if selection.status != Status.PENDING:
+        return _(
+            "This place no longer waits for an answer (%(status)s): its offer is not mailed again."
+        ) % {"status": selection.get_status_display()}
+    return None
+
+
 def outbox_message_resend(*, message: OutboxMessage, seen: dict | None = None, actor=None) -> bool:
     """Queue a contest's mail again (``messages_resend``); whether it was queued.
 
-    Raises ContestError for the offer mail of a place that no longer waits
-    for an answer: the place was answered, expired or taken back, and the
-    mail would offer it again. The place is locked while the mail is queued,
-    so that a disqualification at the same moment waits for it.
+    Raises ContestError, with the reason, for a mail the outbox would refuse
+    to resend (``offer_resend_refusal``).
     """
     with transaction.atomic():
-        if message.kind in OFFER_KINDS:
-            _kind, selection_pk, _offer = message.key.split(":")
-            selection = (
-                Selection.objects.select_for_update()
-                .filter(pk=int(selection_pk))
-                .only("pk", "status", "promoted_at")
-                .first()
-            )
-            if selection is None or selection_offer_key(selection) != message.key:
-                raise ContestError(_("This offer mail is for a place that no longer exists."))
-            if selection.status != Status.PENDING:
-                raise ContestError(
-                    _(
-                        "This place no longer waits for an answer (%(status)s): "
-                        "its offer is not mailed again."
-                    )
-                    % {"status": selection.get_status_display()}
-                )
+        reason = offer_resend_refusal(message)
+        if reason:
+            raise ContestError(reason)
         return messages_resend(message_ids=[message.pk], seen=seen, actor=actor) > 0

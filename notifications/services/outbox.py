@@ -5,7 +5,7 @@ about the people the other apps have forgotten.
 
 import itertools
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,6 +32,26 @@ SEND_TASK = "notifications.tasks.send_outbox_message"
 SEND_BATCH_TASK = "notifications.tasks.send_outbox_messages"
 # How many rows of a bulk mail are written (and looked up) per INSERT.
 WRITE_BATCH = 1000
+
+# What the apps above the outbox say of their own mail before it goes again:
+# each check takes a row (locked) and returns why it must not be resent (an
+# offer for a place answered or taken back since), or None. Registered by
+# the apps when they are ready (``resend_check_register``).
+RESEND_CHECKS: list[Callable[[OutboxMessage], str | None]] = []
+
+
+def resend_check_register(check: Callable[[OutboxMessage], str | None]) -> None:
+    if check not in RESEND_CHECKS:
+        RESEND_CHECKS.append(check)
+
+
+def resend_refusal(message: OutboxMessage) -> str | None:
+    """Why this row must not be resent, by the first check that refuses it; None if none does."""
+    for check in RESEND_CHECKS:
+        reason = check(message)
+        if reason:
+            return reason
+    return None
 
 
 def concerns_label(instance: models.Model | None) -> str | None:
@@ -256,7 +276,8 @@ def messages_resend(
     presses queue it once. ``seen`` maps a row to the ``resend_requested_at``
     its organizer saw: a press is ignored once the row was resent since. A
     press without it is ignored within OUTBOX_RESEND_INTERVAL of the last
-    resend. Rows whose personal data was removed stay as they are. Each row
+    resend. Rows whose personal data was removed stay as they are, and so do
+    rows a check of their app refuses (``resend_refusal``). Each row
     queued is written to the audit log as ``actor``'s resend when an actor is given.
     """
     seen = seen or {}
@@ -279,6 +300,8 @@ def messages_resend(
             ):
                 continue
             if message.status == Status.SENDING:
+                continue
+            if resend_refusal(message):
                 continue
             if message.status == Status.PENDING:
                 if message.next_attempt_at is None or message.next_attempt_at <= now:

@@ -146,6 +146,23 @@ def test_the_failed_offer_of_a_place_taken_back_is_neither_listed_nor_resent(
     assert mail.outbox == []
 
 
+def test_the_outbox_admin_does_not_resend_the_offer_of_a_place_taken_back(
+    settings, unreachable_smtp, organizer_client, django_capture_on_commit_callbacks
+):
+    _contest, _draw, place, failed = failed_offer(settings, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        selection_disqualify(selection=place, actor=None, reason="Entered twice")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = organizer_client.post(
+            reverse("admin:notifications_outboxmessage_changelist"),
+            {"action": "resend", "_selected_action": [failed.pk]},
+            follow=True,
+        )
+    assert "offering a place no longer open" in response.content.decode()
+    failed.refresh_from_db()
+    assert failed.status == OutboxMessage.Status.FAILED and failed.resend_requested_at is None
+
+
 def test_an_offer_sent_at_once_keeps_its_deadline(django_capture_on_commit_callbacks):
     _contest, draw = drawn_contest(winners=1, alternates=0, acceptance_hours=HOURS)
     with django_capture_on_commit_callbacks(execute=True):
