@@ -183,7 +183,10 @@ def test_the_french_admin_names_the_commitment_the_log_time_and_the_filters_in_f
 
 @pytest.mark.parametrize(
     ("language", "group", "needed"),
-    [("en", TOUR_ADMINS, "Organizers"), ("fr", PRESS_OFFICERS, "Organisation")],
+    [
+        ("en", TOUR_ADMINS, "This page is for the staff of this group: Organizers."),
+        ("fr", PRESS_OFFICERS, "Cette page est réservée au groupe Organisation."),
+    ],
 )
 def test_a_colleague_refused_a_page_is_told_which_group_may_and_how_to_go_on(
     client, language, group, needed
