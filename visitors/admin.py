@@ -25,12 +25,14 @@ class VisitorProfileAdmin(AuditedAdmin):
     list_filter = ["selection__draw__contest__visit", "public_consent", "photo_consent"]
     list_select_related = ["selection__entry", "selection__draw__contest__visit"]
     search_fields = ["display_name", "handle", "email"]
+    # The place and who checked the visitor in, as text: links to the places'
+    # and the users' admin would be 403 for the tour admins and press officers.
     readonly_fields = [
-        "selection",
+        "place",
         "languages_in_words",
         "attendance_confirmed_at",
         "checked_in_at",
-        "checked_in_by",
+        "checked_in_by_name",
         "created_at",
         "updated_at",
         "private_data_removed_at",
@@ -38,7 +40,7 @@ class VisitorProfileAdmin(AuditedAdmin):
     # No link to the visitor's own pages: a signed link acts only for the visitor
     # (tweetup.permissions.addressee_only); staff edit here, on the record.
     fieldsets = [
-        (None, {"fields": ["selection"]}),
+        (None, {"fields": ["place"]}),
         (
             _("Public, with consent"),
             {
@@ -73,7 +75,7 @@ class VisitorProfileAdmin(AuditedAdmin):
                 "fields": [
                     "attendance_confirmed_at",
                     "checked_in_at",
-                    "checked_in_by",
+                    "checked_in_by_name",
                     "created_at",
                     "updated_at",
                     "private_data_removed_at",
@@ -105,6 +107,14 @@ class VisitorProfileAdmin(AuditedAdmin):
     @admin.display(description=_("visit"), ordering="selection__draw__contest__visit__date")
     def visit_title(self, profile: VisitorProfile) -> str:
         return str(profile.visit or "—")
+
+    @admin.display(description=_("place"))
+    def place(self, profile: VisitorProfile) -> str:
+        return str(profile.selection)
+
+    @admin.display(description=_("checked in by"))
+    def checked_in_by_name(self, profile: VisitorProfile) -> str:
+        return profile.checked_in_by.get_username() if profile.checked_in_by else "—"
 
     # The visitor states their languages on their own form; staff read them here, in words.
     @admin.display(description=_("languages with levels"))

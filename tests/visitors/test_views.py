@@ -258,6 +258,21 @@ def test_the_profile_admin_gives_languages_in_words_in_the_readers_language(clie
     assert "français (langue maternelle), anglais (courant)" in page.lower()
 
 
+def test_the_profile_admin_names_place_and_check_in_without_links_a_tour_admin_cannot_open(
+    client, visit, tour_admin
+):
+    """Found in the walk-through: the place linked to the places' admin, a 403 for tour admins."""
+    profile = visitor(visit)
+    on_the_day(visit)
+    visitor_check_in(profile=profile, actor=tour_admin)
+    client.force_login(tour_admin)
+    page = client.get(reverse("admin:visitors_visitorprofile_change", args=[profile.pk]))
+    html = page.content.decode()
+    assert str(profile.selection) in html and tour_admin.get_username() in html
+    for model in ("contests/selection", "auth/user"):
+        assert f"/admin/{model}/" not in html, model
+
+
 def test_organizer_writes_to_the_visitors(
     client, visit, organizer, mailoutbox, django_capture_on_commit_callbacks
 ):
