@@ -224,3 +224,17 @@ def test_a_visitor_is_told_withdrawing_gives_up_the_visit_without_a_moot_if_draw
     waiting = alternate(draw).entry
     page = client.get(withdraw_path(waiting)).content.decode()
     assert "If it is drawn" not in page and 'id="withdraw-gives-up-visit"' not in page
+
+
+def test_an_alternate_never_offered_a_place_gives_up_a_rank_not_a_place(client, visit):
+    """Found in the second walk: a waiting alternate read that "the place you were drawn for"
+    was declined, though none was ever offered."""
+    _contest, draw = drawn_contest(winners=1, alternates=1, visit=visit)
+    waiting = alternate(draw).entry
+    page = client.get(withdraw_path(waiting)).content.decode()
+    assert "You give up your rank among the alternates" in page
+    assert "The place you were drawn for is declined" not in page
+    client.post(withdraw_path(waiting))
+    page = client.get(withdraw_path(waiting)).content.decode()
+    assert "You gave up your rank among the alternates" in page
+    assert "The place you were drawn for is declined" not in page

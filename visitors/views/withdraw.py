@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from contests.errors import ContestError
+from contests.models import Selection
 from contests.services.privacy import entry_from_withdraw_token, entry_withdrawal_effect
 from tweetup.http import require_form_methods
 from tweetup.links import request_base_url
@@ -40,6 +41,10 @@ def entry_withdraw_page(request, token: str):
     visitor = profile is not None and (
         withdrawal.place_declined if withdrawal.already else profile.holds_place
     )
+    # An alternate never offered a place gives up a rank, not a place.
+    rank_only = Selection.objects.filter(
+        entry=entry, kind=Selection.Kind.ALTERNATE, promoted_at__isnull=True
+    ).exists()
     return render(
         request,
         "visitors/withdraw.html",
@@ -48,6 +53,7 @@ def entry_withdraw_page(request, token: str):
             "contest": entry.contest,
             "drawn": entry.contest.is_drawn,
             "visitor": visitor,
+            "rank_only": rank_only,
             "visit": profile.visit if visitor else None,
         },
     )
