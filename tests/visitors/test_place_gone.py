@@ -38,6 +38,12 @@ def test_a_disqualified_visitor_is_told_the_place_is_gone_and_gets_no_code(clien
     content = badge.content.decode()
     assert GONE in content
     assert SHOW_CODE not in content and "<svg" not in content
+    # Found in the second walk: the badge gave no contact and kept its buttons.
+    assert f'href="{reverse("imprint")}"' in content
+    itinerary = reverse(
+        "visitors:visitor_itinerary", kwargs={"token": visitor_profile_token(profile)}
+    )
+    assert "data-print" not in content and itinerary not in content
     profile_page = client.get(pages(profile)["visitors:profile"]).content.decode()
     assert GONE in profile_page
     assert 'name="display_name"' not in profile_page
