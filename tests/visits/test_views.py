@@ -341,6 +341,7 @@ def test_a_past_visits_page_says_when_it_took_place_and_invites_no_question(clie
     assert f'<h1 class="h3">The day\'s record: {visit.title}</h1>' in unescape(live)
     assert "refreshes by itself" not in live and "data-src=" not in live
     assert "No update was posted during the visit." in live
+    assert 'aria-current="page">The day\'s record</li>' in unescape(live)
 
 
 def test_a_coming_visits_page_offers_the_calendar_and_live_updates(client, visit):
