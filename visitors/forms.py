@@ -88,14 +88,14 @@ class VisitorProfileForm(forms.Form):
         label=_("Dietary needs"),
         max_length=300,
         required=False,
-        help_text=_("Private: only the organizers and tour admins see it."),
+        help_text=_("Private: only the organizers and the visit team see it."),
         validators=[validate_single_line_text],
     )
     accessibility_needs = forms.CharField(
         label=_("Accessibility needs"),
         max_length=300,
         required=False,
-        help_text=_("Private: only the organizers and tour admins see it."),
+        help_text=_("Private: only the organizers and the visit team see it."),
         validators=[validate_single_line_text],
     )
     emergency_contact_name = forms.CharField(
