@@ -156,6 +156,23 @@ class VisitMessageAdmin(AuditedAdmin):
     list_display = ["subject_en", "visit", "audience", "recipients_count", "sent_at", "sent_by"]
     list_filter = ["visit", "audience"]
     list_select_related = ["visit", "sent_by"]
+    # Who sent it, as text: a link to the users' admin would be 403 for most staff.
+    fields = [
+        "visit",
+        "audience",
+        "subject_en",
+        "body_en",
+        "subject_fr",
+        "body_fr",
+        "sent_at",
+        "sender",
+        "recipients_count",
+    ]
+    readonly_fields = ["sender"]
+
+    @admin.display(description=_("sent by"))
+    def sender(self, message: VisitMessage) -> str:
+        return message.sent_by.get_username() if message.sent_by else "—"
 
     def has_add_permission(self, request):
         # Messages are written on the visit's message page, which sends them.

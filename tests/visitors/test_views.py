@@ -8,11 +8,13 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import translation
 
-from tests.factories import VisitFactory
+from tests.factories import VisitFactory, staff_user
 from tests.visits.factories import at, on_the_day, visitor
+from tweetup.roles import ORGANIZERS, PRESS_OFFICERS
 from visitors.models import VisitorProfile
 from visitors.services.check_in import visitor_check_in
 from visitors.services.links import visitor_check_in_url, visitor_profile_token
+from visitors.services.messages import visit_message_send
 from visitors.services.profiles import visitor_profile_update
 
 pytestmark = pytest.mark.django_db
@@ -271,6 +273,20 @@ def test_the_profile_admin_names_place_and_check_in_without_links_a_tour_admin_c
     assert str(profile.selection) in html and tour_admin.get_username() in html
     for model in ("contests/selection", "auth/user"):
         assert f"/admin/{model}/" not in html, model
+
+
+def test_a_sent_message_names_its_sender_without_a_link_to_the_users_admin(client, visit):
+    """Found in the walk-through: "Sent by" linked to the users' admin, a 403 for press officers."""
+    visitor(visit)
+    sender = staff_user("sender", ORGANIZERS)
+    message = visit_message_send(
+        visit=visit, audience="all", subject_en="Jackets", body_en="Bring one.", actor=sender
+    )
+    client.force_login(staff_user("press", PRESS_OFFICERS))
+    page = client.get(reverse("admin:visitors_visitmessage_change", args=[message.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "sender" in html and "/admin/auth/user/" not in html
 
 
 def test_organizer_writes_to_the_visitors(
