@@ -163,6 +163,25 @@ def test_the_outbox_admin_does_not_resend_the_offer_of_a_place_taken_back(
     assert failed.status == OutboxMessage.Status.FAILED and failed.resend_requested_at is None
 
 
+def test_a_sent_offer_of_an_accepted_place_offers_no_resend_and_says_nothing_of_it(
+    settings, organizer_client, django_capture_on_commit_callbacks
+):
+    """Found in the second walk: "Place no longer open" stood under every sent offer."""
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    contest, draw = drawn_contest(winners=1, alternates=0, acceptance_hours=HOURS)
+    with django_capture_on_commit_callbacks(execute=True):
+        draw_offers_send(draw=draw)
+    place = winner(draw)
+    assert offer_row(place).status == OutboxMessage.Status.SENT
+    place_accept(selection=place, can_attend=True)
+    page = organizer_client.get(reverse("contests:dashboard", kwargs={"slug": contest.slug}))
+    html = page.content.decode()
+    resend = reverse(
+        "contests:outbox_resend", kwargs={"slug": contest.slug, "pk": offer_row(place).pk}
+    )
+    assert f'action="{resend}"' not in html and "Place no longer open" not in html
+
+
 def test_an_offer_sent_at_once_keeps_its_deadline(django_capture_on_commit_callbacks):
     _contest, draw = drawn_contest(winners=1, alternates=0, acceptance_hours=HOURS)
     with django_capture_on_commit_callbacks(execute=True):
