@@ -93,9 +93,14 @@ def selection_context(selection: Selection, **extra) -> dict:
     }
 
 
+def offer_key(selection_pk: int, offer: int) -> str:
+    """The outbox key of a place's first (1) or second (2, once promoted) offer mail."""
+    return f"selection_offer:{selection_pk}:{offer}"
+
+
 def selection_offer_key(selection: Selection) -> str:
     """The outbox key of a place's offer mail (a promoted alternate's is its second offer)."""
-    return f"selection_offer:{selection.pk}:{2 if selection.is_promoted else 1}"
+    return offer_key(selection.pk, 2 if selection.is_promoted else 1)
 
 
 def selection_answer_by(

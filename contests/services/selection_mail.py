@@ -19,7 +19,7 @@ from tweetup.links import absolute_url
 
 from ..errors import ContestError
 from ..models import Draw, Selection
-from .answers import selection_answer_url, selection_context, selection_offer_key
+from .answers import offer_key, selection_answer_url, selection_context, selection_offer_key
 
 OFFER_KIND = OutboxMessage.Kind.SELECTION_OFFER
 PROMOTED_KIND = OutboxMessage.Kind.SELECTION_PROMOTED
@@ -141,11 +141,12 @@ def offers_closed_keys(selections: list[Selection]) -> set[str]:
     Sent again, such a mail would offer a place that was answered, expired or
     taken back since.
     """
-    keys = set()
-    for selection in selections:
-        if selection.status != Status.PENDING:
-            keys |= {f"{OFFER_KIND}:{selection.pk}:1", f"{OFFER_KIND}:{selection.pk}:2"}
-    return keys
+    return {
+        offer_key(selection.pk, offer)
+        for selection in selections
+        if selection.status != Status.PENDING
+        for offer in (1, 2)
+    }
 
 
 def offer_resend_refusal(message: OutboxMessage) -> str | None:
@@ -158,7 +159,7 @@ def offer_resend_refusal(message: OutboxMessage) -> str | None:
     """
     if message.kind not in OFFER_KINDS:
         return None
-    _kind, selection_pk, _offer = message.key.split(":")
+    _prefix, selection_pk, _offer = message.key.split(":")
     selection = (
         Selection.objects.select_for_update()
         .filter(pk=int(selection_pk))
@@ -177,11 +178,11 @@ def offer_resend_refusal(message: OutboxMessage) -> str | None:
 def outbox_message_resend(*, message: OutboxMessage, seen: dict | None = None, actor=None) -> bool:
     """Queue a contest's mail again (``messages_resend``); whether it was queued.
 
-    Raises ContestError, with the reason, for a mail the outbox would refuse
-    to resend (``offer_resend_refusal``).
+    Raises ContestError, with the reason, for a mail the outbox refuses to
+    resend (``offer_resend_refusal``, which it asks under the row's lock).
     """
-    with transaction.atomic():
-        reason = offer_resend_refusal(message)
-        if reason:
-            raise ContestError(reason)
-        return messages_resend(message_ids=[message.pk], seen=seen, actor=actor) > 0
+    refused: dict[int, str] = {}
+    queued = messages_resend(message_ids=[message.pk], seen=seen, actor=actor, refused=refused)
+    if message.pk in refused:
+        raise ContestError(refused[message.pk])
+    return queued > 0

@@ -267,6 +267,7 @@ def messages_resend(
     message_ids: Iterable[int],
     seen: Mapping[int, datetime | None] | None = None,
     actor=None,
+    refused: dict[int, str] | None = None,
 ) -> int:
     """Queue these rows again, once per press; returns how many were queued.
 
@@ -277,7 +278,8 @@ def messages_resend(
     its organizer saw: a press is ignored once the row was resent since. A
     press without it is ignored within OUTBOX_RESEND_INTERVAL of the last
     resend. Rows whose personal data was removed stay as they are, and so do
-    rows a check of their app refuses (``resend_refusal``). Each row
+    rows a check of their app refuses (``resend_refusal``): ``refused``, when
+    given, gets each such row's reason. Each row
     queued is written to the audit log as ``actor``'s resend when an actor is given.
     """
     seen = seen or {}
@@ -301,7 +303,10 @@ def messages_resend(
                 continue
             if message.status == Status.SENDING:
                 continue
-            if resend_refusal(message):
+            reason = resend_refusal(message)
+            if reason:
+                if refused is not None:
+                    refused[message.pk] = reason
                 continue
             if message.status == Status.PENDING:
                 if message.next_attempt_at is None or message.next_attempt_at <= now:
