@@ -10,6 +10,11 @@ from .services.check_in import visitor_check_in
 from .services.profiles import visitor_profile_save
 
 
+def _username(user) -> str:
+    """A staff member named as text: a link to the users' admin is 403 for most staff."""
+    return user.get_username() if user is not None else "—"
+
+
 @admin.register(VisitorProfile)
 class VisitorProfileAdmin(AuditedAdmin):
     list_display = [
@@ -114,7 +119,7 @@ class VisitorProfileAdmin(AuditedAdmin):
 
     @admin.display(description=_("checked in by"))
     def checked_in_by_name(self, profile: VisitorProfile) -> str:
-        return profile.checked_in_by.get_username() if profile.checked_in_by else "—"
+        return _username(profile.checked_in_by)
 
     # The visitor states their languages on their own form; staff read them here, in words.
     @admin.display(description=_("languages with levels"))
@@ -172,7 +177,7 @@ class VisitMessageAdmin(AuditedAdmin):
 
     @admin.display(description=_("sent by"))
     def sender(self, message: VisitMessage) -> str:
-        return message.sent_by.get_username() if message.sent_by else "—"
+        return _username(message.sent_by)
 
     def has_add_permission(self, request):
         # Messages are written on the visit's message page, which sends them.

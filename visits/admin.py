@@ -265,9 +265,7 @@ class StopListFilter(admin.RelatedFieldListFilter):
     """The stops by visit and time, as the live update form names them; only the chosen visit's."""
 
     def field_choices(self, field, request, model_admin):
-        stops = TourStop.objects.select_related("visit").order_by(
-            "-visit__date", "visit__title", "starts_at"
-        )
+        stops = stops_by_visit(TourStop.objects.all())
         visit = request.GET.get("stop__visit__id__exact")
         if visit and visit.isdigit():
             stops = stops.filter(visit_id=int(visit))
@@ -357,6 +355,11 @@ class QuestionAdmin(AuditedAdmin):
                 )
 
 
+def stops_by_visit(stops):
+    """Stops as a choice among every visit's: the newest visit first, each visit's in time order."""
+    return stops.select_related("visit").order_by("-visit__date", "visit__title", "starts_at")
+
+
 def stop_choice_label(stop: TourStop) -> str:
     """A stop as a choice among every visit's: "Visit · 14:30 Stop" in the visit's time."""
     start = timezone.localtime(stop.starts_at, stop.visit.tzinfo)
@@ -374,9 +377,7 @@ class LiveUpdateAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # Two visits may each have a "Computing Centre": name each stop's visit and time.
         stop = self.fields["stop"]
-        stop.queryset = stop.queryset.select_related("visit").order_by(
-            "-visit__date", "visit__title", "starts_at"
-        )
+        stop.queryset = stops_by_visit(stop.queryset)
         stop.label_from_instance = stop_choice_label
 
     def clean(self):
